@@ -1,0 +1,333 @@
+//! Command-line interface: `sample-atlas [FILE]` opens the app; `sample-atlas map FILE -o
+//! OUT.parquet` computes the map headless.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::dataset::{self, LoadOptions};
+use crate::neighbors::Metric;
+use crate::pipeline::{MapParams, compute_map};
+use crate::progress::{CancelToken, Progress, Stage};
+use crate::projection::UmapParams;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sample-atlas",
+    version,
+    about = "Map large sets of sampled LLM texts: load, embed, UMAP, explore.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// A sample set to open in the app (.jsonl, .ndjson, .csv, .parquet).
+    pub file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub map: MapArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Compute the map headless and write every input column plus x, y as Parquet.
+    Map(MapCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct MapCommand {
+    /// The sample set (.jsonl, .ndjson, .csv, .parquet).
+    pub file: PathBuf,
+
+    /// Output Parquet file (written atomically).
+    #[arg(short, long, value_name = "OUT.parquet")]
+    pub output: PathBuf,
+
+    /// Also write a JSON report: per-stage seconds, rows, dimensions, parameters, warnings.
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+
+    /// No progress bars.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub map: MapArgs,
+}
+
+/// Options shared by the app and `map`.
+#[derive(Args, Debug, Clone)]
+pub struct MapArgs {
+    /// The text column (default: detected).
+    #[arg(long, value_name = "COLUMN")]
+    pub text: Option<String>,
+
+    /// Seed for all randomness: same seed, same map.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+
+    /// UMAP neighbourhood size (counting the point itself).
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=1000))]
+    pub n_neighbors: u64,
+
+    /// UMAP minimum distance between points in the map (0 to 1).
+    #[arg(long, default_value_t = 0.1, value_parser = parse_min_dist)]
+    pub min_dist: f32,
+
+    /// Distance between embeddings.
+    #[arg(long, default_value = "cosine", value_parser = ["cosine", "euclidean"])]
+    pub metric: String,
+
+    /// UMAP SGD epochs (default: 500 up to 10,000 rows, else 200).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub epochs: Option<u64>,
+
+    /// Dimensions of the built-in lexical embedding.
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(2..=1024))]
+    pub dims: u64,
+}
+
+fn parse_min_dist(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be between 0 and 1, got {v}"))
+    }
+}
+
+impl MapArgs {
+    pub fn params(&self) -> MapParams {
+        MapParams {
+            embed_dims: self.dims as usize,
+            umap: UmapParams {
+                n_neighbors: self.n_neighbors as usize,
+                min_dist: self.min_dist,
+                metric: self.metric.parse::<Metric>().unwrap_or(Metric::Cosine),
+                n_epochs: self.epochs.map(|e| e as usize),
+                seed: self.seed,
+                ..Default::default()
+            },
+        }
+    }
+
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            text_column: self.text.clone(),
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Map(cmd)) => run_map(&cmd),
+        None => open_app(cli.file, cli.map),
+    }
+}
+
+#[cfg(feature = "gui")]
+fn open_app(file: Option<PathBuf>, args: MapArgs) -> anyhow::Result<ExitCode> {
+    crate::app::run(file, args.load_options(), args.params())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "gui"))]
+fn open_app(_file: Option<PathBuf>, _args: MapArgs) -> anyhow::Result<ExitCode> {
+    eprintln!(
+        "error: this build has no GUI (built without the `gui` feature); use `sample-atlas map FILE -o OUT.parquet`"
+    );
+    Ok(ExitCode::from(2))
+}
+
+/// indicatif bars on stderr, one per stage.
+struct CliProgress {
+    multi: MultiProgress,
+    bars: Mutex<Vec<(Stage, ProgressBar)>>,
+    quiet: bool,
+}
+
+impl CliProgress {
+    fn new(quiet: bool) -> Self {
+        CliProgress {
+            multi: MultiProgress::new(),
+            bars: Mutex::new(Vec::new()),
+            quiet,
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(bars) = self.bars.lock() {
+            for (_, bar) in bars.iter() {
+                bar.finish();
+            }
+        }
+    }
+}
+
+impl Progress for CliProgress {
+    fn report(&self, stage: Stage, done: u64, total: u64) {
+        if self.quiet {
+            return;
+        }
+        let Ok(mut bars) = self.bars.lock() else {
+            return;
+        };
+        let bar = match bars.iter().find(|(s, _)| *s == stage) {
+            Some((_, bar)) => bar.clone(),
+            None => {
+                for (_, b) in bars.iter() {
+                    b.finish();
+                }
+                let bar = self.multi.add(ProgressBar::new(total));
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{msg:>20} [{bar:40}] {pos}/{len} {elapsed_precise}",
+                    )
+                    .expect("static template")
+                    .progress_chars("=> "),
+                );
+                bar.set_message(stage.label());
+                bar.enable_steady_tick(Duration::from_millis(200));
+                bars.push((stage, bar.clone()));
+                bar
+            }
+        };
+        bar.set_length(total);
+        bar.set_position(done.min(total));
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Report<'a> {
+    input: &'a Path,
+    output: &'a Path,
+    format: dataset::Format,
+    rows: usize,
+    text_column: &'a str,
+    text_column_detected: bool,
+    coordinate_columns: [String; 2],
+    embedder: &'a str,
+    embedding_dims: usize,
+    epochs: usize,
+    params: &'a MapParams,
+    seconds: Seconds,
+    warnings: &'a [String],
+}
+
+#[derive(serde::Serialize)]
+struct Seconds {
+    load: f64,
+    embed: f64,
+    neighbors: f64,
+    layout: f64,
+    write: f64,
+    total: f64,
+}
+
+fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
+    let start = Instant::now();
+    let params = cmd.map.params();
+    params.validate()?;
+    let progress = CliProgress::new(cmd.quiet);
+    let cancel = CancelToken::new();
+
+    let t = Instant::now();
+    let samples = dataset::load(&cmd.file, &cmd.map.load_options(), &progress, &cancel)?;
+    let load_s = t.elapsed().as_secs_f64();
+    progress.multi.suspend(|| {
+        eprintln!(
+            "{}: {} rows, text column '{}'{}",
+            cmd.file.display(),
+            samples.len(),
+            samples.text_column,
+            if samples.text_column_detected {
+                " (detected; choose another with --text)"
+            } else {
+                ""
+            }
+        );
+        for w in &samples.warnings {
+            eprintln!("warning: {w}");
+        }
+    });
+
+    let result = compute_map(&samples, &params, &progress, &cancel)
+        .with_context(|| format!("{}: computing the map", cmd.file.display()))?;
+
+    let t = Instant::now();
+    progress.report(Stage::Write, 0, 1);
+    let (xn, yn) = dataset::write_map_parquet(&samples.frame, &result.coords, &cmd.file, &cmd.output)?;
+    progress.report(Stage::Write, 1, 1);
+    let write_s = t.elapsed().as_secs_f64();
+    progress.finish();
+    for w in &result.warnings {
+        eprintln!("warning: {w}");
+    }
+    if (xn.as_str(), yn.as_str()) != ("x", "y") {
+        eprintln!("note: the input has x/y columns; coordinates are in '{xn}', '{yn}'");
+    }
+
+    let mut warnings = samples.warnings.clone();
+    warnings.extend(result.warnings.iter().cloned());
+    let seconds = Seconds {
+        load: load_s,
+        embed: result.timings.embed_s,
+        neighbors: result.timings.neighbors_s,
+        layout: result.timings.layout_s,
+        write: write_s,
+        total: start.elapsed().as_secs_f64(),
+    };
+    eprintln!(
+        "wrote {} ({} rows) in {:.2} s: load {:.2}, embed {:.2}, kNN {:.2}, UMAP {:.2}, write {:.2}",
+        cmd.output.display(),
+        samples.len(),
+        seconds.total,
+        seconds.load,
+        seconds.embed,
+        seconds.neighbors,
+        seconds.layout,
+        seconds.write
+    );
+    if let Some(path) = &cmd.report {
+        let report = Report {
+            input: &cmd.file,
+            output: &cmd.output,
+            format: samples.format,
+            rows: samples.len(),
+            text_column: &samples.text_column,
+            text_column_detected: samples.text_column_detected,
+            coordinate_columns: [xn, yn],
+            embedder: &result.embedder,
+            embedding_dims: result.embedding_dims,
+            epochs: result.epochs,
+            params: &params,
+            seconds,
+            warnings: &warnings,
+        };
+        let json = serde_json::to_vec_pretty(&report)?;
+        write_atomic(path, &json).with_context(|| format!("{}: writing the report", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write `bytes` to `path` through a temporary file in the same directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".sample-atlas-")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! Column detection and description: which column is the text, which are numeric metrics
+//! and which are categories.
+
+use polars::prelude::*;
+use rustc_hash::FxHashMap;
+
+/// Names that mark a string column as the sampled text, in order of preference.
+const TEXT_NAMES: &[&str] = &[
+    "text",
+    "completion",
+    "response",
+    "output",
+    "generation",
+    "sample",
+    "answer",
+    "solution",
+    "statement",
+    "content",
+];
+
+/// Names of chat-transcript columns, in order of preference.
+const CHAT_NAMES: &[&str] = &["messages", "conversation", "chat", "dialogue"];
+
+/// A string or bool column with at most this many distinct values is a category.
+pub const MAX_CATEGORIES: usize = 64;
+
+/// What a column can do on the map.
+#[derive(Clone, Debug)]
+pub enum ColumnKind {
+    /// Numbers: colour with a continuous map, filter by range. Missing and non-finite
+    /// values are NaN.
+    Numeric {
+        values: Vec<f32>,
+        min: f32,
+        max: f32,
+        missing: usize,
+    },
+    /// Few distinct values: colour with a palette, filter by checkboxes. `codes[i]` indexes
+    /// `levels`, or is `MISSING_CODE`.
+    Category {
+        levels: Vec<String>,
+        codes: Vec<u32>,
+        counts: Vec<usize>,
+    },
+    /// The text column, or a string column with many distinct values.
+    Text,
+    /// Anything else (lists, structs, dates): shown in the detail view only.
+    Other,
+}
+
+pub const MISSING_CODE: u32 = u32::MAX;
+
+#[derive(Clone, Debug)]
+pub struct ColumnInfo {
+    pub name: String,
+    pub dtype: String,
+    pub kind: ColumnKind,
+}
+
+impl ColumnInfo {
+    /// Whether the map can be coloured by this column.
+    pub fn colorable(&self) -> bool {
+        matches!(
+            self.kind,
+            ColumnKind::Numeric { .. } | ColumnKind::Category { .. }
+        )
+    }
+}
+
+pub(super) fn is_chat_dtype(dtype: &DataType) -> bool {
+    match dtype {
+        DataType::List(inner) => match inner.as_ref() {
+            DataType::Struct(fields) => {
+                fields.iter().any(|f| f.name() == "content")
+                    && fields.iter().any(|f| f.name() == "role")
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Pick the text column: a string column with a conventional name, else a chat-messages
+/// column, else the string column with the longest mean length.
+pub fn detect_text_column(frame: &DataFrame) -> Option<String> {
+    let cols = frame.columns();
+    for name in TEXT_NAMES {
+        if let Some(c) = cols
+            .iter()
+            .find(|c| c.name().eq_ignore_ascii_case(name) && c.dtype() == &DataType::String)
+        {
+            return Some(c.name().to_string());
+        }
+    }
+    let chat: Vec<&Column> = cols.iter().filter(|c| is_chat_dtype(c.dtype())).collect();
+    for name in CHAT_NAMES {
+        if let Some(c) = chat.iter().find(|c| c.name().eq_ignore_ascii_case(name)) {
+            return Some(c.name().to_string());
+        }
+    }
+    if let Some(c) = chat.first() {
+        return Some(c.name().to_string());
+    }
+    cols.iter()
+        .filter(|c| c.dtype() == &DataType::String)
+        .map(|c| {
+            let ca = c.as_materialized_series().str().expect("dtype checked");
+            let (sum, count) = ca
+                .iter()
+                .flatten()
+                .fold((0usize, 0usize), |(s, n), v| (s + v.len(), n + 1));
+            let mean = if count == 0 {
+                0.0
+            } else {
+                sum as f64 / count as f64
+            };
+            (c.name().to_string(), mean)
+        })
+        .filter(|(_, mean)| *mean > 0.0)
+        // max_by keeps the last maximum; reverse so ties go to the first column.
+        .rev()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(name, _)| name)
+}
+
+/// Flatten a chat column to text: one `role: content` line per turn.
+pub(super) fn flatten_chat(series: &Series) -> Vec<String> {
+    (0..series.len())
+        .map(|i| {
+            chat_turns_at(series, i)
+                .map(|turns| {
+                    turns
+                        .iter()
+                        .map(|(role, content)| format!("{role}: {content}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+pub(super) fn chat_turns_at(series: &Series, row: usize) -> Option<Vec<(String, String)>> {
+    let list = series.list().ok()?;
+    let turns = list.get_as_series(row)?;
+    let st = turns.struct_().ok()?;
+    let roles = st.field_by_name("role").ok()?;
+    let contents = st.field_by_name("content").ok()?;
+    let roles = roles.cast(&DataType::String).ok()?;
+    let contents = contents.cast(&DataType::String).ok()?;
+    let roles = roles.str().ok()?;
+    let contents = contents.str().ok()?;
+    Some(
+        roles
+            .iter()
+            .zip(contents.iter())
+            .map(|(r, c)| (r.unwrap_or("").to_string(), c.unwrap_or("").to_string()))
+            .collect(),
+    )
+}
+
+/// Describe one column. `warn` receives problems worth telling the user (missing and
+/// non-finite numbers); `locate` names a row.
+pub(super) fn describe(
+    series: &Series,
+    is_text: bool,
+    warn: &mut dyn FnMut(String),
+    locate: &dyn Fn(usize) -> String,
+) -> ColumnInfo {
+    let name = series.name().to_string();
+    let dtype = series.dtype().clone();
+    let kind = if is_text {
+        ColumnKind::Text
+    } else if dtype.is_primitive_numeric() {
+        numeric(series, &name, warn, locate)
+    } else if dtype == DataType::Boolean {
+        let ca = series.bool().expect("dtype checked");
+        let levels = vec!["false".to_string(), "true".to_string()];
+        let codes: Vec<u32> = ca
+            .iter()
+            .map(|v| v.map(|b| b as u32).unwrap_or(MISSING_CODE))
+            .collect();
+        category(levels, codes)
+    } else if dtype == DataType::String {
+        let ca = series.str().expect("dtype checked");
+        let mut distinct: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut too_many = false;
+        for v in ca.iter().flatten() {
+            let next = distinct.len() as u32;
+            distinct.entry(v).or_insert(next);
+            if distinct.len() > MAX_CATEGORIES {
+                too_many = true;
+                break;
+            }
+        }
+        if too_many {
+            ColumnKind::Text
+        } else {
+            let mut levels: Vec<&str> = distinct.keys().copied().collect();
+            levels.sort_by(|a, b| natural_cmp(a, b));
+            let code_of: FxHashMap<&str, u32> = levels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (*l, i as u32))
+                .collect();
+            let codes = ca
+                .iter()
+                .map(|v| v.map(|s| code_of[s]).unwrap_or(MISSING_CODE))
+                .collect();
+            category(levels.iter().map(|s| s.to_string()).collect(), codes)
+        }
+    } else {
+        ColumnKind::Other
+    };
+    ColumnInfo {
+        name,
+        dtype: dtype.to_string(),
+        kind,
+    }
+}
+
+fn category(levels: Vec<String>, codes: Vec<u32>) -> ColumnKind {
+    let mut counts = vec![0usize; levels.len()];
+    for &c in &codes {
+        if c != MISSING_CODE {
+            counts[c as usize] += 1;
+        }
+    }
+    ColumnKind::Category {
+        levels,
+        codes,
+        counts,
+    }
+}
+
+fn numeric(
+    series: &Series,
+    name: &str,
+    warn: &mut dyn FnMut(String),
+    locate: &dyn Fn(usize) -> String,
+) -> ColumnKind {
+    let values: Vec<f32> = match series.cast(&DataType::Float64) {
+        Ok(s) => s
+            .f64()
+            .expect("cast to f64")
+            .iter()
+            .map(|v| v.map(|x| x as f32).unwrap_or(f32::NAN))
+            .collect(),
+        Err(_) => return ColumnKind::Other,
+    };
+    let nulls = series.null_count();
+    let non_finite = values.iter().filter(|v| !v.is_finite()).count() - nulls;
+    let missing = nulls + non_finite;
+    if missing > 0 {
+        let first = values.iter().position(|v| !v.is_finite()).unwrap_or(0);
+        warn(format!(
+            "column '{name}': {nulls} missing and {non_finite} NaN/infinite values (first at {}); shown grey and left out of its range",
+            locate(first)
+        ));
+    }
+    let (min, max) = values
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    ColumnKind::Numeric {
+        values,
+        min,
+        max,
+        missing,
+    }
+}
+
+/// Compare strings with embedded numbers in numeric order ("t2" < "t10").
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.total_cmp(&y),
+        _ => a.cmp(b),
+    }
+}

@@ -1,0 +1,300 @@
+//! Loading a sample set (JSONL, CSV, Parquet via polars), choosing the text column, and
+//! describing every other column as metadata the map can colour and filter by.
+//!
+//! Bad rows (malformed JSON, ragged CSV records, invalid UTF-8) are skipped with a warning
+//! naming the line; the load fails only when nothing usable remains.
+
+mod columns;
+mod read;
+mod write;
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{AnyValue, DataFrame, DataType};
+
+pub use columns::{ColumnInfo, ColumnKind, detect_text_column};
+pub use read::Format;
+pub use write::{WriteError, coordinate_names, write_map_parquet};
+pub use columns::{MISSING_CODE, natural_cmp};
+
+use crate::progress::{CancelToken, Progress};
+
+/// Errors while loading a sample set. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: unknown file type (expected .jsonl, .ndjson, .json, .csv or .parquet)")]
+    UnknownFormat { path: PathBuf },
+    #[error("{path}: the file is empty")]
+    Empty { path: PathBuf },
+    #[error("{path}: no usable rows ({reason})")]
+    NoUsableRows { path: PathBuf, reason: String },
+    #[error("{path}: could not read {format}: {detail}")]
+    Parse {
+        path: PathBuf,
+        format: &'static str,
+        detail: String,
+    },
+    #[error("{path}: no column named '{column}' (columns: {available})")]
+    MissingColumn {
+        path: PathBuf,
+        column: String,
+        available: String,
+    },
+    #[error(
+        "{path}: column '{column}' holds {dtype}, not text; pass a string or chat-messages column with --text (columns: {available})"
+    )]
+    NotText {
+        path: PathBuf,
+        column: String,
+        dtype: String,
+        available: String,
+    },
+    #[error(
+        "{path}: no text column found (columns: {available}); name one with --text COLUMN"
+    )]
+    NoTextColumn { path: PathBuf, available: String },
+    #[error("loading cancelled")]
+    Cancelled,
+}
+
+/// How to load a file.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// The column holding the text to embed; detected when `None`.
+    pub text_column: Option<String>,
+}
+
+/// How a row's position in the source file is named in messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowLocator {
+    /// Line numbers (JSONL lines, CSV record start lines), 1-based.
+    Line,
+    /// Row numbers (Parquet), 1-based.
+    Row,
+}
+
+/// A loaded sample set: the table as read, the text of each row, and column descriptions.
+pub struct Samples {
+    pub path: PathBuf,
+    pub format: Format,
+    /// Every input column, as loaded (bad rows removed).
+    pub frame: DataFrame,
+    /// Name of the column the text comes from.
+    pub text_column: String,
+    /// Whether the text column was detected (not named by the user).
+    pub text_column_detected: bool,
+    /// Whether the text column holds chat messages (flattened into `texts`).
+    pub text_is_chat: bool,
+    /// The text of each row (chat transcripts flattened to `role: content` lines).
+    pub texts: Vec<String>,
+    /// One entry per column of `frame`, in order.
+    pub columns: Vec<ColumnInfo>,
+    /// Source line (or row) number of each row, 1-based.
+    pub source_index: Vec<u64>,
+    pub locator: RowLocator,
+    /// Problems that did not stop the load (skipped rows, missing values, ...).
+    pub warnings: Vec<String>,
+}
+
+impl Samples {
+    pub fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+
+    /// "line 17" / "row 17" for row `row` (0-based position in the table).
+    pub fn locate(&self, row: usize) -> String {
+        let n = self.source_index.get(row).copied().unwrap_or(row as u64 + 1);
+        match self.locator {
+            RowLocator::Line => format!("line {n}"),
+            RowLocator::Row => format!("row {n}"),
+        }
+    }
+
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// Every field of one row as (column name, display string), in column order. Long
+    /// strings are cut to `max_chars` characters.
+    pub fn row_fields(&self, row: usize, max_chars: usize) -> Vec<(String, String)> {
+        self.frame
+            .columns()
+            .iter()
+            .map(|col| {
+                let value = match col.get(row) {
+                    Ok(AnyValue::String(s)) => truncate_chars(s, max_chars).to_string(),
+                    Ok(AnyValue::StringOwned(s)) => truncate_chars(&s, max_chars).to_string(),
+                    Ok(AnyValue::Null) => "null".to_string(),
+                    Ok(v) => truncate_chars(&v.to_string(), max_chars).to_string(),
+                    Err(e) => format!("<{e}>"),
+                };
+                (col.name().to_string(), value)
+            })
+            .collect()
+    }
+
+    /// The chat turns (role, content) of one row when the text column holds chat messages.
+    pub fn chat_turns(&self, row: usize) -> Option<Vec<(String, String)>> {
+        if !self.text_is_chat {
+            return None;
+        }
+        let col = self.frame.column(&self.text_column).ok()?;
+        columns::chat_turns_at(col.as_materialized_series(), row)
+    }
+}
+
+/// Cut `s` to at most `max_chars` characters (on a char boundary).
+pub fn truncate_chars(s: &str, max_chars: usize) -> &str {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Load a sample set from `path`, choosing the format by extension.
+pub fn load(
+    path: &Path,
+    options: &LoadOptions,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Samples, LoadError> {
+    let format = Format::of(path)?;
+    let mut warnings = Vec::new();
+    let read::Table {
+        frame,
+        source_index,
+        locator,
+    } = read::read_table(path, format, &mut warnings, progress, cancel)?;
+    if cancel.is_cancelled() {
+        return Err(LoadError::Cancelled);
+    }
+    from_frame(
+        path,
+        format,
+        frame,
+        source_index,
+        locator,
+        options,
+        warnings,
+    )
+}
+
+/// Build `Samples` from a table already in memory.
+pub fn from_frame(
+    path: &Path,
+    format: Format,
+    frame: DataFrame,
+    source_index: Vec<u64>,
+    locator: RowLocator,
+    options: &LoadOptions,
+    mut warnings: Vec<String>,
+) -> Result<Samples, LoadError> {
+    let available = || {
+        frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if frame.height() == 0 {
+        return Err(LoadError::NoUsableRows {
+            path: path.to_path_buf(),
+            reason: "the table has no rows".into(),
+        });
+    }
+    let (text_column, detected) = match &options.text_column {
+        Some(name) => {
+            if frame.column(name).is_err() {
+                return Err(LoadError::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: name.clone(),
+                    available: available(),
+                });
+            }
+            (name.clone(), false)
+        }
+        None => match detect_text_column(&frame) {
+            Some(name) => (name, true),
+            None => {
+                return Err(LoadError::NoTextColumn {
+                    path: path.to_path_buf(),
+                    available: available(),
+                });
+            }
+        },
+    };
+    // Invariant: the column exists (checked or detected above).
+    let text_col = frame.column(&text_column).expect("text column exists");
+    let series = text_col.as_materialized_series();
+    let (texts, is_chat) = if series.dtype() == &DataType::String {
+        let ca = series.str().expect("dtype checked");
+        (
+            ca.iter()
+                .map(|v| v.unwrap_or("").to_string())
+                .collect::<Vec<_>>(),
+            false,
+        )
+    } else if columns::is_chat_dtype(series.dtype()) {
+        (columns::flatten_chat(series), true)
+    } else {
+        return Err(LoadError::NotText {
+            path: path.to_path_buf(),
+            column: text_column,
+            dtype: series.dtype().to_string(),
+            available: available(),
+        });
+    };
+    let missing = series.null_count();
+    let locate = |row: usize| match locator {
+        RowLocator::Line => format!("line {}", source_index[row]),
+        RowLocator::Row => format!("row {}", source_index[row]),
+    };
+    if missing > 0 {
+        let first = texts
+            .iter()
+            .zip(series.is_null().iter())
+            .position(|(_, null)| null == Some(true))
+            .map(locate)
+            .unwrap_or_default();
+        warnings.push(format!(
+            "{}: column '{text_column}': {missing} rows have no text (first at {first}); they are kept with empty text",
+            path.display()
+        ));
+    }
+    let columns = frame
+        .columns()
+        .iter()
+        .map(|col| {
+            columns::describe(
+                col.as_materialized_series(),
+                col.name() == text_column.as_str(),
+                &mut |msg| warnings.push(format!("{}: {msg}", path.display())),
+                &locate,
+            )
+        })
+        .collect();
+    Ok(Samples {
+        path: path.to_path_buf(),
+        format,
+        frame,
+        text_column,
+        text_column_detected: detected,
+        text_is_chat: is_chat,
+        texts,
+        columns,
+        source_index,
+        locator,
+        warnings,
+    })
+}

@@ -1,0 +1,68 @@
+//! Embedders turn texts into vectors. One trait, several backends; the built-in one is a
+//! lexical embedder fitted to the data set itself (TF-IDF over words, word pairs and
+//! character n-grams, reduced with a randomised truncated SVD), which needs no download.
+
+mod lexical;
+pub mod sparse;
+
+pub use lexical::{LexicalEmbedder, LexicalParams};
+
+use crate::progress::{CancelToken, Progress};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("embedding cancelled")]
+    Cancelled,
+    #[error("invalid embedder parameters: {0}")]
+    Params(String),
+}
+
+/// Row-major `n × dims` vectors, one row per text.
+#[derive(Clone, Debug)]
+pub struct Embeddings {
+    pub dims: usize,
+    pub data: Vec<f32>,
+    /// Problems that did not stop the embedding (truncated texts, ...).
+    pub warnings: Vec<String>,
+}
+
+impl Embeddings {
+    pub fn len(&self) -> usize {
+        self.data.len().checked_div(self.dims).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dims..(i + 1) * self.dims]
+    }
+}
+
+/// Something that turns texts into vectors.
+pub trait Embedder: Send + Sync {
+    /// A stable identifier of the embedder and its parameters (for reports and caches).
+    fn id(&self) -> String;
+
+    fn embed(
+        &self,
+        texts: &[String],
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> Result<Embeddings, EmbedError>;
+}
+
+/// Scale each row to unit length (rows of zeros stay zero).
+pub fn l2_normalize_rows(data: &mut [f32], dims: usize) {
+    use rayon::prelude::*;
+    if dims == 0 {
+        return;
+    }
+    data.par_chunks_mut(dims).for_each(|row| {
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|v| *v /= norm);
+        }
+    });
+}

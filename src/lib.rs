@@ -1,0 +1,22 @@
+//! Sample Atlas: a native map of large sets of sampled LLM texts.
+//!
+//! - [`dataset`]: load JSONL / CSV / Parquet, detect the text column, describe metadata.
+//! - [`embedding`]: the `Embedder` trait and the built-in lexical (TF-IDF + SVD) embedder.
+//! - [`neighbors`]: k-nearest-neighbour graphs.
+//! - [`projection`]: UMAP (fuzzy graph, initialisation, deterministic parallel SGD).
+//! - [`pipeline`]: the stage order, shared by the CLI and the app.
+//! - [`progress`]: progress sinks and cancellation tokens.
+//! - [`cli`]: headless commands.
+//! - `app` (feature `gui`): the egui/eframe desktop app.
+#![deny(unsafe_code)]
+
+pub mod cli;
+pub mod dataset;
+pub mod embedding;
+pub mod neighbors;
+pub mod pipeline;
+pub mod progress;
+pub mod projection;
+
+#[cfg(feature = "gui")]
+pub mod app;

@@ -1,0 +1,232 @@
+//! k-nearest-neighbour graphs. Exact, parallel brute force: fine up to a few tens of
+//! thousands of rows (approximate search for larger sets is planned).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+
+use crate::progress::{CancelToken, Progress, Stage};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    Cosine,
+    Euclidean,
+}
+
+impl std::str::FromStr for Metric {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "cosine" => Ok(Metric::Cosine),
+            "euclidean" => Ok(Metric::Euclidean),
+            _ => Err(format!("unknown metric '{s}' (expected cosine or euclidean)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Metric::Cosine => "cosine",
+            Metric::Euclidean => "euclidean",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NeighborsError {
+    #[error("nearest-neighbour search cancelled")]
+    Cancelled,
+    #[error("invalid input: {0}")]
+    Input(String),
+}
+
+/// For each point, its `k` nearest other points, nearest first (ties: lower index first).
+#[derive(Clone, Debug)]
+pub struct KnnGraph {
+    pub n: usize,
+    pub k: usize,
+    /// Row-major `n × k`.
+    pub indices: Vec<u32>,
+    /// Row-major `n × k`, distances under the metric (cosine: `1 − cos`).
+    pub distances: Vec<f32>,
+}
+
+impl KnnGraph {
+    pub fn neighbors(&self, i: usize) -> (&[u32], &[f32]) {
+        let r = i * self.k..(i + 1) * self.k;
+        (&self.indices[r.clone()], &self.distances[r])
+    }
+}
+
+/// Queries per parallel block (progress and cancellation granularity, cache blocking).
+const QUERY_BLOCK: usize = 32;
+
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
+#[inline]
+fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            let d = x[l] - y[l];
+            acc[l] += d * d;
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for (x, y) in ra.iter().zip(rb) {
+        s += (x - y) * (x - y);
+    }
+    s
+}
+
+/// Exact kNN by parallel brute force. `data` is row-major `n × dims`. `k` is capped at
+/// `n − 1`.
+pub fn exact_knn(
+    data: &[f32],
+    dims: usize,
+    k: usize,
+    metric: Metric,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<KnnGraph, NeighborsError> {
+    if dims == 0 || data.len() % dims != 0 {
+        return Err(NeighborsError::Input(format!(
+            "{} values do not form rows of {dims}",
+            data.len()
+        )));
+    }
+    let n = data.len() / dims;
+    let k = k.min(n.saturating_sub(1));
+    if k == 0 {
+        return Ok(KnnGraph {
+            n,
+            k: 0,
+            indices: Vec::new(),
+            distances: Vec::new(),
+        });
+    }
+    let normalized;
+    let data = match metric {
+        Metric::Cosine => {
+            let mut copy = data.to_vec();
+            crate::embedding::l2_normalize_rows(&mut copy, dims);
+            normalized = copy;
+            &normalized[..]
+        }
+        Metric::Euclidean => data,
+    };
+    let mut indices = vec![0u32; n * k];
+    let mut distances = vec![0f32; n * k];
+    let done = AtomicU64::new(0);
+    progress.report(Stage::Neighbors, 0, n as u64);
+    indices
+        .par_chunks_mut(QUERY_BLOCK * k)
+        .zip(distances.par_chunks_mut(QUERY_BLOCK * k))
+        .enumerate()
+        .for_each(|(block, (idx_out, dist_out))| {
+            if cancel.is_cancelled() {
+                return;
+            }
+            let q0 = block * QUERY_BLOCK;
+            let nq = idx_out.len() / k;
+            // Per query: sorted (distance, index) lists of the best k so far.
+            let mut best: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(k + 1); nq];
+            for j in 0..n {
+                let row_j = &data[j * dims..(j + 1) * dims];
+                for (qi, list) in best.iter_mut().enumerate() {
+                    let q = q0 + qi;
+                    if q == j {
+                        continue;
+                    }
+                    let row_q = &data[q * dims..(q + 1) * dims];
+                    let d = match metric {
+                        Metric::Cosine => (1.0 - dot(row_q, row_j)).max(0.0),
+                        Metric::Euclidean => sq_dist(row_q, row_j),
+                    };
+                    if list.len() < k || d < list[k - 1].0 {
+                        // j ascends, so a tie never displaces an earlier index.
+                        let pos = list.partition_point(|&(bd, _)| bd <= d);
+                        list.insert(pos, (d, j as u32));
+                        list.truncate(k);
+                    }
+                }
+            }
+            for (qi, list) in best.iter().enumerate() {
+                for (slot, &(d, j)) in list.iter().enumerate() {
+                    idx_out[qi * k + slot] = j;
+                    dist_out[qi * k + slot] = match metric {
+                        Metric::Cosine => d,
+                        Metric::Euclidean => d.sqrt(),
+                    };
+                }
+            }
+            let d = done.fetch_add(nq as u64, Ordering::Relaxed) + nq as u64;
+            progress.report(Stage::Neighbors, d, n as u64);
+        });
+    if cancel.is_cancelled() {
+        return Err(NeighborsError::Cancelled);
+    }
+    Ok(KnnGraph {
+        n,
+        k,
+        indices,
+        distances,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::NoProgress;
+
+    #[test]
+    fn finds_the_true_neighbours_on_a_line() {
+        // Points 0, 1, 2, ..., 9 on a line (2-D, y = 0).
+        let data: Vec<f32> = (0..10).flat_map(|i| [i as f32, 0.0]).collect();
+        let g = exact_knn(&data, 2, 2, Metric::Euclidean, &NoProgress, &CancelToken::new())
+            .unwrap();
+        assert_eq!(g.neighbors(0).0, &[1, 2]);
+        assert_eq!(g.neighbors(5).0, &[4, 6], "tie broken towards the lower index");
+        assert_eq!(g.neighbors(5).1, &[1.0, 1.0]);
+        assert_eq!(g.neighbors(9).0, &[8, 7]);
+    }
+
+    #[test]
+    fn cosine_ignores_length() {
+        let data = vec![1.0, 0.0, 10.0, 0.1, 0.0, 1.0, 0.0, 3.0];
+        let g =
+            exact_knn(&data, 2, 1, Metric::Cosine, &NoProgress, &CancelToken::new()).unwrap();
+        assert_eq!(g.neighbors(0).0, &[1]);
+        assert_eq!(g.neighbors(2).0, &[3]);
+        assert!(g.neighbors(2).1[0].abs() < 1e-6);
+    }
+
+    #[test]
+    fn k_is_capped_for_tiny_sets() {
+        let g = exact_knn(&[1.0, 2.0], 1, 15, Metric::Euclidean, &NoProgress, &CancelToken::new())
+            .unwrap();
+        assert_eq!(g.k, 1);
+        let g = exact_knn(&[1.0], 1, 15, Metric::Euclidean, &NoProgress, &CancelToken::new())
+            .unwrap();
+        assert_eq!(g.k, 0);
+    }
+}

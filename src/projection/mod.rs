@@ -1,0 +1,233 @@
+//! UMAP on CPU threads: parameters, the fuzzy simplicial set over a kNN graph, a seeded PCA
+//! initialisation, and deterministic parallel SGD epochs. Same seed, same map.
+
+pub mod curve;
+pub mod fuzzy;
+pub mod init;
+pub mod quality;
+pub mod sgd;
+
+use crate::neighbors::{KnnGraph, Metric};
+use crate::progress::{CancelToken, Progress, Stage};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("layout cancelled")]
+    Cancelled,
+    #[error("invalid UMAP parameter: {0}")]
+    Params(String),
+}
+
+/// UMAP parameters (umap-learn's names and defaults).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UmapParams {
+    /// Neighbourhood size, counting the point itself (umap-learn's convention).
+    pub n_neighbors: usize,
+    pub min_dist: f32,
+    pub spread: f32,
+    pub metric: Metric,
+    /// SGD epochs; `None`: 500 up to 10,000 points, else 200.
+    pub n_epochs: Option<usize>,
+    pub learning_rate: f32,
+    pub repulsion_strength: f32,
+    pub negative_sample_rate: f32,
+    pub seed: u64,
+}
+
+impl Default for UmapParams {
+    fn default() -> Self {
+        UmapParams {
+            n_neighbors: 15,
+            min_dist: 0.1,
+            spread: 1.0,
+            metric: Metric::Cosine,
+            n_epochs: None,
+            learning_rate: 1.0,
+            repulsion_strength: 1.0,
+            negative_sample_rate: 5.0,
+            seed: 42,
+        }
+    }
+}
+
+impl UmapParams {
+    pub fn validate(&self) -> Result<(), ProjectionError> {
+        let bad = |m: String| Err(ProjectionError::Params(m));
+        if self.n_neighbors < 2 {
+            return bad(format!("n_neighbors must be at least 2, got {}", self.n_neighbors));
+        }
+        if !(self.spread.is_finite() && self.spread > 0.0) {
+            return bad(format!("spread must be positive, got {}", self.spread));
+        }
+        if !(self.min_dist.is_finite() && self.min_dist >= 0.0 && self.min_dist <= self.spread) {
+            return bad(format!(
+                "min_dist must be between 0 and spread ({}), got {}",
+                self.spread, self.min_dist
+            ));
+        }
+        if self.n_epochs == Some(0) {
+            return bad("epochs must be at least 1".into());
+        }
+        for (name, v) in [
+            ("learning_rate", self.learning_rate),
+            ("repulsion_strength", self.repulsion_strength),
+            ("negative_sample_rate", self.negative_sample_rate),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return bad(format!("{name} must be positive, got {v}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of epochs for `n` points.
+    pub fn epochs_for(&self, n: usize) -> usize {
+        self.n_epochs
+            .unwrap_or(if n <= 10_000 { 500 } else { 200 })
+    }
+}
+
+/// Lay out `data` (row-major `n × dims`, the vectors the kNN graph was built on) in 2-D.
+pub fn umap_layout(
+    data: &[f32],
+    dims: usize,
+    knn: &KnnGraph,
+    params: &UmapParams,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Vec<[f32; 2]>, ProjectionError> {
+    params.validate()?;
+    let n = knn.n;
+    progress.report(Stage::Graph, 0, 1);
+    let graph = fuzzy::fuzzy_graph(knn, params.n_neighbors);
+    progress.report(Stage::Graph, 1, 1);
+    if cancel.is_cancelled() {
+        return Err(ProjectionError::Cancelled);
+    }
+    let mut coords = init::pca_init(data, dims, params.seed);
+    // umap-learn rescales the initial layout into [0, 10]² before the epochs.
+    for axis in 0..2 {
+        let (lo, hi) = coords
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), c| {
+                (lo.min(c[axis]), hi.max(c[axis]))
+            });
+        if n > 0 && hi > lo {
+            coords
+                .iter_mut()
+                .for_each(|c| c[axis] = 10.0 * (c[axis] - lo) / (hi - lo));
+        }
+    }
+    if progress.wants_layout_snapshots() {
+        progress.layout_snapshot(&coords);
+    }
+    let (a, b) = curve::find_ab(params.spread as f64, params.min_dist as f64);
+    let sgd = sgd::SgdParams {
+        a: a as f32,
+        b: b as f32,
+        n_epochs: params.epochs_for(n),
+        learning_rate: params.learning_rate,
+        repulsion_strength: params.repulsion_strength,
+        negative_sample_rate: params.negative_sample_rate,
+        seed: params.seed,
+    };
+    if !sgd::optimize(&graph, &mut coords, &sgd, progress, cancel) {
+        return Err(ProjectionError::Cancelled);
+    }
+    Ok(coords)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::neighbors::exact_knn;
+    use crate::progress::NoProgress;
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, Normal};
+
+    /// `clusters` Gaussian blobs in `dims` dimensions, L2-normalised, seeded.
+    pub fn blobs(n: usize, dims: usize, clusters: usize, seed: u64) -> (Vec<f32>, Vec<usize>) {
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+        let unit = Normal::new(0.0f32, 1.0).unwrap();
+        let centers: Vec<Vec<f32>> = (0..clusters)
+            .map(|_| (0..dims).map(|_| unit.sample(&mut rng)).collect())
+            .collect();
+        let mut data = Vec::with_capacity(n * dims);
+        let mut labels = Vec::with_capacity(n);
+        for i in 0..n {
+            let c = i % clusters;
+            labels.push(c);
+            let spread = 0.35 + 0.1 * (c % 3) as f32;
+            data.extend(centers[c].iter().map(|&m| m + spread * unit.sample(&mut rng)));
+        }
+        crate::embedding::l2_normalize_rows(&mut data, dims);
+        (data, labels)
+    }
+
+    fn layout(data: &[f32], dims: usize, params: &UmapParams) -> Vec<[f32; 2]> {
+        let knn = exact_knn(
+            data,
+            dims,
+            params.n_neighbors - 1,
+            params.metric,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        umap_layout(data, dims, &knn, params, &NoProgress, &CancelToken::new()).unwrap()
+    }
+
+    #[test]
+    fn layout_is_finite_trustworthy_and_seeded() {
+        let (data, _) = blobs(1200, 32, 8, 3);
+        let params = UmapParams {
+            n_epochs: Some(200),
+            ..Default::default()
+        };
+        let a = layout(&data, 32, &params);
+        assert!(a.iter().all(|c| c[0].is_finite() && c[1].is_finite()));
+        let t = quality::trustworthiness(&data, 32, &a, 15, Metric::Cosine);
+        assert!(t >= 0.9, "trustworthiness@15 = {t}");
+        let single = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(|| layout(&data, 32, &params));
+        assert_eq!(a, single, "same seed, same layout, whatever the thread count");
+        let other = layout(
+            &data,
+            32,
+            &UmapParams {
+                seed: 7,
+                ..params.clone()
+            },
+        );
+        assert_ne!(a, other, "another seed gives another layout");
+    }
+
+    #[test]
+    fn degenerate_inputs_give_finite_layouts() {
+        // All points identical.
+        let data = vec![0.5f32; 40 * 4];
+        let c = layout(&data, 4, &UmapParams::default());
+        assert!(c.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+        // Two points.
+        let c = layout(&[1.0, 0.0, 0.0, 1.0], 2, &UmapParams::default());
+        assert_eq!(c.len(), 2);
+        assert!(c.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+    }
+
+    #[test]
+    fn parameters_are_validated() {
+        let p = UmapParams {
+            n_neighbors: 1,
+            ..Default::default()
+        };
+        assert!(p.validate().is_err());
+        let p = UmapParams {
+            min_dist: 2.0,
+            ..Default::default()
+        };
+        assert!(p.validate().is_err());
+    }
+}

@@ -1,0 +1,151 @@
+//! UMAP's SGD epochs (umap-learn's `optimize_layout_euclidean`), parallel and deterministic.
+//!
+//! Each epoch reads the layout of the previous epoch (a snapshot) and moves every point
+//! only by its own edges: a point's update depends on the snapshot, its own position and a
+//! random stream seeded by (seed, epoch, block of points). Blocks have a fixed size, so the
+//! layout is bit-identical whatever the number of threads. Because the fuzzy graph is
+//! symmetric, the edge j→i moves j exactly as umap-learn's `move_other` would.
+
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+
+use super::fuzzy::FuzzyGraph;
+use crate::progress::{CancelToken, Progress, Stage};
+
+/// Points per block of work; also the unit of the per-block random streams.
+const BLOCK: usize = 256;
+const GRAD_CLIP: f32 = 4.0;
+
+pub struct SgdParams {
+    pub a: f32,
+    pub b: f32,
+    pub n_epochs: usize,
+    pub learning_rate: f32,
+    pub repulsion_strength: f32,
+    pub negative_sample_rate: f32,
+    pub seed: u64,
+}
+
+#[inline]
+fn clip(v: f32) -> f32 {
+    v.clamp(-GRAD_CLIP, GRAD_CLIP)
+}
+
+/// How often (in epochs) progress and layout snapshots are reported.
+pub fn report_every(n_epochs: usize) -> usize {
+    (n_epochs / 50).max(1)
+}
+
+/// Run the epochs on `coords` in place. Returns `false` when cancelled.
+pub fn optimize(
+    graph: &FuzzyGraph,
+    coords: &mut [[f32; 2]],
+    p: &SgdParams,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> bool {
+    let n = graph.n;
+    if n < 2 || graph.n_edges() == 0 || p.n_epochs == 0 {
+        return !cancel.is_cancelled();
+    }
+    let max_w = graph.weights.iter().copied().fold(0f32, f32::max);
+    let min_w = max_w / p.n_epochs as f32;
+    // Epochs between samples of each edge; edges too weak to be sampled even once are off.
+    let epochs_per_sample: Vec<f64> = graph
+        .weights
+        .iter()
+        .map(|&w| {
+            if w >= min_w {
+                max_w as f64 / w as f64
+            } else {
+                f64::INFINITY
+            }
+        })
+        .collect();
+    let epochs_per_negative: Vec<f64> = epochs_per_sample
+        .iter()
+        .map(|e| e / p.negative_sample_rate as f64)
+        .collect();
+    let mut next_sample = epochs_per_sample.clone();
+    let mut next_negative = epochs_per_negative.clone();
+    let (a, b) = (p.a, p.b);
+    let gamma = p.repulsion_strength;
+    let every = report_every(p.n_epochs);
+    let mut previous = coords.to_vec();
+    progress.report(Stage::Layout, 0, p.n_epochs as u64);
+
+    for epoch in 0..p.n_epochs {
+        if cancel.is_cancelled() {
+            return false;
+        }
+        let alpha = p.learning_rate * (1.0 - epoch as f32 / p.n_epochs as f32);
+        let epoch_f = epoch as f64;
+        previous.copy_from_slice(coords);
+        let snapshot = &previous;
+        // Split the per-edge state along the blocks' edge ranges.
+        let mut work = Vec::with_capacity(n.div_ceil(BLOCK));
+        let (mut rest_c, mut rest_s, mut rest_n) = (&mut *coords, &mut next_sample[..], &mut next_negative[..]);
+        for block_start in (0..n).step_by(BLOCK) {
+            let block_end = (block_start + BLOCK).min(n);
+            let edges = graph.indptr[block_end] - graph.indptr[block_start];
+            let (c, rc) = rest_c.split_at_mut(block_end - block_start);
+            let (s, rs) = rest_s.split_at_mut(edges);
+            let (ng, rn) = rest_n.split_at_mut(edges);
+            rest_c = rc;
+            rest_s = rs;
+            rest_n = rn;
+            work.push((block_start, c, s, ng));
+        }
+        work.into_par_iter().for_each(|(block_start, c, s, ng)| {
+            let mut rng = rand_pcg::Pcg32::seed_from_u64(
+                p.seed
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    .wrapping_add((epoch as u64) << 32)
+                    .wrapping_add(block_start as u64),
+            );
+            let edge0 = graph.indptr[block_start];
+            for (offset, cur) in c.iter_mut().enumerate() {
+                let i = block_start + offset;
+                for e in graph.indptr[i]..graph.indptr[i + 1] {
+                    let le = e - edge0;
+                    if s[le] > epoch_f {
+                        continue;
+                    }
+                    let other = snapshot[graph.tails[e] as usize];
+                    let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
+                    let d2 = dx * dx + dy * dy;
+                    if d2 > 0.0 {
+                        let coeff = -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0);
+                        cur[0] += clip(coeff * dx) * alpha;
+                        cur[1] += clip(coeff * dy) * alpha;
+                    }
+                    s[le] += epochs_per_sample[e];
+                    let n_neg = ((epoch_f - ng[le]) / epochs_per_negative[e]).max(0.0) as usize;
+                    for _ in 0..n_neg {
+                        let k = rng.random_range(0..n);
+                        if k == i {
+                            continue;
+                        }
+                        let other = snapshot[k];
+                        let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
+                        let d2 = dx * dx + dy * dy;
+                        if d2 > 0.0 {
+                            let coeff =
+                                2.0 * gamma * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0));
+                            cur[0] += clip(coeff * dx) * alpha;
+                            cur[1] += clip(coeff * dy) * alpha;
+                        }
+                    }
+                    ng[le] += n_neg as f64 * epochs_per_negative[e];
+                }
+            }
+        });
+        if (epoch + 1) % every == 0 || epoch + 1 == p.n_epochs {
+            progress.report(Stage::Layout, epoch as u64 + 1, p.n_epochs as u64);
+            if progress.wants_layout_snapshots() {
+                progress.layout_snapshot(coords);
+            }
+        }
+    }
+    true
+}
