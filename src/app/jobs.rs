@@ -1,0 +1,203 @@
+//! Background jobs: loading and mapping run on a worker thread and report back over a
+//! channel; each job carries a generation number and a cancel token, and a newer job
+//! cancels the older one. The UI thread only drains the channel.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Instant;
+
+use eframe::egui;
+
+use crate::dataset::{self, LoadOptions, Samples};
+use crate::pipeline::{MapParams, StageTimings, compute_map};
+use crate::progress::{CancelToken, Progress, Stage};
+
+pub enum JobMsg {
+    Progress {
+        stage: Stage,
+        done: u64,
+        total: u64,
+    },
+    Loaded(Arc<Samples>),
+    Layout(Vec<[f32; 2]>),
+    Finished {
+        coords: Vec<[f32; 2]>,
+        embedding_dims: usize,
+        timings: StageTimings,
+        load_s: f64,
+        warnings: Vec<String>,
+    },
+    Failed {
+        message: String,
+        cancelled: bool,
+    },
+    /// The file dialog closed (with a path when one was chosen).
+    Picked(Option<PathBuf>),
+}
+
+struct ChannelProgress {
+    generation: u64,
+    tx: Sender<(u64, JobMsg)>,
+    ctx: egui::Context,
+}
+
+impl Progress for ChannelProgress {
+    fn report(&self, stage: Stage, done: u64, total: u64) {
+        let _ = self
+            .tx
+            .send((self.generation, JobMsg::Progress { stage, done, total }));
+        self.ctx.request_repaint();
+    }
+
+    fn wants_layout_snapshots(&self) -> bool {
+        true
+    }
+
+    fn layout_snapshot(&self, coords: &[[f32; 2]]) {
+        let _ = self
+            .tx
+            .send((self.generation, JobMsg::Layout(coords.to_vec())));
+        self.ctx.request_repaint();
+    }
+}
+
+pub struct Jobs {
+    tx: Sender<(u64, JobMsg)>,
+    rx: Receiver<(u64, JobMsg)>,
+    /// Generation of the newest job; messages from older ones are dropped.
+    pub generation: u64,
+    cancel: Option<CancelToken>,
+    pub running: bool,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        let (tx, rx) = channel();
+        Jobs {
+            tx,
+            rx,
+            generation: 0,
+            cancel: None,
+            running: false,
+        }
+    }
+}
+
+/// What a job starts from.
+pub enum JobInput {
+    /// Load a file, then map it.
+    File(PathBuf, LoadOptions),
+    /// Map samples already loaded (new parameters).
+    Loaded(Arc<Samples>),
+}
+
+impl Jobs {
+    /// Cancel the running job, if any.
+    pub fn cancel(&mut self) {
+        if let Some(c) = self.cancel.take() {
+            c.cancel();
+        }
+    }
+
+    /// Start a job (cancelling the previous one); returns its generation.
+    pub fn start(&mut self, ctx: &egui::Context, input: JobInput, params: MapParams) -> u64 {
+        self.cancel();
+        self.generation += 1;
+        self.running = true;
+        let cancel = CancelToken::new();
+        self.cancel = Some(cancel.clone());
+        let progress = ChannelProgress {
+            generation: self.generation,
+            tx: self.tx.clone(),
+            ctx: ctx.clone(),
+        };
+        let spawned = std::thread::Builder::new()
+            .name("atlas-job".into())
+            .spawn(move || run_job(input, params, &progress, &cancel));
+        if let Err(e) = spawned {
+            let _ = self.tx.send((
+                self.generation,
+                JobMsg::Failed {
+                    message: format!("could not start a worker thread: {e}"),
+                    cancelled: false,
+                },
+            ));
+        }
+        self.generation
+    }
+
+    /// Open the native file dialog on its own thread (it blocks while open).
+    pub fn pick_file(&self, ctx: &egui::Context) {
+        let tx = self.tx.clone();
+        let ctx = ctx.clone();
+        let generation = self.generation;
+        let _ = std::thread::Builder::new()
+            .name("atlas-dialog".into())
+            .spawn(move || {
+                let picked = rfd::FileDialog::new()
+                    .set_title("Open a sample set")
+                    .add_filter("Sample sets", &["jsonl", "ndjson", "json", "csv", "parquet"])
+                    .pick_file();
+                let _ = tx.send((generation, JobMsg::Picked(picked)));
+                ctx.request_repaint();
+            });
+    }
+
+    /// Messages that arrived since the last call, from the current generation (file
+    /// dialog results are always delivered).
+    pub fn drain(&mut self) -> Vec<JobMsg> {
+        let mut out = Vec::new();
+        while let Ok((generation, msg)) = self.rx.try_recv() {
+            let current = generation == self.generation;
+            if matches!(msg, JobMsg::Picked(_)) || current {
+                if current && matches!(msg, JobMsg::Finished { .. } | JobMsg::Failed { .. }) {
+                    self.running = false;
+                    self.cancel = None;
+                }
+                out.push(msg);
+            }
+        }
+        out
+    }
+}
+
+fn run_job(input: JobInput, params: MapParams, progress: &ChannelProgress, cancel: &CancelToken) {
+    let send = |msg| {
+        let _ = progress.tx.send((progress.generation, msg));
+        progress.ctx.request_repaint();
+    };
+    let t = Instant::now();
+    let samples = match input {
+        JobInput::Loaded(s) => s,
+        JobInput::File(path, options) => match dataset::load(&path, &options, progress, cancel) {
+            Ok(s) => {
+                let s = Arc::new(s);
+                send(JobMsg::Loaded(s.clone()));
+                s
+            }
+            Err(e) => {
+                let cancelled = matches!(e, dataset::LoadError::Cancelled);
+                send(JobMsg::Failed {
+                    message: e.to_string(),
+                    cancelled,
+                });
+                return;
+            }
+        },
+    };
+    let load_s = t.elapsed().as_secs_f64();
+    match compute_map(&samples, &params, progress, cancel) {
+        Ok(r) => send(JobMsg::Finished {
+            coords: r.coords,
+            embedding_dims: r.embedding_dims,
+            timings: r.timings,
+            load_s,
+            warnings: r.warnings,
+        }),
+        Err(e) => send(JobMsg::Failed {
+            cancelled: e.is_cancelled(),
+            message: format!("{}: {e}", samples.path.display()),
+        }),
+    }
+}

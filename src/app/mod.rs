@@ -1,0 +1,300 @@
+//! The desktop app: a map that fills the window, a side panel for colouring and parameters,
+//! a detail panel for the selected sample, and a status bar with progress. Loading and
+//! mapping run as background jobs; widgets return commands that one place applies.
+
+mod colors;
+mod jobs;
+mod panels;
+mod scatter;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eframe::egui;
+
+pub use colors::Legend;
+pub use scatter::MapView;
+
+use crate::dataset::{LoadOptions, Samples};
+use crate::pipeline::{MapParams, StageTimings};
+use crate::progress::Stage;
+use jobs::{JobInput, JobMsg, Jobs};
+
+/// Open the app window (optionally on a file) and run until it closes.
+pub fn run(file: Option<PathBuf>, load: LoadOptions, params: MapParams) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Sample Atlas")
+            .with_inner_size([1280.0, 820.0])
+            .with_min_inner_size([640.0, 400.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Sample Atlas",
+        options,
+        Box::new(move |cc| {
+            let mut app = AtlasApp::new(load, params);
+            if let Some(path) = file {
+                app.apply(&cc.egui_ctx, Command::Open(path));
+            }
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+}
+
+/// Everything the widgets read.
+pub struct AppState {
+    pub load_options: LoadOptions,
+    pub params: MapParams,
+    /// The file being loaded or shown.
+    pub path: Option<PathBuf>,
+    pub samples: Option<Arc<Samples>>,
+    /// The current layout (intermediate while UMAP runs).
+    pub coords: Option<Vec<[f32; 2]>>,
+    /// Whether `coords` is the finished layout.
+    pub layout_done: bool,
+    pub color_by: Option<String>,
+    pub colors: Vec<egui::Color32>,
+    pub legend: Legend,
+    pub hovered: Option<usize>,
+    pub selected: Option<usize>,
+    pub view: MapView,
+    /// (stage, done, total) of the running job.
+    pub progress: Option<(Stage, u64, u64)>,
+    pub job_running: bool,
+    pub error: Option<String>,
+    pub warnings: Vec<String>,
+    pub show_warnings: bool,
+    /// Seconds of the last finished run: load, then per stage.
+    pub timings: Option<(f64, StageTimings)>,
+    pub embedding_dims: Option<usize>,
+}
+
+/// Everything the widgets can ask for.
+#[must_use]
+#[derive(Clone, Debug)]
+pub enum Command {
+    Open(PathBuf),
+    OpenDialog,
+    Cancel,
+    /// Recompute the map of the loaded samples with `state.params`.
+    Recompute,
+    SetColorBy(Option<String>),
+    SetParams(MapParams),
+    Hover(Option<usize>),
+    Select(Option<usize>),
+    ResetView,
+    ShowWarnings(bool),
+    DismissError,
+}
+
+pub struct AtlasApp {
+    pub state: AppState,
+    jobs: Jobs,
+    /// Commands raised outside a frame's widgets (the file dialog), applied next frame.
+    pending: Vec<Command>,
+}
+
+impl AtlasApp {
+    pub fn new(load_options: LoadOptions, params: MapParams) -> Self {
+        AtlasApp {
+            state: AppState {
+                load_options,
+                params,
+                path: None,
+                samples: None,
+                coords: None,
+                layout_done: false,
+                color_by: None,
+                colors: Vec::new(),
+                legend: Legend::None,
+                hovered: None,
+                selected: None,
+                view: MapView::default(),
+                progress: None,
+                job_running: false,
+                error: None,
+                warnings: Vec::new(),
+                show_warnings: false,
+                timings: None,
+                embedding_dims: None,
+            },
+            jobs: Jobs::default(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Show a map computed elsewhere (tests, precomputed layouts).
+    pub fn set_map(&mut self, samples: Arc<Samples>, coords: Vec<[f32; 2]>) {
+        self.set_samples(samples);
+        self.state.coords = Some(coords);
+        self.state.layout_done = true;
+    }
+
+    fn set_samples(&mut self, samples: Arc<Samples>) {
+        let s = &mut self.state;
+        s.warnings = samples.warnings.clone();
+        s.path = Some(samples.path.clone());
+        let keep = s
+            .color_by
+            .as_ref()
+            .is_some_and(|c| samples.column_index(c).is_some_and(|i| samples.columns[i].colorable()));
+        if !keep {
+            s.color_by = colors::default_color_column(&samples);
+        }
+        s.samples = Some(samples);
+        s.selected = None;
+        s.hovered = None;
+        s.view.auto_fit = true;
+        self.recolor();
+    }
+
+    fn recolor(&mut self) {
+        let s = &mut self.state;
+        if let Some(samples) = &s.samples {
+            let (colors, legend) = colors::point_colors(samples, s.color_by.as_deref());
+            s.colors = colors;
+            s.legend = legend;
+        }
+    }
+
+    /// Apply one command. The only place that changes state in response to widgets.
+    pub fn apply(&mut self, ctx: &egui::Context, cmd: Command) {
+        match cmd {
+            Command::Open(path) => {
+                let s = &mut self.state;
+                s.path = Some(path.clone());
+                s.samples = None;
+                s.coords = None;
+                s.layout_done = false;
+                s.selected = None;
+                s.hovered = None;
+                s.error = None;
+                s.warnings.clear();
+                s.timings = None;
+                s.progress = Some((Stage::Load, 0, 1));
+                s.job_running = true;
+                self.jobs.start(
+                    ctx,
+                    JobInput::File(path, s.load_options.clone()),
+                    s.params.clone(),
+                );
+            }
+            Command::OpenDialog => self.jobs.pick_file(ctx),
+            Command::Cancel => {
+                self.jobs.cancel();
+            }
+            Command::Recompute => {
+                if let Some(samples) = self.state.samples.clone() {
+                    let s = &mut self.state;
+                    s.error = None;
+                    s.layout_done = false;
+                    s.job_running = true;
+                    s.progress = Some((Stage::Embed, 0, 1));
+                    s.warnings = samples.warnings.clone();
+                    self.jobs
+                        .start(ctx, JobInput::Loaded(samples), s.params.clone());
+                }
+            }
+            Command::SetColorBy(col) => {
+                self.state.color_by = col;
+                self.recolor();
+            }
+            Command::SetParams(params) => self.state.params = params,
+            Command::Hover(row) => self.state.hovered = row,
+            Command::Select(row) => self.state.selected = row,
+            Command::ResetView => self.state.view.auto_fit = true,
+            Command::ShowWarnings(show) => self.state.show_warnings = show,
+            Command::DismissError => self.state.error = None,
+        }
+    }
+
+    /// Take in what the worker threads sent since the last frame.
+    fn drain_jobs(&mut self) {
+        for msg in self.jobs.drain() {
+            match msg {
+                JobMsg::Progress { stage, done, total } => {
+                    self.state.progress = Some((stage, done, total));
+                }
+                JobMsg::Loaded(samples) => self.set_samples(samples),
+                JobMsg::Layout(coords) => {
+                    if !self.state.layout_done {
+                        self.state.coords = Some(coords);
+                    }
+                }
+                JobMsg::Finished {
+                    coords,
+                    embedding_dims,
+                    timings,
+                    load_s,
+                    warnings,
+                } => {
+                    let s = &mut self.state;
+                    s.coords = Some(coords);
+                    s.layout_done = true;
+                    s.embedding_dims = Some(embedding_dims);
+                    s.timings = Some((load_s, timings));
+                    s.warnings.extend(warnings);
+                    s.progress = None;
+                    s.job_running = false;
+                }
+                JobMsg::Failed { message, cancelled } => {
+                    let s = &mut self.state;
+                    s.progress = None;
+                    s.job_running = false;
+                    s.error = Some(if cancelled {
+                        "cancelled".to_string()
+                    } else {
+                        message
+                    });
+                }
+                JobMsg::Picked(path) => {
+                    // Only the dialog thread sends this; it is not a job result.
+                    if let Some(path) = path {
+                        self.pending.push(Command::Open(path));
+                    }
+                }
+            }
+        }
+        self.state.job_running = self.jobs.running;
+    }
+
+    /// Draw the whole app into `ui` and apply what the widgets asked for.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        self.drain_jobs();
+        let ctx = ui.ctx().clone();
+        let mut commands = std::mem::take(&mut self.pending);
+        // Files dropped on the window.
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if let Some(path) = dropped.into_iter().next() {
+            commands.push(Command::Open(path));
+        }
+        commands.extend(panels::top_bar(ui, &self.state));
+        commands.extend(panels::status_bar(ui, &self.state));
+        commands.extend(panels::side_panel(ui, &mut self.state));
+        if self.state.selected.is_some() {
+            commands.extend(panels::detail_panel(ui, &self.state));
+        }
+        commands.extend(panels::central(ui, &mut self.state));
+        if self.state.show_warnings {
+            commands.extend(panels::warnings_window(&ctx, &self.state));
+        }
+        for cmd in commands {
+            self.apply(&ctx, cmd);
+        }
+    }
+}
+
+impl eframe::App for AtlasApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+}

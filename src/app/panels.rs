@@ -1,0 +1,352 @@
+//! Panels around the map. Each reads the state and returns the commands its widgets raised.
+
+use eframe::egui::{self, RichText};
+
+use super::scatter::{self, format_value};
+use super::{AppState, Command};
+use crate::dataset::{ColumnKind, truncate_chars};
+use crate::neighbors::Metric;
+
+/// Longest text shown whole in the detail panel (characters); longer texts are cut.
+const MAX_DETAIL_CHARS: usize = 50_000;
+
+pub fn top_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
+    let mut out = Vec::new();
+    egui::Panel::top("atlas-top").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.strong("Sample Atlas");
+            ui.separator();
+            if ui
+                .button("📂 Open…")
+                .on_hover_text("Open a sample set (JSONL, CSV, Parquet); or drop a file on the window")
+                .clicked()
+            {
+                out.push(Command::OpenDialog);
+            }
+            if let Some(path) = &state.path {
+                ui.label(RichText::new(path.display().to_string()).monospace())
+                    .on_hover_text(path.display().to_string());
+            }
+            if state.job_running && ui.button("✖ Cancel").clicked() {
+                out.push(Command::Cancel);
+            }
+        });
+    });
+    out
+}
+
+pub fn status_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
+    let mut out = Vec::new();
+    egui::Panel::bottom("atlas-status").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            match &state.samples {
+                Some(s) => {
+                    ui.label(format!("{} samples", thousands(s.len())));
+                    ui.separator();
+                    ui.label(format!("text: {}", s.text_column));
+                    if let Some(i) = state.selected {
+                        ui.separator();
+                        ui.label(format!("selected #{i}"));
+                    }
+                    if let Some(i) = state.hovered {
+                        ui.separator();
+                        ui.label(format!("hover #{i}"));
+                    }
+                }
+                None if state.path.is_some() => {
+                    ui.label("no data loaded");
+                }
+                None => {
+                    ui.label("no file open");
+                }
+            }
+            if !state.warnings.is_empty() {
+                ui.separator();
+                let label = format!("⚠ {} warnings", state.warnings.len());
+                if ui.link(label).clicked() {
+                    out.push(Command::ShowWarnings(!state.show_warnings));
+                }
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if let Some((stage, done, total)) = state.progress {
+                    let frac = if total > 0 {
+                        done as f32 / total as f32
+                    } else {
+                        0.0
+                    };
+                    ui.add(
+                        egui::ProgressBar::new(frac)
+                            .desired_width(260.0)
+                            .text(format!("{} {}/{}", stage.label(), done, total)),
+                    );
+                    ui.spinner();
+                } else if let Some((load, t)) = &state.timings {
+                    ui.label(
+                        RichText::new(format!(
+                            "map ready: load {load:.2} s · embed {:.2} s · kNN {:.2} s · UMAP {:.2} s",
+                            t.embed_s, t.neighbors_s, t.layout_s
+                        ))
+                        .weak(),
+                    );
+                }
+            });
+        });
+    });
+    out
+}
+
+pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
+    let mut out = Vec::new();
+    egui::Panel::left("atlas-side")
+        .default_size(260.0)
+        .resizable(true)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                let Some(samples) = state.samples.clone() else {
+                    ui.label("Open a sample set to see its map.");
+                    return;
+                };
+                ui.heading("Colour");
+                let current = state.color_by.clone().unwrap_or_else(|| "none".into());
+                egui::ComboBox::from_label("colour by")
+                    .selected_text(current)
+                    .show_ui(ui, |ui| {
+                        if ui
+                            .selectable_label(state.color_by.is_none(), "none")
+                            .clicked()
+                        {
+                            out.push(Command::SetColorBy(None));
+                        }
+                        for col in samples.columns.iter().filter(|c| c.colorable()) {
+                            let on = state.color_by.as_deref() == Some(col.name.as_str());
+                            if ui.selectable_label(on, &col.name).clicked() {
+                                out.push(Command::SetColorBy(Some(col.name.clone())));
+                            }
+                        }
+                    });
+                ui.add(
+                    egui::Slider::new(&mut state.view.point_scale, 0.3..=4.0).text("point size"),
+                );
+                if ui.button("Reset view").on_hover_text("Or double-click the map").clicked() {
+                    out.push(Command::ResetView);
+                }
+
+                ui.separator();
+                ui.heading("Map");
+                let mut p = state.params.clone();
+                egui::Grid::new("params").num_columns(2).show(ui, |ui| {
+                    ui.label("neighbours");
+                    ui.add(egui::DragValue::new(&mut p.umap.n_neighbors).range(2..=200));
+                    ui.end_row();
+                    ui.label("min dist");
+                    ui.add(egui::DragValue::new(&mut p.umap.min_dist).range(0.0..=1.0).speed(0.01));
+                    ui.end_row();
+                    ui.label("metric");
+                    egui::ComboBox::from_id_salt("metric")
+                        .selected_text(p.umap.metric.to_string())
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(&mut p.umap.metric, Metric::Cosine, "cosine");
+                            ui.selectable_value(&mut p.umap.metric, Metric::Euclidean, "euclidean");
+                        });
+                    ui.end_row();
+                    ui.label("seed");
+                    ui.add(egui::DragValue::new(&mut p.umap.seed));
+                    ui.end_row();
+                });
+                if p != state.params {
+                    out.push(Command::SetParams(p));
+                }
+                ui.add_enabled_ui(!state.job_running, |ui| {
+                    if ui.button("Recompute map").clicked() {
+                        out.push(Command::Recompute);
+                    }
+                });
+
+                ui.separator();
+                ui.heading("Data");
+                egui::Grid::new("data-summary").num_columns(2).show(ui, |ui| {
+                    ui.label("rows");
+                    ui.label(thousands(samples.len()));
+                    ui.end_row();
+                    ui.label("text");
+                    ui.label(format!(
+                        "{}{}",
+                        samples.text_column,
+                        if samples.text_column_detected { " (detected)" } else { "" }
+                    ));
+                    ui.end_row();
+                    if let Some(d) = state.embedding_dims {
+                        ui.label("embedding");
+                        ui.label(format!("{d} dims (lexical)"));
+                        ui.end_row();
+                    }
+                });
+                ui.collapsing(format!("{} columns", samples.columns.len()), |ui| {
+                    for col in &samples.columns {
+                        let kind = match &col.kind {
+                            ColumnKind::Numeric { min, max, .. } => format!(
+                                "numeric {} – {}",
+                                scatter::format_number(*min),
+                                scatter::format_number(*max)
+                            ),
+                            ColumnKind::Category { levels, .. } => {
+                                format!("{} categories", levels.len())
+                            }
+                            ColumnKind::Text => "text".into(),
+                            ColumnKind::Other => col.dtype.clone(),
+                        };
+                        ui.label(format!("{}: {kind}", col.name));
+                    }
+                });
+            });
+        });
+    out
+}
+
+pub fn detail_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
+    let mut out = Vec::new();
+    let (Some(samples), Some(row)) = (&state.samples, state.selected) else {
+        return out;
+    };
+    if row >= samples.len() {
+        return out;
+    }
+    egui::Panel::right("atlas-detail")
+        .default_size(380.0)
+        .resizable(true)
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading(format!("Sample #{row}"));
+                ui.label(RichText::new(samples.locate(row)).weak());
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if ui.button("✖").on_hover_text("Close").clicked() {
+                        out.push(Command::Select(None));
+                    }
+                });
+            });
+            ui.separator();
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                if let Some(turns) = samples.chat_turns(row) {
+                    for (role, content) in turns {
+                        ui.label(RichText::new(role).strong());
+                        ui.label(truncate_chars(&content, MAX_DETAIL_CHARS));
+                        ui.add_space(6.0);
+                    }
+                } else {
+                    let text = &samples.texts[row];
+                    let shown = truncate_chars(text, MAX_DETAIL_CHARS);
+                    ui.label(shown);
+                    if shown.len() < text.len() {
+                        ui.label(
+                            RichText::new(format!(
+                                "(first {} of {} characters shown)",
+                                thousands(MAX_DETAIL_CHARS),
+                                thousands(text.chars().count())
+                            ))
+                            .weak(),
+                        );
+                    }
+                }
+                ui.separator();
+                egui::Grid::new("detail-fields")
+                    .num_columns(2)
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for (i, (name, value)) in samples.row_fields(row, 2_000).into_iter().enumerate() {
+                            if name == samples.text_column {
+                                continue;
+                            }
+                            ui.label(RichText::new(&name).weak());
+                            let shown = samples
+                                .columns
+                                .get(i)
+                                .and_then(|c| format_value(&c.kind, row))
+                                .unwrap_or(value);
+                            ui.add(egui::Label::new(shown).wrap());
+                            ui.end_row();
+                        }
+                    });
+            });
+        });
+    out
+}
+
+pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
+    let mut out = Vec::new();
+    egui::CentralPanel::default_margins().show(ui, |ui| {
+        if let Some(err) = state.error.clone() {
+            egui::Frame::new()
+                .fill(ui.visuals().error_fg_color.gamma_multiply(0.15))
+                .inner_margin(6.0)
+                .show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.colored_label(ui.visuals().error_fg_color, &err);
+                        if ui.small_button("✖").clicked() {
+                            out.push(Command::DismissError);
+                        }
+                    });
+                });
+        }
+        let (Some(samples), Some(coords)) = (state.samples.clone(), state.coords.as_ref()) else {
+            ui.centered_and_justified(|ui| {
+                if state.job_running {
+                    ui.label(RichText::new("Working… the map appears as soon as the layout starts.").size(16.0));
+                } else {
+                    ui.label(
+                        RichText::new("Open a sample set (JSONL, CSV or Parquet) with “Open…”, or drop a file here.")
+                            .size(16.0),
+                    );
+                }
+            });
+            return;
+        };
+        let result = scatter::show_map(
+            ui,
+            &mut state.view,
+            &samples,
+            coords,
+            &state.colors,
+            &state.legend,
+            state.selected,
+        );
+        if result.hovered != state.hovered {
+            out.push(Command::Hover(result.hovered));
+        }
+        if let Some(click) = result.clicked {
+            out.push(Command::Select(click));
+        }
+    });
+    out
+}
+
+pub fn warnings_window(ctx: &egui::Context, state: &AppState) -> Vec<Command> {
+    let mut out = Vec::new();
+    let mut open = true;
+    egui::Window::new("Warnings")
+        .open(&mut open)
+        .default_width(520.0)
+        .show(ctx, |ui| {
+            egui::ScrollArea::vertical().max_height(360.0).show(ui, |ui| {
+                for w in &state.warnings {
+                    ui.label(w);
+                }
+            });
+        });
+    if !open {
+        out.push(Command::ShowWarnings(false));
+    }
+    out
+}
+
+/// 1234567 → "1,234,567".
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
