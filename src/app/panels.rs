@@ -17,7 +17,7 @@ pub fn top_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
             ui.strong("Sample Atlas");
             ui.separator();
             if ui
-                .button("📂 Open…")
+                .button("Open…")
                 .on_hover_text("Open a sample set (JSONL, CSV, Parquet); or drop a file on the window")
                 .clicked()
             {
@@ -27,7 +27,7 @@ pub fn top_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                 ui.label(RichText::new(path.display().to_string()).monospace())
                     .on_hover_text(path.display().to_string());
             }
-            if state.job_running && ui.button("✖ Cancel").clicked() {
+            if state.job_running && ui.button("Cancel").clicked() {
                 out.push(Command::Cancel);
             }
         });
@@ -62,7 +62,7 @@ pub fn status_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
             }
             if !state.warnings.is_empty() {
                 ui.separator();
-                let label = format!("⚠ {} warnings", state.warnings.len());
+                let label = format!("{} warnings", state.warnings.len());
                 if ui.link(label).clicked() {
                     out.push(Command::ShowWarnings(!state.show_warnings));
                 }
@@ -135,22 +135,26 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                 ui.heading("Map");
                 let mut p = state.params.clone();
                 egui::Grid::new("params").num_columns(2).show(ui, |ui| {
-                    ui.label("neighbours");
-                    ui.add(egui::DragValue::new(&mut p.umap.n_neighbors).range(2..=200));
+                    let l = ui.label("neighbours");
+                    ui.add(egui::DragValue::new(&mut p.umap.n_neighbors).range(2..=200))
+                        .labelled_by(l.id);
                     ui.end_row();
-                    ui.label("min dist");
-                    ui.add(egui::DragValue::new(&mut p.umap.min_dist).range(0.0..=1.0).speed(0.01));
+                    let l = ui.label("min dist");
+                    ui.add(egui::DragValue::new(&mut p.umap.min_dist).range(0.0..=1.0).speed(0.01))
+                        .labelled_by(l.id);
                     ui.end_row();
-                    ui.label("metric");
+                    let l = ui.label("metric");
                     egui::ComboBox::from_id_salt("metric")
                         .selected_text(p.umap.metric.to_string())
                         .show_ui(ui, |ui| {
                             ui.selectable_value(&mut p.umap.metric, Metric::Cosine, "cosine");
                             ui.selectable_value(&mut p.umap.metric, Metric::Euclidean, "euclidean");
-                        });
+                        })
+                        .response
+                        .labelled_by(l.id);
                     ui.end_row();
-                    ui.label("seed");
-                    ui.add(egui::DragValue::new(&mut p.umap.seed));
+                    let l = ui.label("seed");
+                    ui.add(egui::DragValue::new(&mut p.umap.seed)).labelled_by(l.id);
                     ui.end_row();
                 });
                 if p != state.params {
@@ -219,7 +223,7 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                 ui.heading(format!("Sample #{row}"));
                 ui.label(RichText::new(samples.locate(row)).weak());
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if ui.button("✖").on_hover_text("Close").clicked() {
+                    if ui.button("Close").clicked() {
                         out.push(Command::Select(None));
                     }
                 });
@@ -281,7 +285,7 @@ pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                 .show(ui, |ui| {
                     ui.horizontal(|ui| {
                         ui.colored_label(ui.visuals().error_fg_color, &err);
-                        if ui.small_button("✖").clicked() {
+                        if ui.small_button("Dismiss").clicked() {
                             out.push(Command::DismissError);
                         }
                     });

@@ -1,0 +1,219 @@
+//! End-to-end tests of the `sample-atlas` binary on the bundled samples.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use polars::prelude::*;
+
+use crate::sample;
+
+fn atlas(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sample-atlas"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn map(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["map", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--quiet"];
+    args.extend_from_slice(extra);
+    atlas(&args)
+}
+
+fn read_parquet(path: &Path) -> DataFrame {
+    ParquetReader::new(std::fs::File::open(path).unwrap())
+        .finish()
+        .unwrap()
+}
+
+fn xy(df: &DataFrame, x: &str, y: &str) -> Vec<(f32, f32)> {
+    let xs = df.column(x).unwrap().f32().unwrap().clone();
+    let ys = df.column(y).unwrap().f32().unwrap().clone();
+    xs.iter().zip(ys.iter()).map(|(a, b)| (a.unwrap(), b.unwrap())).collect()
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn maps_the_sweep_with_all_columns_and_a_report() {
+    let dir = tmp();
+    let out = dir.path().join("sweep.parquet");
+    let report = dir.path().join("report.json");
+    let o = map(&sample("sweep.jsonl"), &out, &["--report", report.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("text column 'completion' (detected"), "{}", stderr(&o));
+    let df = read_parquet(&out);
+    assert_eq!(df.height(), 2304);
+    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+    for col in ["id", "prompt_id", "family", "prompt", "model", "temperature", "top_p", "sample_index", "completion", "score", "is_correct", "x", "y"] {
+        assert!(names.contains(&col.to_string()), "missing {col} in {names:?}");
+    }
+    assert_eq!(df.column("x").unwrap().dtype(), &DataType::Float32);
+    let coords = xy(&df, "x", "y");
+    assert!(coords.iter().all(|(x, y)| x.is_finite() && y.is_finite()));
+    let spread = coords.iter().map(|c| c.0).fold(f32::NEG_INFINITY, f32::max)
+        - coords.iter().map(|c| c.0).fold(f32::INFINITY, f32::min);
+    assert!(spread > 1.0, "the layout is not collapsed: {spread}");
+
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["rows"], 2304);
+    assert_eq!(r["embedding_dims"], 128);
+    assert_eq!(r["params"]["umap"]["n_neighbors"], 15);
+    assert_eq!(r["epochs"], 500);
+    for stage in ["load", "embed", "neighbors", "layout", "write", "total"] {
+        assert!(r["seconds"][stage].as_f64().unwrap() >= 0.0, "{stage}");
+    }
+    assert!(r["warnings"].as_array().unwrap().is_empty());
+    // No temporary files are left next to the output.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".sample-atlas-"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn same_seed_same_map_other_seed_other_map() {
+    let dir = tmp();
+    let run = |name: &str, seed: &str| -> Vec<(f32, f32)> {
+        let out = dir.path().join(name);
+        let o = map(&sample("chat.jsonl"), &out, &["--seed", seed, "--epochs", "60"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        xy(&read_parquet(&out), "x", "y")
+    };
+    let a = run("a.parquet", "7");
+    let b = run("b.parquet", "7");
+    let c = run("c.parquet", "8");
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+#[test]
+fn chat_csv_and_parquet_inputs() {
+    let dir = tmp();
+    // Chat transcripts: the messages column is flattened for embedding and written back whole.
+    let out = dir.path().join("chat.parquet");
+    let o = map(&sample("chat.jsonl"), &out, &["--epochs", "30"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("text column 'messages'"), "{}", stderr(&o));
+    let df = read_parquet(&out);
+    assert!(matches!(df.column("messages").unwrap().dtype(), DataType::List(_)));
+    // The output is itself an input: its x/y columns are kept, new ones get a prefix.
+    let again = dir.path().join("again.parquet");
+    let o = map(&out, &again, &["--epochs", "30"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("'atlas_x', 'atlas_y'"), "{}", stderr(&o));
+    let df2 = read_parquet(&again);
+    assert_eq!(xy(&df2, "x", "y"), xy(&df, "x", "y"));
+    assert_eq!(df2.height(), 40);
+    // CSV.
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, "text,score\nThe cat sat.,1\nA dog barked.,2\nI can't help.,3\nThe cat slept.,4\n").unwrap();
+    let o = map(&csv, &dir.path().join("csv.parquet"), &["--epochs", "20"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn real_text_column_choice_and_bad_flags() {
+    let dir = tmp();
+    let out = dir.path().join("o.parquet");
+    let o = map(&sample("sweep.jsonl"), &out, &["--text", "nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("sweep.jsonl: no column named 'nope'"), "{}", stderr(&o));
+    for flags in [
+        &["--n-neighbors", "1"][..],
+        &["--min-dist", "5"],
+        &["--metric", "manhattan"],
+        &["--epochs", "0"],
+        &["--bogus"],
+    ] {
+        let o = map(&sample("sweep.jsonl"), &out, flags);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
+    }
+    let o = atlas(&["map", sample("sweep.jsonl").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "-o is required");
+    assert!(!out.exists());
+}
+
+#[test]
+fn bad_inputs_fail_cleanly_or_warn() {
+    let dir = tmp();
+    let out = dir.path().join("o.parquet");
+    // Unusable: exit 1, a message naming the file (and line), no output written.
+    for (file, needle) in [
+        ("bad/empty.jsonl", "empty.jsonl: the file is empty"),
+        ("bad/all_bad.jsonl", "all_bad.jsonl: no usable rows"),
+        ("bad/truncated.parquet", "truncated.parquet: could not read Parquet"),
+        ("bad/no_text.csv", "no_text.csv: no text column found"),
+    ] {
+        let o = map(&sample(file), &out, &[]);
+        assert_eq!(o.status.code(), Some(1), "{file}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{file}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{file}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+    let o = map(&sample("bad/numeric_text.jsonl"), &out, &["--text", "text"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("column 'text' holds i64, not text"), "{}", stderr(&o));
+
+    // Usable: exit 0, a warning naming the line, every good row mapped.
+    for (file, rows, needle) in [
+        ("bad/malformed.jsonl", 6, "malformed.jsonl: line 3: column"),
+        ("bad/invalid_utf8.jsonl", 6, "invalid_utf8.jsonl: line 3: column 20: invalid UTF-8"),
+        ("bad/ragged.csv", 4, "ragged.csv: line 3: 2 fields where the header has 3"),
+        ("bad/nan_scores.csv", 6, "column 'score': 1 missing and 3 NaN/infinite"),
+        ("bad/single_row.jsonl", 1, "a single row"),
+        ("bad/duplicates.jsonl", 20, "all 20 texts are identical"),
+    ] {
+        let o = map(&sample(file), &out, &["--epochs", "50"]);
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{file}: {}", stderr(&o));
+        let df = read_parquet(&out);
+        assert_eq!(df.height(), rows, "{file}");
+        assert!(xy(&df, "x", "y").iter().all(|(x, y)| x.is_finite() && y.is_finite()), "{file}");
+    }
+}
+
+#[test]
+fn huge_text_is_embedded_by_its_start() {
+    let dir = tmp();
+    let input = dir.path().join("huge.jsonl");
+    let mut s = String::new();
+    let huge = "lorem ipsum dolor sit amet ".repeat(400_000); // 10.8 MB
+    s.push_str(&serde_json::json!({"text": huge, "score": 1}).to_string());
+    s.push('\n');
+    for i in 0..30 {
+        s.push_str(&serde_json::json!({"text": format!("short text number {i}"), "score": i}).to_string());
+        s.push('\n');
+    }
+    std::fs::write(&input, &s).unwrap();
+    let out = dir.path().join("o.parquet");
+    let o = map(&input, &out, &["--epochs", "50"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 texts are longer than 100000 bytes"), "{}", stderr(&o));
+    let df = read_parquet(&out);
+    assert_eq!(df.height(), 31);
+    let text = df.column("text").unwrap().str().unwrap().get(0).unwrap().len();
+    assert_eq!(text, huge.len(), "the output keeps the whole text");
+}
+
+#[test]
+fn the_input_file_is_never_written() {
+    let dir = tmp();
+    let input: PathBuf = dir.path().join("in.jsonl");
+    std::fs::copy(sample("bad/malformed.jsonl"), &input).unwrap();
+    let before = std::fs::read(&input).unwrap();
+    let o = map(&input, &input, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("refusing to overwrite the input file"), "{}", stderr(&o));
+    let o = map(&input, &dir.path().join("out.parquet"), &["--epochs", "20"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+}
