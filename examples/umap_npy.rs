@@ -15,10 +15,16 @@ fn read_npy_f32(path: &str) -> (Vec<f32>, usize, usize) {
     let (header_len, start) = if bytes[6] == 1 {
         (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10)
     } else {
-        (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+        (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        )
     };
     let header = std::str::from_utf8(&bytes[start..start + header_len]).expect("ascii header");
-    assert!(header.contains("'<f4'"), "float32 little-endian only: {header}");
+    assert!(
+        header.contains("'<f4'"),
+        "float32 little-endian only: {header}"
+    );
     assert!(header.contains("'fortran_order': False"));
     let shape = &header[header.find("'shape': (").expect("shape") + 10..];
     let dims: Vec<usize> = shape[..shape.find(')').expect(")")]
@@ -33,7 +39,8 @@ fn read_npy_f32(path: &str) -> (Vec<f32>, usize, usize) {
 }
 
 fn write_npy_f32(path: &str, data: &[f32], rows: usize, cols: usize) {
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -49,16 +56,31 @@ fn write_npy_f32(path: &str, data: &[f32], rows: usize, cols: usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let metric: Metric = args.get(3).map(|s| s.parse().expect("metric")).unwrap_or(Metric::Cosine);
+    let metric: Metric = args
+        .get(3)
+        .map(|s| s.parse().expect("metric"))
+        .unwrap_or(Metric::Cosine);
     let seed: u64 = args.get(4).map(|s| s.parse().expect("seed")).unwrap_or(42);
     let (data, n, d) = read_npy_f32(&args[1]);
-    let params = UmapParams { metric, seed, ..Default::default() };
+    let params = UmapParams {
+        metric,
+        seed,
+        ..Default::default()
+    };
     let t = Instant::now();
-    let knn = exact_knn(&data, d, params.n_neighbors - 1, metric, &NoProgress, &CancelToken::new())
-        .expect("knn");
+    let knn = exact_knn(
+        &data,
+        d,
+        params.n_neighbors - 1,
+        metric,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .expect("knn");
     let knn_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let coords = umap_layout(&data, d, &knn, &params, &NoProgress, &CancelToken::new()).expect("layout");
+    let coords =
+        umap_layout(&data, d, &knn, &params, &NoProgress, &CancelToken::new()).expect("layout");
     let layout_s = t.elapsed().as_secs_f64();
     let flat: Vec<f32> = coords.iter().flat_map(|c| [c[0], c[1]]).collect();
     assert!(flat.iter().all(|v| v.is_finite()), "non-finite coordinate");

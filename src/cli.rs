@@ -30,6 +30,10 @@ pub struct Cli {
     /// A sample set to open in the app (.jsonl, .ndjson, .csv, .parquet).
     pub file: Option<PathBuf>,
 
+    /// Colour the map by this column when it opens (default: a score-like column).
+    #[arg(long, value_name = "COLUMN")]
+    pub color_by: Option<String>,
+
     #[command(flatten)]
     pub map: MapArgs,
 }
@@ -127,18 +131,26 @@ impl MapArgs {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Map(cmd)) => run_map(&cmd),
-        None => open_app(cli.file, cli.map),
+        None => open_app(cli.file, cli.color_by, cli.map),
     }
 }
 
 #[cfg(feature = "gui")]
-fn open_app(file: Option<PathBuf>, args: MapArgs) -> anyhow::Result<ExitCode> {
-    crate::app::run(file, args.load_options(), args.params())?;
+fn open_app(
+    file: Option<PathBuf>,
+    color_by: Option<String>,
+    args: MapArgs,
+) -> anyhow::Result<ExitCode> {
+    crate::app::run(file, color_by, args.load_options(), args.params())?;
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(not(feature = "gui"))]
-fn open_app(_file: Option<PathBuf>, _args: MapArgs) -> anyhow::Result<ExitCode> {
+fn open_app(
+    _file: Option<PathBuf>,
+    _color_by: Option<String>,
+    _args: MapArgs,
+) -> anyhow::Result<ExitCode> {
     eprintln!(
         "error: this build has no GUI (built without the `gui` feature); use `sample-atlas map FILE -o OUT.parquet`"
     );
@@ -262,7 +274,8 @@ fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
 
     let t = Instant::now();
     progress.report(Stage::Write, 0, 1);
-    let (xn, yn) = dataset::write_map_parquet(&samples.frame, &result.coords, &cmd.file, &cmd.output)?;
+    let (xn, yn) =
+        dataset::write_map_parquet(&samples.frame, &result.coords, &cmd.file, &cmd.output)?;
     progress.report(Stage::Write, 1, 1);
     let write_s = t.elapsed().as_secs_f64();
     progress.finish();
@@ -311,7 +324,8 @@ fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
             warnings: &warnings,
         };
         let json = serde_json::to_vec_pretty(&report)?;
-        write_atomic(path, &json).with_context(|| format!("{}: writing the report", path.display()))?;
+        write_atomic(path, &json)
+            .with_context(|| format!("{}: writing the report", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -49,7 +49,9 @@ impl Default for MapParams {
 impl MapParams {
     pub fn validate(&self) -> Result<(), PipelineError> {
         if self.embed_dims == 0 {
-            return Err(EmbedError::Params("embedding dimensions must be at least 1".into()).into());
+            return Err(
+                EmbedError::Params("embedding dimensions must be at least 1".into()).into(),
+            );
         }
         self.umap.validate()?;
         Ok(())

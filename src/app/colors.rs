@@ -113,7 +113,13 @@ pub fn point_colors(samples: &Samples, column: Option<&str>) -> (Vec<Color32>, L
 
 /// The column to colour by when a file opens: a score-like number, else a small category.
 pub fn default_color_column(samples: &Samples) -> Option<String> {
-    const SCORE_NAMES: &[&str] = &["score", "reward", "rating", "label_confidence", "is_correct"];
+    const SCORE_NAMES: &[&str] = &[
+        "score",
+        "reward",
+        "rating",
+        "label_confidence",
+        "is_correct",
+    ];
     for name in SCORE_NAMES {
         if let Some(c) = samples
             .columns

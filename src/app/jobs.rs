@@ -137,7 +137,10 @@ impl Jobs {
             .spawn(move || {
                 let picked = rfd::FileDialog::new()
                     .set_title("Open a sample set")
-                    .add_filter("Sample sets", &["jsonl", "ndjson", "json", "csv", "parquet"])
+                    .add_filter(
+                        "Sample sets",
+                        &["jsonl", "ndjson", "json", "csv", "parquet"],
+                    )
                     .pick_file();
                 let _ = tx.send((generation, JobMsg::Picked(picked)));
                 ctx.request_repaint();

@@ -21,7 +21,12 @@ use crate::progress::Stage;
 use jobs::{JobInput, JobMsg, Jobs};
 
 /// Open the app window (optionally on a file) and run until it closes.
-pub fn run(file: Option<PathBuf>, load: LoadOptions, params: MapParams) -> anyhow::Result<()> {
+pub fn run(
+    file: Option<PathBuf>,
+    color_by: Option<String>,
+    load: LoadOptions,
+    params: MapParams,
+) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Sample Atlas")
@@ -35,6 +40,7 @@ pub fn run(file: Option<PathBuf>, load: LoadOptions, params: MapParams) -> anyho
         options,
         Box::new(move |cc| {
             let mut app = AtlasApp::new(load, params);
+            app.state.color_by = color_by;
             if let Some(path) = file {
                 app.apply(&cc.egui_ctx, Command::Open(path));
             }
@@ -137,10 +143,11 @@ impl AtlasApp {
         let s = &mut self.state;
         s.warnings = samples.warnings.clone();
         s.path = Some(samples.path.clone());
-        let keep = s
-            .color_by
-            .as_ref()
-            .is_some_and(|c| samples.column_index(c).is_some_and(|i| samples.columns[i].colorable()));
+        let keep = s.color_by.as_ref().is_some_and(|c| {
+            samples
+                .column_index(c)
+                .is_some_and(|i| samples.columns[i].colorable())
+        });
         if !keep {
             s.color_by = colors::default_color_column(&samples);
         }

@@ -18,7 +18,9 @@ pub fn top_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
             ui.separator();
             if ui
                 .button("Open…")
-                .on_hover_text("Open a sample set (JSONL, CSV, Parquet); or drop a file on the window")
+                .on_hover_text(
+                    "Open a sample set (JSONL, CSV, Parquet); or drop a file on the window",
+                )
                 .clicked()
             {
                 out.push(Command::OpenDialog);
@@ -127,7 +129,11 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                 ui.add(
                     egui::Slider::new(&mut state.view.point_scale, 0.3..=4.0).text("point size"),
                 );
-                if ui.button("Reset view").on_hover_text("Or double-click the map").clicked() {
+                if ui
+                    .button("Reset view")
+                    .on_hover_text("Or double-click the map")
+                    .clicked()
+                {
                     out.push(Command::ResetView);
                 }
 
@@ -140,8 +146,12 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                         .labelled_by(l.id);
                     ui.end_row();
                     let l = ui.label("min dist");
-                    ui.add(egui::DragValue::new(&mut p.umap.min_dist).range(0.0..=1.0).speed(0.01))
-                        .labelled_by(l.id);
+                    ui.add(
+                        egui::DragValue::new(&mut p.umap.min_dist)
+                            .range(0.0..=1.0)
+                            .speed(0.01),
+                    )
+                    .labelled_by(l.id);
                     ui.end_row();
                     let l = ui.label("metric");
                     egui::ComboBox::from_id_salt("metric")
@@ -154,7 +164,8 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                         .labelled_by(l.id);
                     ui.end_row();
                     let l = ui.label("seed");
-                    ui.add(egui::DragValue::new(&mut p.umap.seed)).labelled_by(l.id);
+                    ui.add(egui::DragValue::new(&mut p.umap.seed))
+                        .labelled_by(l.id);
                     ui.end_row();
                 });
                 if p != state.params {
@@ -168,23 +179,29 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
 
                 ui.separator();
                 ui.heading("Data");
-                egui::Grid::new("data-summary").num_columns(2).show(ui, |ui| {
-                    ui.label("rows");
-                    ui.label(thousands(samples.len()));
-                    ui.end_row();
-                    ui.label("text");
-                    ui.label(format!(
-                        "{}{}",
-                        samples.text_column,
-                        if samples.text_column_detected { " (detected)" } else { "" }
-                    ));
-                    ui.end_row();
-                    if let Some(d) = state.embedding_dims {
-                        ui.label("embedding");
-                        ui.label(format!("{d} dims (lexical)"));
+                egui::Grid::new("data-summary")
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        ui.label("rows");
+                        ui.label(thousands(samples.len()));
                         ui.end_row();
-                    }
-                });
+                        ui.label("text");
+                        ui.label(format!(
+                            "{}{}",
+                            samples.text_column,
+                            if samples.text_column_detected {
+                                " (detected)"
+                            } else {
+                                ""
+                            }
+                        ));
+                        ui.end_row();
+                        if let Some(d) = state.embedding_dims {
+                            ui.label("embedding");
+                            ui.label(format!("{d} dims (lexical)"));
+                            ui.end_row();
+                        }
+                    });
                 ui.collapsing(format!("{} columns", samples.columns.len()), |ui| {
                     for col in &samples.columns {
                         let kind = match &col.kind {
@@ -256,7 +273,9 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                     .num_columns(2)
                     .striped(true)
                     .show(ui, |ui| {
-                        for (i, (name, value)) in samples.row_fields(row, 2_000).into_iter().enumerate() {
+                        for (i, (name, value)) in
+                            samples.row_fields(row, 2_000).into_iter().enumerate()
+                        {
                             if name == samples.text_column {
                                 continue;
                             }
@@ -330,11 +349,13 @@ pub fn warnings_window(ctx: &egui::Context, state: &AppState) -> Vec<Command> {
         .open(&mut open)
         .default_width(520.0)
         .show(ctx, |ui| {
-            egui::ScrollArea::vertical().max_height(360.0).show(ui, |ui| {
-                for w in &state.warnings {
-                    ui.label(w);
-                }
-            });
+            egui::ScrollArea::vertical()
+                .max_height(360.0)
+                .show(ui, |ui| {
+                    for w in &state.warnings {
+                        ui.label(w);
+                    }
+                });
         });
     if !open {
         out.push(Command::ShowWarnings(false));

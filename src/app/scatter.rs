@@ -86,6 +86,20 @@ impl MapView {
 }
 
 /// What happened on the map this frame.
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_are_compact() {
+        use super::format_number as f;
+        assert_eq!(f(1.5), "1.5");
+        assert_eq!(f(0.848), "0.848");
+        assert_eq!(f(22.0), "22");
+        assert_eq!(f(0.123456), "0.1235");
+        assert_eq!(f(1234.5678), "1235");
+        assert_eq!(f(0.0001), "1.000e-4");
+    }
+}
+
 #[derive(Default)]
 pub struct MapOutput {
     pub hovered: Option<usize>,
@@ -189,7 +203,11 @@ pub fn show_map(
         && let Some(p) = coords.get(i)
     {
         let s = view.to_screen(*p);
-        painter.circle_filled(s, radius + 2.0, colors.get(i).copied().unwrap_or(colors::DEFAULT_POINT));
+        painter.circle_filled(
+            s,
+            radius + 2.0,
+            colors.get(i).copied().unwrap_or(colors::DEFAULT_POINT),
+        );
         painter.circle_stroke(s, radius + 4.0, Stroke::new(2.0, outline));
     }
     let hovered = hovered.map(|(i, _)| i);
@@ -229,10 +247,17 @@ pub fn format_value(kind: &ColumnKind, row: usize) -> Option<String> {
 pub fn format_number(v: f32) -> String {
     if v.fract() == 0.0 && v.abs() < 1e9 {
         format!("{v:.0}")
-    } else if v.abs() >= 1000.0 || v.abs() < 0.01 {
+    } else if v.abs() >= 1e5 || v.abs() < 1e-3 {
         format!("{v:.3e}")
     } else {
-        format!("{v:.3}")
+        // Four significant digits, without trailing zeros.
+        let decimals = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+        let s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
     }
 }
 
@@ -264,21 +289,21 @@ fn show_tooltip(ctx: &egui::Context, samples: &Samples, row: usize, at: Pos2, ma
                 );
                 let text = &samples.texts[row];
                 let preview = truncate_chars(text, 280);
-                let ellipsis = if preview.len() < text.len() { " …" } else { "" };
+                let ellipsis = if preview.len() < text.len() {
+                    " …"
+                } else {
+                    ""
+                };
                 ui.label(format!("{preview}{ellipsis}"));
                 ui.separator();
-                egui::Grid::new("tooltip-fields")
-                    .num_columns(2)
-                    .spacing([12.0, 2.0])
-                    .show(ui, |ui| {
-                        for col in samples.columns.iter().filter(|c| c.colorable()).take(10) {
-                            if let Some(v) = format_value(&col.kind, row) {
-                                ui.label(egui::RichText::new(&col.name).weak());
-                                ui.label(v);
-                                ui.end_row();
-                            }
-                        }
-                    });
+                for col in samples.columns.iter().filter(|c| c.colorable()).take(10) {
+                    if let Some(v) = format_value(&col.kind, row) {
+                        ui.horizontal(|ui| {
+                            ui.label(egui::RichText::new(&col.name).weak());
+                            ui.add(egui::Label::new(truncate_chars(&v, 120)).truncate());
+                        });
+                    }
+                }
             });
         });
 }
@@ -298,8 +323,17 @@ fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legen
             let size = vec2(220.0, 58.0 + if *missing > 0 { 16.0 } else { 0.0 });
             let frame = Rect::from_min_size(map.right_top() + vec2(-size.x - 12.0, 12.0), size);
             painter.rect_filled(frame, 4.0, bg);
-            painter.text(frame.left_top() + vec2(10.0, 6.0), Align2::LEFT_TOP, column, font.clone(), text_color);
-            let bar = Rect::from_min_size(frame.left_top() + vec2(10.0, 24.0), vec2(size.x - 20.0, 12.0));
+            painter.text(
+                frame.left_top() + vec2(10.0, 6.0),
+                Align2::LEFT_TOP,
+                column,
+                font.clone(),
+                text_color,
+            );
+            let bar = Rect::from_min_size(
+                frame.left_top() + vec2(10.0, 24.0),
+                vec2(size.x - 20.0, 12.0),
+            );
             let mut mesh = Mesh::default();
             let steps = 64;
             for k in 0..steps {
@@ -313,11 +347,29 @@ fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legen
             }
             painter.add(Shape::mesh(mesh));
             let y = bar.bottom() + 3.0;
-            painter.text(pos2(bar.left(), y), Align2::LEFT_TOP, format_number(*min), font.clone(), text_color);
-            painter.text(pos2(bar.right(), y), Align2::RIGHT_TOP, format_number(*max), font.clone(), text_color);
+            painter.text(
+                pos2(bar.left(), y),
+                Align2::LEFT_TOP,
+                format_number(*min),
+                font.clone(),
+                text_color,
+            );
+            painter.text(
+                pos2(bar.right(), y),
+                Align2::RIGHT_TOP,
+                format_number(*max),
+                font.clone(),
+                text_color,
+            );
             if *missing > 0 {
                 painter.circle_filled(pos2(bar.left() + 4.0, y + 22.0), 4.0, colors::MISSING);
-                painter.text(pos2(bar.left() + 14.0, y + 22.0), Align2::LEFT_CENTER, format!("missing ({missing})"), font, text_color);
+                painter.text(
+                    pos2(bar.left() + 14.0, y + 22.0),
+                    Align2::LEFT_CENTER,
+                    format!("missing ({missing})"),
+                    font,
+                    text_color,
+                );
             }
         }
         Legend::Categories {
@@ -337,24 +389,57 @@ fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legen
                 .max(column.chars().count());
             let width = (longest as f32 * 7.0 + 80.0).clamp(140.0, 300.0);
             let height = 30.0 + 16.0 * (shown + extra_rows) as f32;
-            let frame = Rect::from_min_size(map.right_top() + vec2(-width - 12.0, 12.0), vec2(width, height));
+            let frame = Rect::from_min_size(
+                map.right_top() + vec2(-width - 12.0, 12.0),
+                vec2(width, height),
+            );
             painter.rect_filled(frame, 4.0, bg);
-            painter.text(frame.left_top() + vec2(10.0, 6.0), Align2::LEFT_TOP, column, font.clone(), text_color);
+            painter.text(
+                frame.left_top() + vec2(10.0, 6.0),
+                Align2::LEFT_TOP,
+                column,
+                font.clone(),
+                text_color,
+            );
             let mut y = frame.top() + 30.0;
             for (label, color, count) in entries.iter().take(shown) {
                 painter.circle_filled(pos2(frame.left() + 14.0, y), 4.5, *color);
                 let label = truncate_chars(label, 28);
-                painter.text(pos2(frame.left() + 24.0, y), Align2::LEFT_CENTER, label, font.clone(), text_color);
-                painter.text(pos2(frame.right() - 10.0, y), Align2::RIGHT_CENTER, count.to_string(), font.clone(), ui.visuals().weak_text_color());
+                painter.text(
+                    pos2(frame.left() + 24.0, y),
+                    Align2::LEFT_CENTER,
+                    label,
+                    font.clone(),
+                    text_color,
+                );
+                painter.text(
+                    pos2(frame.right() - 10.0, y),
+                    Align2::RIGHT_CENTER,
+                    count.to_string(),
+                    font.clone(),
+                    ui.visuals().weak_text_color(),
+                );
                 y += 16.0;
             }
             if entries.len() > MAX_ROWS {
-                painter.text(pos2(frame.left() + 24.0, y), Align2::LEFT_CENTER, format!("… {} more", entries.len() - MAX_ROWS), font.clone(), ui.visuals().weak_text_color());
+                painter.text(
+                    pos2(frame.left() + 24.0, y),
+                    Align2::LEFT_CENTER,
+                    format!("… {} more", entries.len() - MAX_ROWS),
+                    font.clone(),
+                    ui.visuals().weak_text_color(),
+                );
                 y += 16.0;
             }
             if *missing > 0 {
                 painter.circle_filled(pos2(frame.left() + 14.0, y), 4.5, colors::MISSING);
-                painter.text(pos2(frame.left() + 24.0, y), Align2::LEFT_CENTER, format!("missing ({missing})"), font, text_color);
+                painter.text(
+                    pos2(frame.left() + 24.0, y),
+                    Align2::LEFT_CENTER,
+                    format!("missing ({missing})"),
+                    font,
+                    text_color,
+                );
             }
         }
     }

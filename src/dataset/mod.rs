@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use polars::prelude::{AnyValue, DataFrame, DataType};
 
 pub use columns::{ColumnInfo, ColumnKind, detect_text_column};
+pub use columns::{MISSING_CODE, natural_cmp};
 pub use read::Format;
 pub use write::{WriteError, coordinate_names, write_map_parquet};
-pub use columns::{MISSING_CODE, natural_cmp};
 
 use crate::progress::{CancelToken, Progress};
 
@@ -55,9 +55,7 @@ pub enum LoadError {
         dtype: String,
         available: String,
     },
-    #[error(
-        "{path}: no text column found (columns: {available}); name one with --text COLUMN"
-    )]
+    #[error("{path}: no text column found (columns: {available}); name one with --text COLUMN")]
     NoTextColumn { path: PathBuf, available: String },
     #[error("loading cancelled")]
     Cancelled,
@@ -113,7 +111,11 @@ impl Samples {
 
     /// "line 17" / "row 17" for row `row` (0-based position in the table).
     pub fn locate(&self, row: usize) -> String {
-        let n = self.source_index.get(row).copied().unwrap_or(row as u64 + 1);
+        let n = self
+            .source_index
+            .get(row)
+            .copied()
+            .unwrap_or(row as u64 + 1);
         match self.locator {
             RowLocator::Line => format!("line {n}"),
             RowLocator::Row => format!("row {n}"),

@@ -242,7 +242,13 @@ fn check_json_line(line: &[u8]) -> Result<(), String> {
     }
     serde_json::from_slice::<serde::de::IgnoredAny>(line)
         .map(|_| ())
-        .map_err(|e| format!("column {}: malformed JSON: {}", e.column(), strip_position(&e)))
+        .map_err(|e| {
+            format!(
+                "column {}: malformed JSON: {}",
+                e.column(),
+                strip_position(&e)
+            )
+        })
 }
 
 /// serde_json's message without its trailing " at line L column C".

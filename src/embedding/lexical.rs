@@ -306,9 +306,15 @@ mod tests {
     fn corpus() -> Vec<String> {
         let mut t = Vec::new();
         for i in 0..30 {
-            t.push(format!("The cat sat on the mat number {i} and purred softly."));
-            t.push(format!("Stock markets fell sharply as investors sold shares, day {i}."));
-            t.push(format!("I cannot help with that request, sorry. Reference {i}."));
+            t.push(format!(
+                "The cat sat on the mat number {i} and purred softly."
+            ));
+            t.push(format!(
+                "Stock markets fell sharply as investors sold shares, day {i}."
+            ));
+            t.push(format!(
+                "I cannot help with that request, sorry. Reference {i}."
+            ));
         }
         t
     }
@@ -375,11 +381,8 @@ mod tests {
     fn cancelled_embedding_stops() {
         let cancel = CancelToken::new();
         cancel.cancel();
-        let r = LexicalEmbedder::new(LexicalParams::default()).embed(
-            &corpus(),
-            &NoProgress,
-            &cancel,
-        );
+        let r =
+            LexicalEmbedder::new(LexicalParams::default()).embed(&corpus(), &NoProgress, &cancel);
         assert!(matches!(r, Err(EmbedError::Cancelled)));
     }
 }

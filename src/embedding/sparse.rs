@@ -332,7 +332,10 @@ mod tests {
             let (_, v) = x.row(i);
             let n_x: f32 = v.iter().map(|a| a * a).sum();
             let n_u: f32 = us[i * dims..(i + 1) * dims].iter().map(|a| a * a).sum();
-            assert!((n_x - n_u).abs() < 1e-3 * n_x.max(1.0), "row {i}: {n_x} vs {n_u}");
+            assert!(
+                (n_x - n_u).abs() < 1e-3 * n_x.max(1.0),
+                "row {i}: {n_x} vs {n_u}"
+            );
         }
     }
 }

@@ -20,7 +20,9 @@ impl std::str::FromStr for Metric {
         match s.to_ascii_lowercase().as_str() {
             "cosine" => Ok(Metric::Cosine),
             "euclidean" => Ok(Metric::Euclidean),
-            _ => Err(format!("unknown metric '{s}' (expected cosine or euclidean)")),
+            _ => Err(format!(
+                "unknown metric '{s}' (expected cosine or euclidean)"
+            )),
         }
     }
 }
@@ -202,10 +204,21 @@ mod tests {
     fn finds_the_true_neighbours_on_a_line() {
         // Points 0, 1, 2, ..., 9 on a line (2-D, y = 0).
         let data: Vec<f32> = (0..10).flat_map(|i| [i as f32, 0.0]).collect();
-        let g = exact_knn(&data, 2, 2, Metric::Euclidean, &NoProgress, &CancelToken::new())
-            .unwrap();
+        let g = exact_knn(
+            &data,
+            2,
+            2,
+            Metric::Euclidean,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
         assert_eq!(g.neighbors(0).0, &[1, 2]);
-        assert_eq!(g.neighbors(5).0, &[4, 6], "tie broken towards the lower index");
+        assert_eq!(
+            g.neighbors(5).0,
+            &[4, 6],
+            "tie broken towards the lower index"
+        );
         assert_eq!(g.neighbors(5).1, &[1.0, 1.0]);
         assert_eq!(g.neighbors(9).0, &[8, 7]);
     }
@@ -213,8 +226,15 @@ mod tests {
     #[test]
     fn cosine_ignores_length() {
         let data = vec![1.0, 0.0, 10.0, 0.1, 0.0, 1.0, 0.0, 3.0];
-        let g =
-            exact_knn(&data, 2, 1, Metric::Cosine, &NoProgress, &CancelToken::new()).unwrap();
+        let g = exact_knn(
+            &data,
+            2,
+            1,
+            Metric::Cosine,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
         assert_eq!(g.neighbors(0).0, &[1]);
         assert_eq!(g.neighbors(2).0, &[3]);
         assert!(g.neighbors(2).1[0].abs() < 1e-6);
@@ -222,11 +242,25 @@ mod tests {
 
     #[test]
     fn k_is_capped_for_tiny_sets() {
-        let g = exact_knn(&[1.0, 2.0], 1, 15, Metric::Euclidean, &NoProgress, &CancelToken::new())
-            .unwrap();
+        let g = exact_knn(
+            &[1.0, 2.0],
+            1,
+            15,
+            Metric::Euclidean,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
         assert_eq!(g.k, 1);
-        let g = exact_knn(&[1.0], 1, 15, Metric::Euclidean, &NoProgress, &CancelToken::new())
-            .unwrap();
+        let g = exact_knn(
+            &[1.0],
+            1,
+            15,
+            Metric::Euclidean,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
         assert_eq!(g.k, 0);
     }
 }

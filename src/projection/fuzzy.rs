@@ -37,11 +37,7 @@ pub fn smooth_knn_dist(knn: &KnnGraph, n_neighbors: usize) -> (Vec<f32>, Vec<f32
         .into_par_iter()
         .map(|i| {
             let (_, dists) = knn.neighbors(i);
-            let rho = dists
-                .iter()
-                .copied()
-                .find(|&d| d > 0.0)
-                .unwrap_or(0.0) as f64;
+            let rho = dists.iter().copied().find(|&d| d > 0.0).unwrap_or(0.0) as f64;
             let (mut lo, mut hi, mut mid) = (0.0f64, f64::INFINITY, 1.0f64);
             for _ in 0..64 {
                 let psum: f64 = dists
@@ -143,8 +139,15 @@ mod tests {
         let data: Vec<f32> = (0..40)
             .flat_map(|i| [(i % 10) as f32 + 0.01 * i as f32, (i / 10) as f32 * 5.0])
             .collect();
-        let knn = exact_knn(&data, 2, 5, Metric::Euclidean, &NoProgress, &CancelToken::new())
-            .unwrap();
+        let knn = exact_knn(
+            &data,
+            2,
+            5,
+            Metric::Euclidean,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
         let g = fuzzy_graph(&knn, 6);
         let weight = |i: usize, j: u32| {
             let r = g.indptr[i]..g.indptr[i + 1];
@@ -169,8 +172,15 @@ mod tests {
     #[test]
     fn bandwidth_hits_the_target_sum() {
         let data: Vec<f32> = (0..30).map(|i| (i as f32).powf(1.3)).collect();
-        let knn = exact_knn(&data, 1, 7, Metric::Euclidean, &NoProgress, &CancelToken::new())
-            .unwrap();
+        let knn = exact_knn(
+            &data,
+            1,
+            7,
+            Metric::Euclidean,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
         let (sigmas, rhos) = smooth_knn_dist(&knn, 8);
         for i in 0..30 {
             let s: f64 = knn
@@ -179,7 +189,11 @@ mod tests {
                 .iter()
                 .map(|&d| {
                     let g = (d - rhos[i]) as f64;
-                    if g > 0.0 { (-g / sigmas[i] as f64).exp() } else { 1.0 }
+                    if g > 0.0 {
+                        (-g / sigmas[i] as f64).exp()
+                    } else {
+                        1.0
+                    }
                 })
                 .sum();
             assert!((s - 3.0).abs() < 1e-3, "point {i}: sum {s}");

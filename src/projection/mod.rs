@@ -54,7 +54,10 @@ impl UmapParams {
     pub fn validate(&self) -> Result<(), ProjectionError> {
         let bad = |m: String| Err(ProjectionError::Params(m));
         if self.n_neighbors < 2 {
-            return bad(format!("n_neighbors must be at least 2, got {}", self.n_neighbors));
+            return bad(format!(
+                "n_neighbors must be at least 2, got {}",
+                self.n_neighbors
+            ));
         }
         if !(self.spread.is_finite() && self.spread > 0.0) {
             return bad(format!("spread must be positive, got {}", self.spread));
@@ -82,8 +85,7 @@ impl UmapParams {
 
     /// The number of epochs for `n` points.
     pub fn epochs_for(&self, n: usize) -> usize {
-        self.n_epochs
-            .unwrap_or(if n <= 10_000 { 500 } else { 200 })
+        self.n_epochs.unwrap_or(if n <= 10_000 { 500 } else { 200 })
     }
 }
 
@@ -158,7 +160,11 @@ pub(crate) mod tests {
             let c = i % clusters;
             labels.push(c);
             let spread = 0.35 + 0.1 * (c % 3) as f32;
-            data.extend(centers[c].iter().map(|&m| m + spread * unit.sample(&mut rng)));
+            data.extend(
+                centers[c]
+                    .iter()
+                    .map(|&m| m + spread * unit.sample(&mut rng)),
+            );
         }
         crate::embedding::l2_normalize_rows(&mut data, dims);
         (data, labels)
@@ -193,7 +199,10 @@ pub(crate) mod tests {
             .build()
             .unwrap()
             .install(|| layout(&data, 32, &params));
-        assert_eq!(a, single, "same seed, same layout, whatever the thread count");
+        assert_eq!(
+            a, single,
+            "same seed, same layout, whatever the thread count"
+        );
         let other = layout(
             &data,
             32,

@@ -29,7 +29,13 @@ fn distance(a: &[f32], b: &[f32], metric: Metric) -> f64 {
 }
 
 /// Trustworthiness@k of `low` (2-D) against `high` (row-major `n × dims`), in [0, 1].
-pub fn trustworthiness(high: &[f32], dims: usize, low: &[[f32; 2]], k: usize, metric: Metric) -> f64 {
+pub fn trustworthiness(
+    high: &[f32],
+    dims: usize,
+    low: &[[f32; 2]],
+    k: usize,
+    metric: Metric,
+) -> f64 {
     let n = low.len();
     assert_eq!(high.len(), n * dims, "one high-dimensional row per point");
     assert!(k < n / 2, "k must be below n/2");
@@ -50,7 +56,10 @@ pub fn trustworthiness(high: &[f32], dims: usize, low: &[[f32; 2]], k: usize, me
             let mut low_order: Vec<(f64, usize)> = (0..n)
                 .filter(|&j| j != i)
                 .map(|j| {
-                    let (dx, dy) = ((low[i][0] - low[j][0]) as f64, (low[i][1] - low[j][1]) as f64);
+                    let (dx, dy) = (
+                        (low[i][0] - low[j][0]) as f64,
+                        (low[i][1] - low[j][1]) as f64,
+                    );
                     (dx * dx + dy * dy, j)
                 })
                 .collect();

@@ -84,7 +84,8 @@ pub fn optimize(
         let snapshot = &previous;
         // Split the per-edge state along the blocks' edge ranges.
         let mut work = Vec::with_capacity(n.div_ceil(BLOCK));
-        let (mut rest_c, mut rest_s, mut rest_n) = (&mut *coords, &mut next_sample[..], &mut next_negative[..]);
+        let (mut rest_c, mut rest_s, mut rest_n) =
+            (&mut *coords, &mut next_sample[..], &mut next_negative[..]);
         for block_start in (0..n).step_by(BLOCK) {
             let block_end = (block_start + BLOCK).min(n);
             let edges = graph.indptr[block_end] - graph.indptr[block_start];
@@ -130,8 +131,7 @@ pub fn optimize(
                         let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
                         let d2 = dx * dx + dy * dy;
                         if d2 > 0.0 {
-                            let coeff =
-                                2.0 * gamma * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0));
+                            let coeff = 2.0 * gamma * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0));
                             cur[0] += clip(coeff * dx) * alpha;
                             cur[1] += clip(coeff * dy) * alpha;
                         }

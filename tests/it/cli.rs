@@ -19,7 +19,13 @@ fn stderr(o: &Output) -> String {
 }
 
 fn map(input: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec!["map", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--quiet"];
+    let mut args = vec![
+        "map",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
     args.extend_from_slice(extra);
     atlas(&args)
 }
@@ -33,7 +39,10 @@ fn read_parquet(path: &Path) -> DataFrame {
 fn xy(df: &DataFrame, x: &str, y: &str) -> Vec<(f32, f32)> {
     let xs = df.column(x).unwrap().f32().unwrap().clone();
     let ys = df.column(y).unwrap().f32().unwrap().clone();
-    xs.iter().zip(ys.iter()).map(|(a, b)| (a.unwrap(), b.unwrap())).collect()
+    xs.iter()
+        .zip(ys.iter())
+        .map(|(a, b)| (a.unwrap(), b.unwrap()))
+        .collect()
 }
 
 fn tmp() -> tempfile::TempDir {
@@ -45,14 +54,43 @@ fn maps_the_sweep_with_all_columns_and_a_report() {
     let dir = tmp();
     let out = dir.path().join("sweep.parquet");
     let report = dir.path().join("report.json");
-    let o = map(&sample("sweep.jsonl"), &out, &["--report", report.to_str().unwrap()]);
+    let o = map(
+        &sample("sweep.jsonl"),
+        &out,
+        &["--report", report.to_str().unwrap()],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("text column 'completion' (detected"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("text column 'completion' (detected"),
+        "{}",
+        stderr(&o)
+    );
     let df = read_parquet(&out);
     assert_eq!(df.height(), 2304);
-    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
-    for col in ["id", "prompt_id", "family", "prompt", "model", "temperature", "top_p", "sample_index", "completion", "score", "is_correct", "x", "y"] {
-        assert!(names.contains(&col.to_string()), "missing {col} in {names:?}");
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for col in [
+        "id",
+        "prompt_id",
+        "family",
+        "prompt",
+        "model",
+        "temperature",
+        "top_p",
+        "sample_index",
+        "completion",
+        "score",
+        "is_correct",
+        "x",
+        "y",
+    ] {
+        assert!(
+            names.contains(&col.to_string()),
+            "missing {col} in {names:?}"
+        );
     }
     assert_eq!(df.column("x").unwrap().dtype(), &DataType::Float32);
     let coords = xy(&df, "x", "y");
@@ -74,7 +112,11 @@ fn maps_the_sweep_with_all_columns_and_a_report() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".sample-atlas-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".sample-atlas-")
+        })
         .collect();
     assert!(leftovers.is_empty());
 }
@@ -84,7 +126,11 @@ fn same_seed_same_map_other_seed_other_map() {
     let dir = tmp();
     let run = |name: &str, seed: &str| -> Vec<(f32, f32)> {
         let out = dir.path().join(name);
-        let o = map(&sample("chat.jsonl"), &out, &["--seed", seed, "--epochs", "60"]);
+        let o = map(
+            &sample("chat.jsonl"),
+            &out,
+            &["--seed", seed, "--epochs", "60"],
+        );
         assert!(o.status.success(), "{}", stderr(&o));
         xy(&read_parquet(&out), "x", "y")
     };
@@ -102,20 +148,35 @@ fn chat_csv_and_parquet_inputs() {
     let out = dir.path().join("chat.parquet");
     let o = map(&sample("chat.jsonl"), &out, &["--epochs", "30"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("text column 'messages'"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("text column 'messages'"),
+        "{}",
+        stderr(&o)
+    );
     let df = read_parquet(&out);
-    assert!(matches!(df.column("messages").unwrap().dtype(), DataType::List(_)));
+    assert!(matches!(
+        df.column("messages").unwrap().dtype(),
+        DataType::List(_)
+    ));
     // The output is itself an input: its x/y columns are kept, new ones get a prefix.
     let again = dir.path().join("again.parquet");
     let o = map(&out, &again, &["--epochs", "30"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("'atlas_x', 'atlas_y'"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("'atlas_x', 'atlas_y'"),
+        "{}",
+        stderr(&o)
+    );
     let df2 = read_parquet(&again);
     assert_eq!(xy(&df2, "x", "y"), xy(&df, "x", "y"));
     assert_eq!(df2.height(), 40);
     // CSV.
     let csv = dir.path().join("in.csv");
-    std::fs::write(&csv, "text,score\nThe cat sat.,1\nA dog barked.,2\nI can't help.,3\nThe cat slept.,4\n").unwrap();
+    std::fs::write(
+        &csv,
+        "text,score\nThe cat sat.,1\nA dog barked.,2\nI can't help.,3\nThe cat slept.,4\n",
+    )
+    .unwrap();
     let o = map(&csv, &dir.path().join("csv.parquet"), &["--epochs", "20"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
@@ -126,7 +187,11 @@ fn real_text_column_choice_and_bad_flags() {
     let out = dir.path().join("o.parquet");
     let o = map(&sample("sweep.jsonl"), &out, &["--text", "nope"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("sweep.jsonl: no column named 'nope'"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("sweep.jsonl: no column named 'nope'"),
+        "{}",
+        stderr(&o)
+    );
     for flags in [
         &["--n-neighbors", "1"][..],
         &["--min-dist", "5"],
@@ -150,7 +215,10 @@ fn bad_inputs_fail_cleanly_or_warn() {
     for (file, needle) in [
         ("bad/empty.jsonl", "empty.jsonl: the file is empty"),
         ("bad/all_bad.jsonl", "all_bad.jsonl: no usable rows"),
-        ("bad/truncated.parquet", "truncated.parquet: could not read Parquet"),
+        (
+            "bad/truncated.parquet",
+            "truncated.parquet: could not read Parquet",
+        ),
         ("bad/no_text.csv", "no_text.csv: no text column found"),
     ] {
         let o = map(&sample(file), &out, &[]);
@@ -161,14 +229,30 @@ fn bad_inputs_fail_cleanly_or_warn() {
     }
     let o = map(&sample("bad/numeric_text.jsonl"), &out, &["--text", "text"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("column 'text' holds i64, not text"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("column 'text' holds i64, not text"),
+        "{}",
+        stderr(&o)
+    );
 
     // Usable: exit 0, a warning naming the line, every good row mapped.
     for (file, rows, needle) in [
         ("bad/malformed.jsonl", 6, "malformed.jsonl: line 3: column"),
-        ("bad/invalid_utf8.jsonl", 6, "invalid_utf8.jsonl: line 3: column 20: invalid UTF-8"),
-        ("bad/ragged.csv", 4, "ragged.csv: line 3: 2 fields where the header has 3"),
-        ("bad/nan_scores.csv", 6, "column 'score': 1 missing and 3 NaN/infinite"),
+        (
+            "bad/invalid_utf8.jsonl",
+            6,
+            "invalid_utf8.jsonl: line 3: column 20: invalid UTF-8",
+        ),
+        (
+            "bad/ragged.csv",
+            4,
+            "ragged.csv: line 3: 2 fields where the header has 3",
+        ),
+        (
+            "bad/nan_scores.csv",
+            6,
+            "column 'score': 1 missing and 3 NaN/infinite",
+        ),
         ("bad/single_row.jsonl", 1, "a single row"),
         ("bad/duplicates.jsonl", 20, "all 20 texts are identical"),
     ] {
@@ -177,7 +261,12 @@ fn bad_inputs_fail_cleanly_or_warn() {
         assert!(stderr(&o).contains(needle), "{file}: {}", stderr(&o));
         let df = read_parquet(&out);
         assert_eq!(df.height(), rows, "{file}");
-        assert!(xy(&df, "x", "y").iter().all(|(x, y)| x.is_finite() && y.is_finite()), "{file}");
+        assert!(
+            xy(&df, "x", "y")
+                .iter()
+                .all(|(x, y)| x.is_finite() && y.is_finite()),
+            "{file}"
+        );
     }
 }
 
@@ -190,17 +279,30 @@ fn huge_text_is_embedded_by_its_start() {
     s.push_str(&serde_json::json!({"text": huge, "score": 1}).to_string());
     s.push('\n');
     for i in 0..30 {
-        s.push_str(&serde_json::json!({"text": format!("short text number {i}"), "score": i}).to_string());
+        s.push_str(
+            &serde_json::json!({"text": format!("short text number {i}"), "score": i}).to_string(),
+        );
         s.push('\n');
     }
     std::fs::write(&input, &s).unwrap();
     let out = dir.path().join("o.parquet");
     let o = map(&input, &out, &["--epochs", "50"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("1 texts are longer than 100000 bytes"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 texts are longer than 100000 bytes"),
+        "{}",
+        stderr(&o)
+    );
     let df = read_parquet(&out);
     assert_eq!(df.height(), 31);
-    let text = df.column("text").unwrap().str().unwrap().get(0).unwrap().len();
+    let text = df
+        .column("text")
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(0)
+        .unwrap()
+        .len();
     assert_eq!(text, huge.len(), "the output keeps the whole text");
 }
 
@@ -212,7 +314,11 @@ fn the_input_file_is_never_written() {
     let before = std::fs::read(&input).unwrap();
     let o = map(&input, &input, &[]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("refusing to overwrite the input file"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("refusing to overwrite the input file"),
+        "{}",
+        stderr(&o)
+    );
     let o = map(&input, &dir.path().join("out.parquet"), &["--epochs", "20"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read(&input).unwrap(), before);

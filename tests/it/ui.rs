@@ -17,7 +17,13 @@ use crate::sample;
 
 /// The chat sample set with points on a circle (a layout we know).
 fn app_with_map() -> AtlasApp {
-    let samples = load(&sample("chat.jsonl"), &LoadOptions::default(), &NoProgress, &CancelToken::new()).unwrap();
+    let samples = load(
+        &sample("chat.jsonl"),
+        &LoadOptions::default(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
     let n = samples.len();
     let coords = (0..n)
         .map(|i| {
@@ -40,7 +46,9 @@ fn harness(app: AtlasApp) -> Harness<'static, AtlasApp> {
 
 fn point_on_screen(h: &Harness<'_, AtlasApp>, row: usize) -> egui::Pos2 {
     let app = h.state();
-    app.state.view.to_screen(app.state.coords.as_ref().unwrap()[row])
+    app.state
+        .view
+        .to_screen(app.state.coords.as_ref().unwrap()[row])
 }
 
 fn click_at(h: &mut Harness<'_, AtlasApp>, pos: egui::Pos2) {
@@ -112,7 +120,10 @@ fn colour_by_a_category_shows_a_legend() {
         l => panic!("{l:?}"),
     }
     let colors = &app.state.colors;
-    assert_ne!(colors[0], colors[1], "rows of different models get different colours");
+    assert_ne!(
+        colors[0], colors[1],
+        "rows of different models get different colours"
+    );
     assert_eq!(colors[0], colors[2]);
 }
 
@@ -131,11 +142,19 @@ fn opening_a_file_loads_and_maps_it_in_the_background() {
     let mut h = harness(app);
     h.get_by_label_contains("drop a file here");
     let ctx = h.ctx.clone();
-    h.state_mut().apply(&ctx, Command::Open(sample("chat.jsonl")));
+    h.state_mut()
+        .apply(&ctx, Command::Open(sample("chat.jsonl")));
     let start = Instant::now();
     while !h.state().state.layout_done {
-        assert!(start.elapsed() < Duration::from_secs(60), "the job finishes");
-        assert!(h.state().state.error.is_none(), "{:?}", h.state().state.error);
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the job finishes"
+        );
+        assert!(
+            h.state().state.error.is_none(),
+            "{:?}",
+            h.state().state.error
+        );
         h.step();
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -153,7 +172,8 @@ fn opening_a_file_loads_and_maps_it_in_the_background() {
 fn a_bad_file_shows_an_error_not_a_crash() {
     let mut h = harness(AtlasApp::new(LoadOptions::default(), MapParams::default()));
     let ctx = h.ctx.clone();
-    h.state_mut().apply(&ctx, Command::Open(sample("bad/truncated.parquet")));
+    h.state_mut()
+        .apply(&ctx, Command::Open(sample("bad/truncated.parquet")));
     let start = Instant::now();
     while h.state().state.error.is_none() {
         assert!(start.elapsed() < Duration::from_secs(30));
