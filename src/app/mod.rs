@@ -188,6 +188,9 @@ impl AtlasApp {
                     JobInput::File(path, s.load_options.clone()),
                     s.params.clone(),
                 );
+                // A text column named on the command line is for the file named there;
+                // files opened later get theirs detected.
+                s.load_options.text_column = None;
             }
             Command::OpenDialog => self.jobs.pick_file(ctx),
             Command::Cancel => {
@@ -257,12 +260,18 @@ impl AtlasApp {
                         message
                     });
                 }
-                JobMsg::Picked(path) => {
+                JobMsg::Picked(path) => match path {
                     // Only the dialog thread sends this; it is not a job result.
-                    if let Some(path) = path {
-                        self.pending.push(Command::Open(path));
+                    Some(path) => self.pending.push(Command::Open(path)),
+                    None => {
+                        self.state.error = Some(
+                            "No file chosen. If no dialog appeared, this desktop has no file chooser \
+                             (xdg-desktop-portal or zenity): drop a file on the window or pass it on \
+                             the command line."
+                                .into(),
+                        )
                     }
-                }
+                },
             }
         }
         self.state.job_running = self.jobs.running;

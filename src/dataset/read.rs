@@ -94,6 +94,14 @@ pub(super) fn read_table(
     if cancel.is_cancelled() {
         return Err(LoadError::Cancelled);
     }
+    if format == Format::JsonLines && bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+    {
+        return Err(LoadError::Parse {
+            path: path.to_path_buf(),
+            format: format.name(),
+            detail: "line 1, column 1: the file is one JSON array; expected JSON lines (one object per line)".into(),
+        });
+    }
     let (clean, source_index, bad) = match format {
         Format::JsonLines => prefilter_jsonl(&bytes),
         Format::Csv => prefilter_csv(path, &bytes)?,

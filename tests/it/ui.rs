@@ -184,3 +184,24 @@ fn a_bad_file_shows_an_error_not_a_crash() {
     h.get_by_label_contains("truncated.parquet: could not read Parquet");
     assert!(h.state().state.samples.is_none());
 }
+
+#[test]
+fn a_running_job_can_be_cancelled_from_the_status_bar() {
+    let mut h = harness(AtlasApp::new(LoadOptions::default(), MapParams::default()));
+    let ctx = h.ctx.clone();
+    h.state_mut()
+        .apply(&ctx, Command::Open(sample("sweep.jsonl")));
+    h.run_steps(1);
+    assert!(h.state().state.job_running);
+    h.get_by_label("Cancel").click();
+    let start = Instant::now();
+    while h.state().state.job_running {
+        assert!(start.elapsed() < Duration::from_secs(30), "the job stops");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+    assert_eq!(h.state().state.error.as_deref(), Some("cancelled"));
+    assert!(!h.state().state.layout_done);
+    assert!(h.query_by_label("Cancel").is_none());
+}
