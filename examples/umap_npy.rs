@@ -1,11 +1,13 @@
 //! Development bench: UMAP (exact kNN) on a float32 `.npy` matrix, writing the 2-D layout as
 //! `.npy` for `../shared/bench/quality.py`, and printing per-stage seconds.
 //!
-//! `cargo run --release --example umap_npy -- IN.npy OUT.npy [cosine|euclidean] [seed]`
+//! `cargo run --release --example umap_npy -- IN.npy OUT.npy [cosine|euclidean] [seed] [auto|exact|nndescent]`
+//!
+//! Also prints the kNN graph's recall@k against exact neighbours of 1,000 seeded queries.
 
 use std::time::Instant;
 
-use sample_atlas::neighbors::{Metric, exact_knn};
+use sample_atlas::neighbors::{KnnGraph, KnnMethod, Metric, knn};
 use sample_atlas::progress::{CancelToken, NoProgress};
 use sample_atlas::projection::{UmapParams, umap_layout};
 
@@ -54,6 +56,40 @@ fn write_npy_f32(path: &str, data: &[f32], rows: usize, cols: usize) {
     std::fs::write(path, out).expect("writable output");
 }
 
+/// Recall@k of `graph` against brute-force neighbours of `queries` evenly spaced rows.
+fn recall(data: &[f32], d: usize, metric: Metric, graph: &KnnGraph, queries: usize) -> f64 {
+    let n = graph.n;
+    let norm = |r: &[f32]| r.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-30);
+    let dist = |a: &[f32], b: &[f32]| -> f32 {
+        match metric {
+            Metric::Cosine => {
+                1.0 - a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>() / (norm(a) * norm(b))
+            }
+            Metric::Euclidean => a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum(),
+        }
+    };
+    let step = (n / queries.min(n)).max(1);
+    let mut hits = 0;
+    let mut total = 0;
+    for q in (0..n).step_by(step) {
+        let row = &data[q * d..(q + 1) * d];
+        let mut all: Vec<(f32, usize)> = (0..n)
+            .filter(|&j| j != q)
+            .map(|j| (dist(row, &data[j * d..(j + 1) * d]), j))
+            .collect();
+        all.select_nth_unstable_by(graph.k - 1, |a, b| a.0.total_cmp(&b.0));
+        let truth: Vec<u32> = all[..graph.k].iter().map(|x| x.1 as u32).collect();
+        hits += graph
+            .neighbors(q)
+            .0
+            .iter()
+            .filter(|j| truth.contains(j))
+            .count();
+        total += graph.k;
+    }
+    hits as f64 / total as f64
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let metric: Metric = args
@@ -62,22 +98,31 @@ fn main() {
         .unwrap_or(Metric::Cosine);
     let seed: u64 = args.get(4).map(|s| s.parse().expect("seed")).unwrap_or(42);
     let (data, n, d) = read_npy_f32(&args[1]);
+    let method = match args.get(5).map(String::as_str) {
+        None | Some("auto") => KnnMethod::Auto,
+        Some("exact") => KnnMethod::Exact,
+        Some("nndescent") => KnnMethod::NnDescent,
+        Some(m) => panic!("unknown kNN method {m}"),
+    };
     let params = UmapParams {
         metric,
         seed,
         ..Default::default()
     };
     let t = Instant::now();
-    let knn = exact_knn(
+    let knn = knn(
         &data,
         d,
         params.n_neighbors - 1,
         metric,
+        method,
+        seed,
         &NoProgress,
         &CancelToken::new(),
     )
     .expect("knn");
     let knn_s = t.elapsed().as_secs_f64();
+    let recall = recall(&data, d, metric, &knn, 1000);
     let t = Instant::now();
     let coords =
         umap_layout(&data, d, &knn, &params, &NoProgress, &CancelToken::new()).expect("layout");
@@ -86,7 +131,8 @@ fn main() {
     assert!(flat.iter().all(|v| v.is_finite()), "non-finite coordinate");
     write_npy_f32(&args[2], &flat, n, 2);
     println!(
-        "{{\"n\": {n}, \"d\": {d}, \"knn_s\": {knn_s:.3}, \"layout_s\": {layout_s:.3}, \"total_s\": {:.3}}}",
+        "{{\"n\": {n}, \"d\": {d}, \"knn\": \"{:?}\", \"knn_s\": {knn_s:.3}, \"knn_recall\": {recall:.4}, \"layout_s\": {layout_s:.3}, \"total_s\": {:.3}}}",
+        method.resolve(n),
         knn_s + layout_s
     );
 }

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::dataset::{self, LoadOptions};
-use crate::neighbors::Metric;
+use crate::neighbors::{KnnMethod, Metric};
 use crate::pipeline::{MapParams, compute_map};
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::projection::UmapParams;
@@ -92,6 +92,10 @@ pub struct MapArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub epochs: Option<u64>,
 
+    /// Nearest neighbours: exact up to 10,000 rows and NN-descent above (auto), or forced.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "exact", "nndescent"])]
+    pub knn: String,
+
     /// Dimensions of the built-in lexical embedding.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(2..=1024))]
     pub dims: u64,
@@ -110,6 +114,11 @@ impl MapArgs {
     pub fn params(&self) -> MapParams {
         MapParams {
             embed_dims: self.dims as usize,
+            knn: match self.knn.as_str() {
+                "exact" => KnnMethod::Exact,
+                "nndescent" => KnnMethod::NnDescent,
+                _ => KnnMethod::Auto,
+            },
             umap: UmapParams {
                 n_neighbors: self.n_neighbors as usize,
                 min_dist: self.min_dist,
@@ -226,6 +235,7 @@ struct Report<'a> {
     coordinate_columns: [String; 2],
     embedder: &'a str,
     embedding_dims: usize,
+    knn: KnnMethod,
     epochs: usize,
     params: &'a MapParams,
     seconds: Seconds,
@@ -318,6 +328,7 @@ fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
             coordinate_columns: [xn, yn],
             embedder: &result.embedder,
             embedding_dims: result.embedding_dims,
+            knn: result.knn,
             epochs: result.epochs,
             params: &params,
             seconds,

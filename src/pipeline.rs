@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use crate::dataset::Samples;
 use crate::embedding::{EmbedError, Embedder, LexicalEmbedder, LexicalParams};
-use crate::neighbors::{NeighborsError, exact_knn};
+use crate::neighbors::{KnnMethod, NeighborsError, knn};
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::projection::{ProjectionError, UmapParams, umap_layout};
 
@@ -34,6 +34,8 @@ impl PipelineError {
 pub struct MapParams {
     /// Dimensions of the built-in lexical embedding.
     pub embed_dims: usize,
+    /// Exact or approximate nearest neighbours.
+    pub knn: KnnMethod,
     pub umap: UmapParams,
 }
 
@@ -41,6 +43,7 @@ impl Default for MapParams {
     fn default() -> Self {
         MapParams {
             embed_dims: 128,
+            knn: KnnMethod::Auto,
             umap: UmapParams::default(),
         }
     }
@@ -76,6 +79,8 @@ pub struct StageTimings {
 
 pub struct MapResult {
     pub coords: Vec<[f32; 2]>,
+    /// The kNN method used (`Auto` resolved).
+    pub knn: KnnMethod,
     pub embedder: String,
     pub embedding_dims: usize,
     pub epochs: usize,
@@ -114,11 +119,13 @@ pub fn compute_map(
     }
 
     let t = Instant::now();
-    let knn = exact_knn(
+    let knn = knn(
         &embeddings.data,
         embeddings.dims,
         params.umap.n_neighbors - 1,
         params.umap.metric,
+        params.knn,
+        params.umap.seed,
         progress,
         cancel,
     )?;
@@ -142,6 +149,7 @@ pub fn compute_map(
     progress.report(Stage::Layout, 1, 1);
     Ok(MapResult {
         coords,
+        knn: params.knn.resolve(n),
         embedder: embedder.id(),
         embedding_dims: embeddings.dims,
         epochs: params.umap.epochs_for(n),

@@ -1,5 +1,7 @@
-//! k-nearest-neighbour graphs. Exact, parallel brute force: fine up to a few tens of
-//! thousands of rows (approximate search for larger sets is planned).
+//! k-nearest-neighbour graphs: exact parallel brute force for small sets, NN-descent for
+//! larger ones. Both are deterministic for a seed, whatever the thread count.
+
+pub mod nndescent;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -66,7 +68,7 @@ impl KnnGraph {
 const QUERY_BLOCK: usize = 32;
 
 #[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let (ra, rb) = (ca.remainder(), cb.remainder());
@@ -83,7 +85,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[inline]
-fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let (ra, rb) = (ca.remainder(), cb.remainder());
@@ -98,6 +100,63 @@ fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
         s += (x - y) * (x - y);
     }
     s
+}
+
+/// Up to this many rows, `knn` searches exactly; above, it uses NN-descent.
+pub const EXACT_MAX_ROWS: usize = 10_000;
+
+/// How to find neighbours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KnnMethod {
+    /// Exact up to `EXACT_MAX_ROWS` rows, NN-descent above.
+    Auto,
+    Exact,
+    NnDescent,
+}
+
+impl KnnMethod {
+    pub fn resolve(self, n: usize) -> KnnMethod {
+        match self {
+            KnnMethod::Auto if n <= EXACT_MAX_ROWS => KnnMethod::Exact,
+            KnnMethod::Auto => KnnMethod::NnDescent,
+            m => m,
+        }
+    }
+}
+
+/// The kNN graph of `data` (row-major `n × dims`) by `method`.
+pub fn knn(
+    data: &[f32],
+    dims: usize,
+    k: usize,
+    metric: Metric,
+    method: KnnMethod,
+    seed: u64,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<KnnGraph, NeighborsError> {
+    if dims == 0 || data.len() % dims != 0 {
+        return Err(NeighborsError::Input(format!(
+            "{} values do not form rows of {dims}",
+            data.len()
+        )));
+    }
+    match method.resolve(data.len() / dims) {
+        KnnMethod::NnDescent => nndescent::nn_descent(
+            data,
+            dims,
+            k,
+            metric,
+            &nndescent::NnDescentParams {
+                seed,
+                ..Default::default()
+            },
+            progress,
+            cancel,
+        ),
+        _ => exact_knn(data, dims, k, metric, progress, cancel),
+    }
 }
 
 /// Exact kNN by parallel brute force. `data` is row-major `n × dims`. `k` is capped at

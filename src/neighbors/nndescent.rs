@@ -1,0 +1,329 @@
+//! Approximate kNN by NN-descent (Dong, Moses & Li 2011), parallel and deterministic.
+//!
+//! Each iteration samples up to `max_candidates` new and old candidates per point (forward and
+//! reverse neighbours, chosen by a hash of (seed, iteration, edge) so the choice does not depend
+//! on thread scheduling), then joins candidates pairwise. Joins run in parallel over fixed-size
+//! batches of points against the graph as it stood before the batch; the batch's proposals are
+//! sorted and applied in order. Same seed, same graph, whatever the thread count.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
+
+use super::{KnnGraph, Metric, NeighborsError, dot, sq_dist};
+use crate::progress::{CancelToken, Progress, Stage};
+
+/// Parameters of NN-descent.
+#[derive(Clone, Debug)]
+pub struct NnDescentParams {
+    pub max_iters: usize,
+    /// Stop when fewer than `delta · n · k` neighbour slots changed in an iteration.
+    pub delta: f64,
+    pub max_candidates: usize,
+    pub seed: u64,
+}
+
+impl Default for NnDescentParams {
+    fn default() -> Self {
+        NnDescentParams {
+            max_iters: 12,
+            delta: 0.001,
+            max_candidates: 24,
+            seed: 42,
+        }
+    }
+}
+
+/// Points per join batch (the unit of determinism; independent of the thread count).
+const JOIN_BATCH: usize = 4096;
+
+#[inline]
+fn mix(mut x: u64) -> u64 {
+    // splitmix64 finaliser: a cheap, well-distributed hash of the edge key.
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+struct Graph {
+    k: usize,
+    dist: Vec<f32>,
+    idx: Vec<u32>,
+    is_new: Vec<bool>,
+}
+
+impl Graph {
+    #[inline]
+    fn worst(&self, i: usize) -> f32 {
+        self.dist[i * self.k + self.k - 1]
+    }
+
+    /// Insert `(d, j)` into `i`'s sorted list if it is better than the worst and not present.
+    fn insert(&mut self, i: usize, d: f32, j: u32) -> bool {
+        let k = self.k;
+        let row = i * k..(i + 1) * k;
+        if d >= self.dist[row.end - 1] || self.idx[row.clone()].contains(&j) {
+            return false;
+        }
+        let dists = &mut self.dist[row.clone()];
+        let pos = dists.partition_point(|&x| x <= d);
+        dists.copy_within(pos..k - 1, pos + 1);
+        dists[pos] = d;
+        let idx = &mut self.idx[row.clone()];
+        idx.copy_within(pos..k - 1, pos + 1);
+        idx[pos] = j;
+        let flags = &mut self.is_new[row];
+        flags.copy_within(pos..k - 1, pos + 1);
+        flags[pos] = true;
+        true
+    }
+}
+
+pub fn nn_descent(
+    data: &[f32],
+    dims: usize,
+    k: usize,
+    metric: Metric,
+    params: &NnDescentParams,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<KnnGraph, NeighborsError> {
+    let n = data.len() / dims;
+    let k = k.min(n.saturating_sub(1));
+    if k == 0 {
+        return Ok(KnnGraph {
+            n,
+            k: 0,
+            indices: Vec::new(),
+            distances: Vec::new(),
+        });
+    }
+    let normalized;
+    let data = match metric {
+        Metric::Cosine => {
+            let mut copy = data.to_vec();
+            crate::embedding::l2_normalize_rows(&mut copy, dims);
+            normalized = copy;
+            &normalized[..]
+        }
+        Metric::Euclidean => data,
+    };
+    let row = |i: usize| &data[i * dims..(i + 1) * dims];
+    let distance = |a: usize, b: usize| -> f32 {
+        match metric {
+            Metric::Cosine => (1.0 - dot(row(a), row(b))).max(0.0),
+            Metric::Euclidean => sq_dist(row(a), row(b)),
+        }
+    };
+
+    // Random initial neighbours, seeded per point.
+    let mut graph = Graph {
+        k,
+        dist: vec![f32::INFINITY; n * k],
+        idx: vec![u32::MAX; n * k],
+        is_new: vec![true; n * k],
+    };
+    graph
+        .dist
+        .par_chunks_mut(k)
+        .zip(graph.idx.par_chunks_mut(k))
+        .enumerate()
+        .for_each(|(i, (dist, idx))| {
+            let mut rng = rand_pcg::Pcg32::seed_from_u64(mix(params.seed ^ mix(i as u64)));
+            let mut chosen: Vec<(f32, u32)> = Vec::with_capacity(k);
+            while chosen.len() < k {
+                let j = rng.random_range(0..n);
+                if j != i && !chosen.iter().any(|c| c.1 == j as u32) {
+                    chosen.push((distance(i, j), j as u32));
+                }
+            }
+            chosen.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            for (s, (d, j)) in chosen.into_iter().enumerate() {
+                dist[s] = d;
+                idx[s] = j;
+            }
+        });
+
+    let total = params.max_iters as u64;
+    progress.report(Stage::Neighbors, 0, total);
+    let threshold = (params.delta * (n * k) as f64) as u64;
+    for iter in 0..params.max_iters {
+        if cancel.is_cancelled() {
+            return Err(NeighborsError::Cancelled);
+        }
+        let (new_cand, old_cand) = build_candidates(&mut graph, n, params, iter);
+        let updates = AtomicU64::new(0);
+        for batch_start in (0..n).step_by(JOIN_BATCH) {
+            if cancel.is_cancelled() {
+                return Err(NeighborsError::Cancelled);
+            }
+            let batch_end = (batch_start + JOIN_BATCH).min(n);
+            let g = &graph;
+            let mut proposals: Vec<(u32, f32, u32)> = (batch_start..batch_end)
+                .into_par_iter()
+                .flat_map_iter(|p| {
+                    let mut out = Vec::new();
+                    let news = &new_cand[p];
+                    let olds = &old_cand[p];
+                    for (a, &u) in news.iter().enumerate() {
+                        let u = u as usize;
+                        for &v in news[a + 1..].iter().chain(olds.iter()) {
+                            let v = v as usize;
+                            if u == v {
+                                continue;
+                            }
+                            let d = distance(u, v);
+                            if d < g.worst(u) {
+                                out.push((u as u32, d, v as u32));
+                            }
+                            if d < g.worst(v) {
+                                out.push((v as u32, d, u as u32));
+                            }
+                        }
+                    }
+                    out
+                })
+                .collect();
+            proposals.par_sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2))
+            });
+            let mut c = 0u64;
+            for (target, d, cand) in proposals {
+                if graph.insert(target as usize, d, cand) {
+                    c += 1;
+                }
+            }
+            updates.fetch_add(c, Ordering::Relaxed);
+        }
+        progress.report(Stage::Neighbors, iter as u64 + 1, total);
+        if updates.load(Ordering::Relaxed) <= threshold {
+            break;
+        }
+    }
+    progress.report(Stage::Neighbors, total, total);
+    if metric == Metric::Euclidean {
+        graph.dist.iter_mut().for_each(|d| *d = d.sqrt());
+    }
+    Ok(KnnGraph {
+        n,
+        k,
+        indices: graph.idx,
+        distances: graph.dist,
+    })
+}
+
+/// New and old candidate lists per point (forward and reverse neighbours), at most
+/// `max_candidates` each, picked by hashed priority. Entries picked as new are marked old.
+fn build_candidates(
+    graph: &mut Graph,
+    n: usize,
+    params: &NnDescentParams,
+    iter: usize,
+) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
+    let k = graph.k;
+    let salt = mix(params.seed ^ mix(0xC0FFEE + iter as u64));
+    // (target, priority, item, is_new, forward slot or u32::MAX)
+    let mut entries: Vec<(u32, u64, u32, bool, u32)> = (0..n)
+        .into_par_iter()
+        .flat_map_iter(|i| {
+            let g = &*graph;
+            (0..k).flat_map(move |s| {
+                let slot = i * k + s;
+                let j = g.idx[slot];
+                let new = g.is_new[slot];
+                let prio = mix(salt ^ ((i as u64) << 32 | j as u64));
+                [
+                    (i as u32, prio, j, new, slot as u32),
+                    (j, prio, i as u32, new, u32::MAX),
+                ]
+            })
+        })
+        .collect();
+    entries.par_sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    let mut new_cand: Vec<Vec<u32>> = vec![Vec::new(); n];
+    let mut old_cand: Vec<Vec<u32>> = vec![Vec::new(); n];
+    let mut marked_old = Vec::new();
+    for (target, _, item, new, slot) in entries {
+        let list = if new {
+            &mut new_cand[target as usize]
+        } else {
+            &mut old_cand[target as usize]
+        };
+        if list.len() < params.max_candidates && !list.contains(&item) {
+            list.push(item);
+            if new && slot != u32::MAX {
+                marked_old.push(slot as usize);
+            }
+        }
+    }
+    for slot in marked_old {
+        graph.is_new[slot] = false;
+    }
+    (new_cand, old_cand)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::neighbors::exact_knn;
+    use crate::progress::NoProgress;
+
+    fn recall(approx: &KnnGraph, exact: &KnnGraph) -> f64 {
+        let mut hits = 0;
+        for i in 0..exact.n {
+            let truth = exact.neighbors(i).0;
+            hits += approx
+                .neighbors(i)
+                .0
+                .iter()
+                .filter(|j| truth.contains(j))
+                .count();
+        }
+        hits as f64 / (exact.n * exact.k) as f64
+    }
+
+    #[test]
+    fn high_recall_and_deterministic_on_clustered_data() {
+        let (data, _) = crate::projection::tests::blobs(3000, 24, 12, 5);
+        let exact = exact_knn(
+            &data,
+            24,
+            14,
+            Metric::Cosine,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        let params = NnDescentParams::default();
+        let run = || {
+            nn_descent(
+                &data,
+                24,
+                14,
+                Metric::Cosine,
+                &params,
+                &NoProgress,
+                &CancelToken::new(),
+            )
+            .unwrap()
+        };
+        let a = run();
+        let r = recall(&a, &exact);
+        assert!(r > 0.95, "recall {r}");
+        let single = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(run);
+        assert_eq!(a.indices, single.indices);
+        assert_eq!(a.distances, single.distances);
+        // Lists are sorted and never contain the point itself.
+        for i in 0..a.n {
+            let (idx, d) = a.neighbors(i);
+            assert!(!idx.contains(&(i as u32)));
+            assert!(d.windows(2).all(|w| w[0] <= w[1]));
+        }
+    }
+}
