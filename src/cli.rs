@@ -12,7 +12,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::dataset::{self, LoadOptions};
 use crate::neighbors::{KnnMethod, Metric};
-use crate::pipeline::{MapParams, compute_map};
+use crate::pipeline::{MapParams, VectorSource, compute_map};
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::projection::UmapParams;
 
@@ -92,6 +92,19 @@ pub struct MapArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub epochs: Option<u64>,
 
+    /// Vectors for the rows from a .npy matrix (float32/float64, row i = sample i) instead of
+    /// the built-in embedder.
+    #[arg(long, value_name = "FILE.npy", conflicts_with_all = ["vectors_column", "xy"])]
+    pub vectors: Option<PathBuf>,
+
+    /// Vectors from a list column of numbers in the input.
+    #[arg(long, value_name = "COLUMN", conflicts_with = "xy")]
+    pub vectors_column: Option<String>,
+
+    /// A layout computed elsewhere: the x and y columns. Skips embedding, kNN and UMAP.
+    #[arg(long, value_name = "X,Y", value_parser = parse_xy)]
+    pub xy: Option<(String, String)>,
+
     /// Nearest neighbours: exact up to 10,000 rows and NN-descent above (auto), or forced.
     #[arg(long, default_value = "auto", value_parser = ["auto", "exact", "nndescent"])]
     pub knn: String,
@@ -99,6 +112,15 @@ pub struct MapArgs {
     /// Dimensions of the built-in lexical embedding.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(2..=1024))]
     pub dims: u64,
+}
+
+fn parse_xy(s: &str) -> Result<(String, String), String> {
+    match s.split(',').map(str::trim).collect::<Vec<_>>()[..] {
+        [x, y] if !x.is_empty() && !y.is_empty() => Ok((x.to_string(), y.to_string())),
+        _ => Err(format!(
+            "expected two column names separated by a comma, got '{s}'"
+        )),
+    }
 }
 
 fn parse_min_dist(s: &str) -> Result<f32, String> {
@@ -114,6 +136,12 @@ impl MapArgs {
     pub fn params(&self) -> MapParams {
         MapParams {
             embed_dims: self.dims as usize,
+            vectors: match (&self.vectors, &self.vectors_column) {
+                (Some(path), _) => VectorSource::Npy(path.clone()),
+                (None, Some(col)) => VectorSource::Column(col.clone()),
+                (None, None) => VectorSource::Lexical,
+            },
+            xy: self.xy.clone(),
             knn: match self.knn.as_str() {
                 "exact" => KnnMethod::Exact,
                 "nndescent" => KnnMethod::NnDescent,
@@ -263,17 +291,21 @@ fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
     let samples = dataset::load(&cmd.file, &cmd.map.load_options(), &progress, &cancel)?;
     let load_s = t.elapsed().as_secs_f64();
     progress.multi.suspend(|| {
-        eprintln!(
-            "{}: {} rows, text column '{}'{}",
-            cmd.file.display(),
-            samples.len(),
-            samples.text_column,
-            if samples.text_column_detected {
-                " (detected; choose another with --text)"
-            } else {
-                ""
-            }
-        );
+        if samples.format == dataset::Format::Npy {
+            eprintln!("{}: {} rows of vectors", cmd.file.display(), samples.len());
+        } else {
+            eprintln!(
+                "{}: {} rows, text column '{}'{}",
+                cmd.file.display(),
+                samples.len(),
+                samples.text_column,
+                if samples.text_column_detected {
+                    " (detected; choose another with --text)"
+                } else {
+                    ""
+                }
+            );
+        }
         for w in &samples.warnings {
             eprintln!("warning: {w}");
         }

@@ -2,8 +2,11 @@
 
 use std::time::Instant;
 
-use crate::dataset::Samples;
-use crate::embedding::{EmbedError, Embedder, LexicalEmbedder, LexicalParams};
+use std::path::PathBuf;
+
+use crate::dataset::{Format, Samples};
+use crate::embedding::vectors::{VectorError, column_vectors, read_npy};
+use crate::embedding::{EmbedError, Embedder, Embeddings, LexicalEmbedder, LexicalParams};
 use crate::neighbors::{KnnMethod, NeighborsError, knn};
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::projection::{ProjectionError, UmapParams, umap_layout};
@@ -16,6 +19,14 @@ pub enum PipelineError {
     Neighbors(#[from] NeighborsError),
     #[error(transparent)]
     Projection(#[from] ProjectionError),
+    #[error(transparent)]
+    Vectors(#[from] VectorError),
+    #[error("{path}: layout column '{column}': {problem}")]
+    Layout {
+        path: PathBuf,
+        column: String,
+        problem: String,
+    },
 }
 
 impl PipelineError {
@@ -29,11 +40,26 @@ impl PipelineError {
     }
 }
 
+/// Where the vectors come from.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VectorSource {
+    /// The built-in lexical embedder, fitted to the texts.
+    Lexical,
+    /// A `.npy` matrix, row i = sample i.
+    Npy(PathBuf),
+    /// A list column of numbers in the table.
+    Column(String),
+}
+
 /// Everything that determines a map, given the data. One seed drives all randomness.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MapParams {
     /// Dimensions of the built-in lexical embedding.
     pub embed_dims: usize,
+    pub vectors: VectorSource,
+    /// A layout computed elsewhere: (x column, y column). Skips embedding, kNN and UMAP.
+    pub xy: Option<(String, String)>,
     /// Exact or approximate nearest neighbours.
     pub knn: KnnMethod,
     pub umap: UmapParams,
@@ -43,6 +69,8 @@ impl Default for MapParams {
     fn default() -> Self {
         MapParams {
             embed_dims: 128,
+            vectors: VectorSource::Lexical,
+            xy: None,
             knn: KnnMethod::Auto,
             umap: UmapParams::default(),
         }
@@ -99,14 +127,57 @@ pub fn compute_map(
     let n = samples.len();
     let mut warnings = Vec::new();
     let mut timings = StageTimings::default();
-    let embedder = params.embedder();
+
+    if let Some((xc, yc)) = &params.xy {
+        let coords = layout_columns(samples, xc, yc)?;
+        return Ok(MapResult {
+            coords,
+            knn: params.knn.resolve(n),
+            embedder: format!("precomputed layout ({xc}, {yc})"),
+            embedding_dims: 0,
+            epochs: 0,
+            timings,
+            warnings,
+        });
+    }
 
     let t = Instant::now();
-    let embeddings = embedder.embed(&samples.texts, progress, cancel)?;
+    let source = if samples.format == Format::Npy {
+        VectorSource::Npy(samples.path.clone())
+    } else {
+        params.vectors.clone()
+    };
+    let (embeddings, embedder_id) = match &source {
+        VectorSource::Lexical => {
+            let embedder = params.embedder();
+            (
+                embedder.embed(&samples.texts, progress, cancel)?,
+                embedder.id(),
+            )
+        }
+        VectorSource::Npy(path) => {
+            let e = read_npy(path)?;
+            check_rows(&e, &path.display().to_string(), samples)?;
+            (e, format!("vectors from {}", path.display()))
+        }
+        VectorSource::Column(col) => {
+            let locate = |row: usize| samples.locate(row);
+            let e = column_vectors(
+                &samples.frame,
+                col,
+                &samples.path.display().to_string(),
+                &locate,
+            )?;
+            (e, format!("vectors from column '{col}'"))
+        }
+    };
     timings.embed_s = t.elapsed().as_secs_f64();
     warnings.extend(embeddings.warnings.iter().cloned());
 
-    if n > 1 && samples.texts.iter().all(|t| t == &samples.texts[0]) {
+    if source == VectorSource::Lexical
+        && n > 1
+        && samples.texts.iter().all(|t| t == &samples.texts[0])
+    {
         warnings.push(format!(
             "all {n} texts are identical: the map is a single blob"
         ));
@@ -150,10 +221,62 @@ pub fn compute_map(
     Ok(MapResult {
         coords,
         knn: params.knn.resolve(n),
-        embedder: embedder.id(),
+        embedder: embedder_id,
         embedding_dims: embeddings.dims,
         epochs: params.umap.epochs_for(n),
         timings,
         warnings,
     })
+}
+
+fn check_rows(e: &Embeddings, origin: &str, samples: &Samples) -> Result<(), VectorError> {
+    if e.len() != samples.len() {
+        return Err(VectorError::Length {
+            vectors: origin.to_string(),
+            vector_rows: e.len(),
+            data: samples.path.display().to_string(),
+            data_rows: samples.len(),
+        });
+    }
+    Ok(())
+}
+
+/// A layout computed elsewhere, from two numeric columns.
+fn layout_columns(samples: &Samples, xc: &str, yc: &str) -> Result<Vec<[f32; 2]>, PipelineError> {
+    let column = |name: &str| -> Result<Vec<f32>, PipelineError> {
+        let err = |problem: String| PipelineError::Layout {
+            path: samples.path.clone(),
+            column: name.to_string(),
+            problem,
+        };
+        let col = samples
+            .frame
+            .column(name)
+            .map_err(|_| err("no such column".into()))?;
+        if !col.dtype().is_primitive_numeric() {
+            return Err(err(format!("holds {}, not numbers", col.dtype())));
+        }
+        let values = col
+            .cast(&polars::prelude::DataType::Float32)
+            .map_err(|e| err(e.to_string()))?;
+        let values: Vec<Option<f32>> = values
+            .f32()
+            .map_err(|e| err(e.to_string()))?
+            .iter()
+            .collect();
+        values
+            .into_iter()
+            .enumerate()
+            .map(|(row, v)| match v {
+                Some(v) if v.is_finite() => Ok(v),
+                _ => Err(err(format!(
+                    "{}: missing or non-finite value",
+                    samples.locate(row)
+                ))),
+            })
+            .collect()
+    };
+    let xs = column(xc)?;
+    let ys = column(yc)?;
+    Ok(xs.into_iter().zip(ys).map(|(x, y)| [x, y]).collect())
 }

@@ -215,6 +215,32 @@ pub fn from_frame(
             reason: "the table has no rows".into(),
         });
     }
+    if format == Format::Npy {
+        // Vectors only: no text; the row number is the one column.
+        let n = frame.height();
+        let columns = frame
+            .columns()
+            .iter()
+            .map(|c| ColumnInfo {
+                name: c.name().to_string(),
+                dtype: c.dtype().to_string(),
+                kind: ColumnKind::Other,
+            })
+            .collect();
+        return Ok(Samples {
+            path: path.to_path_buf(),
+            format,
+            frame,
+            text_column: "row".into(),
+            text_column_detected: true,
+            text_is_chat: false,
+            texts: vec![String::new(); n],
+            columns,
+            source_index,
+            locator,
+            warnings,
+        });
+    }
     let (text_column, detected) = match &options.text_column {
         Some(name) => {
             if frame.column(name).is_err() {

@@ -18,6 +18,8 @@ pub enum Format {
     JsonLines,
     Csv,
     Parquet,
+    /// A bare `.npy` matrix: vectors without text or metadata.
+    Npy,
 }
 
 impl Format {
@@ -30,6 +32,7 @@ impl Format {
             Some("jsonl" | "ndjson" | "json") => Ok(Format::JsonLines),
             Some("csv") => Ok(Format::Csv),
             Some("parquet" | "pq") => Ok(Format::Parquet),
+            Some("npy") => Ok(Format::Npy),
             _ => Err(LoadError::UnknownFormat {
                 path: path.to_path_buf(),
             }),
@@ -41,6 +44,7 @@ impl Format {
             Format::JsonLines => "JSON lines",
             Format::Csv => "CSV",
             Format::Parquet => "Parquet",
+            Format::Npy => ".npy",
         }
     }
 }
@@ -66,6 +70,33 @@ pub(super) fn read_table(
         source,
     };
     progress.report(Stage::Load, 0, 3);
+    if format == Format::Npy {
+        // Only the shape is read here; the pipeline reads the vectors.
+        let mut head = vec![0u8; 4096];
+        let mut file = std::fs::File::open(path).map_err(io_err)?;
+        let got = std::io::Read::read(&mut file, &mut head).map_err(io_err)?;
+        if got == 0 {
+            return Err(LoadError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        let h = crate::embedding::vectors::npy_header(path, &head[..got]).map_err(|e| {
+            LoadError::Parse {
+                path: path.to_path_buf(),
+                format: format.name(),
+                detail: e.to_string(),
+            }
+        })?;
+        let rows: Vec<u32> = (0..h.rows as u32).collect();
+        let frame = DataFrame::new(h.rows, vec![Column::new("row".into(), rows)])
+            .map_err(|e| parse_error(path, format, e))?;
+        progress.report(Stage::Load, 3, 3);
+        return Ok(Table {
+            frame,
+            source_index: (1..=h.rows as u64).collect(),
+            locator: RowLocator::Row,
+        });
+    }
     if format == Format::Parquet {
         let file = std::fs::File::open(path).map_err(io_err)?;
         if file.metadata().map_err(io_err)?.len() == 0 {
@@ -105,7 +136,7 @@ pub(super) fn read_table(
     let (clean, source_index, bad) = match format {
         Format::JsonLines => prefilter_jsonl(&bytes),
         Format::Csv => prefilter_csv(path, &bytes)?,
-        Format::Parquet => unreachable!("handled above"),
+        Format::Parquet | Format::Npy => unreachable!("handled above"),
     };
     drop(bytes);
     report_bad_lines(path, &bad, warnings);
@@ -139,7 +170,7 @@ pub(super) fn read_table(
             .with_infer_schema_length(None)
             .into_reader_with_file_handle(cursor)
             .finish(),
-        Format::Parquet => unreachable!("handled above"),
+        Format::Parquet | Format::Npy => unreachable!("handled above"),
     }
     .map_err(|e| parse_error(path, format, e))?;
     progress.report(Stage::Load, 3, 3);

@@ -4,6 +4,7 @@
 
 mod lexical;
 pub mod sparse;
+pub mod vectors;
 
 pub use lexical::{LexicalEmbedder, LexicalParams};
 

@@ -323,3 +323,165 @@ fn the_input_file_is_never_written() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read(&input).unwrap(), before);
 }
+
+fn write_npy(path: &Path, data: &[f32], rows: usize, cols: usize) {
+    std::fs::write(
+        path,
+        sample_atlas::embedding::vectors::npy_bytes(data, rows, cols),
+    )
+    .unwrap();
+}
+
+/// `n` vectors in two well-separated groups.
+fn two_groups(n: usize, dims: usize) -> Vec<f32> {
+    (0..n)
+        .flat_map(|i| {
+            (0..dims).map(move |d| {
+                let base = if (i % 2 == 0) == (d < dims / 2) {
+                    1.0
+                } else {
+                    0.0
+                };
+                base + 0.01 * ((i * 31 + d * 7) % 13) as f32
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn vectors_from_npy_files_and_columns() {
+    let dir = tmp();
+    let out = dir.path().join("o.parquet");
+    // A bare .npy: one row per vector.
+    let npy = dir.path().join("v.npy");
+    write_npy(&npy, &two_groups(60, 8), 60, 8);
+    let o = map(&npy, &out, &["--epochs", "50"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("60 rows of vectors"), "{}", stderr(&o));
+    let df = read_parquet(&out);
+    assert_eq!(df.height(), 60);
+    let coords = xy(&df, "x", "y");
+    // The two groups separate: each point's nearest neighbour in the map is in its group.
+    for (i, a) in coords.iter().enumerate() {
+        let nearest = (0..60)
+            .filter(|&j| j != i)
+            .min_by(|&j, &k| {
+                let d = |m: usize| (coords[m].0 - a.0).powi(2) + (coords[m].1 - a.1).powi(2);
+                d(j).total_cmp(&d(k))
+            })
+            .unwrap();
+        assert_eq!(nearest % 2, i % 2, "point {i}");
+    }
+
+    // Beside a JSONL of the same length.
+    let jsonl = dir.path().join("t.jsonl");
+    let lines: String = (0..60)
+        .map(|i| {
+            format!(
+                "{{\"text\": \"t{i}\", \"emb\": [{}, {}, 0.5]}}\n",
+                i % 2,
+                1 - i % 2
+            )
+        })
+        .collect();
+    std::fs::write(&jsonl, lines).unwrap();
+    let o = map(
+        &jsonl,
+        &out,
+        &[
+            "--vectors",
+            npy.to_str().unwrap(),
+            "--epochs",
+            "30",
+            "--report",
+            dir.path().join("r.json").to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(r["embedding_dims"], 8);
+    // A list column of numbers.
+    let o = map(&jsonl, &out, &["--vectors-column", "emb", "--epochs", "30"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read_parquet(&out).height(), 60);
+
+    // Length mismatch, NaN, wrong column type, bad shape, truncated file.
+    let short = dir.path().join("short.npy");
+    write_npy(&short, &two_groups(50, 8), 50, 8);
+    let o = map(&jsonl, &out, &["--vectors", short.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("short.npy has 50 rows but"),
+        "{}",
+        stderr(&o)
+    );
+    let mut bad = two_groups(60, 8);
+    bad[8 * 9 + 3] = f32::NAN;
+    let nan = dir.path().join("nan.npy");
+    write_npy(&nan, &bad, 60, 8);
+    let o = map(&nan, &out, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("nan.npy: row 10 has a NaN or infinite value (column 4)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = map(&jsonl, &out, &["--vectors-column", "text"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("column 'text' holds str, not a list of numbers"),
+        "{}",
+        stderr(&o)
+    );
+    let mut bytes = sample_atlas::embedding::vectors::npy_bytes(&two_groups(60, 8), 60, 8);
+    bytes.truncate(bytes.len() - 100);
+    std::fs::write(&npy, &bytes).unwrap();
+    let o = map(&npy, &out, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("v.npy: not a .npy file: truncated"),
+        "{}",
+        stderr(&o)
+    );
+    let ragged = dir.path().join("ragged.jsonl");
+    std::fs::write(
+        &ragged,
+        "{\"text\": \"a\", \"emb\": [1, 2]}\n{\"text\": \"b\", \"emb\": [1, 2, 3]}\n",
+    )
+    .unwrap();
+    let o = map(&ragged, &out, &["--vectors-column", "emb"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("line 2, column 'emb': row 2 has 3 values where row 1 has 2"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_precomputed_layout_opens_directly() {
+    let dir = tmp();
+    let input = dir.path().join("l.jsonl");
+    std::fs::write(
+        &input,
+        "{\"text\": \"a\", \"ux\": 1.5, \"uy\": -2}\n{\"text\": \"b\", \"ux\": 3, \"uy\": 4}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("o.parquet");
+    let o = map(&input, &out, &["--xy", "ux,uy"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        xy(&read_parquet(&out), "x", "y"),
+        vec![(1.5, -2.0), (3.0, 4.0)]
+    );
+    let o = map(&input, &out, &["--xy", "ux,text"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("layout column 'text': holds str, not numbers"),
+        "{}",
+        stderr(&o)
+    );
+    let o = map(&input, &out, &["--xy", "ux"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,331 @@
+//! Vectors the user brings: a `.npy` matrix (float32 or float64, row i = sample i) or a list
+//! column of floats in the table.
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use super::Embeddings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VectorError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a .npy file: {detail}")]
+    Format { path: PathBuf, detail: String },
+    #[error("{origin}: row {row} has a NaN or infinite value (column {col})")]
+    NonFinite {
+        origin: String,
+        row: usize,
+        col: usize,
+    },
+    #[error("{origin}: row {row} has {got} values where row 1 has {expected}")]
+    Ragged {
+        origin: String,
+        row: usize,
+        got: usize,
+        expected: usize,
+    },
+    #[error("{origin}: row {row} has no vector")]
+    Missing { origin: String, row: usize },
+    #[error("{origin}: column '{column}' holds {dtype}, not a list of numbers")]
+    NotVectors {
+        origin: String,
+        column: String,
+        dtype: String,
+    },
+    #[error("{vectors} has {vector_rows} rows but {data} has {data_rows}")]
+    Length {
+        vectors: String,
+        vector_rows: usize,
+        data: String,
+        data_rows: usize,
+    },
+}
+
+/// Shape and element type of a `.npy` file, from its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NpyHeader {
+    pub rows: usize,
+    pub cols: usize,
+    pub f64: bool,
+    pub fortran_order: bool,
+    pub data_offset: usize,
+}
+
+fn format_err(path: &Path, detail: impl Into<String>) -> VectorError {
+    VectorError::Format {
+        path: path.to_path_buf(),
+        detail: detail.into(),
+    }
+}
+
+/// Parse the header of a `.npy` file (versions 1–3).
+pub fn npy_header(path: &Path, bytes: &[u8]) -> Result<NpyHeader, VectorError> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(format_err(path, "missing the \\x93NUMPY magic"));
+    }
+    let (len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        v => return Err(format_err(path, format!("unsupported version {v}"))),
+    };
+    let header = bytes
+        .get(start..start + len)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .ok_or_else(|| format_err(path, "truncated header"))?;
+    let field = |key: &str| -> Option<&str> {
+        let at = header.find(&format!("'{key}':"))? + key.len() + 3;
+        Some(header[at..].trim_start())
+    };
+    let descr = field("descr").ok_or_else(|| format_err(path, "no 'descr' in header"))?;
+    let f64 = if descr.starts_with("'<f8'") || descr.starts_with("'=f8'") {
+        true
+    } else if descr.starts_with("'<f4'") || descr.starts_with("'=f4'") {
+        false
+    } else {
+        let shown: String = descr.chars().take_while(|&c| c != ',').collect();
+        return Err(format_err(
+            path,
+            format!("element type {shown}; expected little-endian float32 or float64"),
+        ));
+    };
+    let fortran_order = field("fortran_order")
+        .ok_or_else(|| format_err(path, "no 'fortran_order' in header"))?
+        .starts_with("True");
+    let shape = field("shape").ok_or_else(|| format_err(path, "no 'shape' in header"))?;
+    let close = shape
+        .find(')')
+        .ok_or_else(|| format_err(path, "malformed shape"))?;
+    let dims: Vec<usize> = shape[1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format_err(path, "malformed shape"))?;
+    if dims.len() != 2 {
+        return Err(format_err(
+            path,
+            format!("shape {dims:?}; expected a 2-D matrix (rows × dimensions)"),
+        ));
+    }
+    if dims[0] == 0 || dims[1] == 0 {
+        return Err(format_err(path, format!("empty matrix of shape {dims:?}")));
+    }
+    Ok(NpyHeader {
+        rows: dims[0],
+        cols: dims[1],
+        f64,
+        fortran_order,
+        data_offset: start + len,
+    })
+}
+
+/// Read a `.npy` matrix as row-major f32, checking that every value is finite.
+pub fn read_npy(path: &Path) -> Result<Embeddings, VectorError> {
+    let bytes = std::fs::read(path).map_err(|source| VectorError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let h = npy_header(path, &bytes)?;
+    let width = if h.f64 { 8 } else { 4 };
+    let expected = h.rows * h.cols * width;
+    let body = &bytes[h.data_offset..];
+    if body.len() < expected {
+        return Err(format_err(
+            path,
+            format!(
+                "truncated: shape ({}, {}) needs {expected} bytes of data, the file has {}",
+                h.rows,
+                h.cols,
+                body.len()
+            ),
+        ));
+    }
+    let values: Vec<f32> = if h.f64 {
+        body[..expected]
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+            .collect()
+    } else {
+        body[..expected]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect()
+    };
+    let data = if h.fortran_order {
+        let mut t = vec![0f32; values.len()];
+        for c in 0..h.cols {
+            for r in 0..h.rows {
+                t[r * h.cols + c] = values[c * h.rows + r];
+            }
+        }
+        t
+    } else {
+        values
+    };
+    check_finite(&data, h.cols, &path.display().to_string())?;
+    Ok(Embeddings {
+        dims: h.cols,
+        data,
+        warnings: Vec::new(),
+    })
+}
+
+fn check_finite(data: &[f32], dims: usize, origin: &str) -> Result<(), VectorError> {
+    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+        return Err(VectorError::NonFinite {
+            origin: origin.to_string(),
+            row: i / dims + 1,
+            col: i % dims + 1,
+        });
+    }
+    Ok(())
+}
+
+/// Vectors from a list (or array) column of numbers. `origin` names the file in messages;
+/// `locate` names a row (line or row number).
+pub fn column_vectors(
+    frame: &DataFrame,
+    column: &str,
+    origin: &str,
+    locate: &dyn Fn(usize) -> String,
+) -> Result<Embeddings, VectorError> {
+    let not_vectors = |dtype: &DataType| VectorError::NotVectors {
+        origin: origin.to_string(),
+        column: column.to_string(),
+        dtype: dtype.to_string(),
+    };
+    let col = frame.column(column).map_err(|_| VectorError::NotVectors {
+        origin: origin.to_string(),
+        column: column.to_string(),
+        dtype: "nothing (no such column)".into(),
+    })?;
+    let dtype = col.dtype().clone();
+    let inner_ok = |inner: &DataType| inner.is_primitive_numeric();
+    let list = match &dtype {
+        DataType::List(inner) if inner_ok(inner) => col
+            .cast(&DataType::List(Box::new(DataType::Float32)))
+            .map_err(|_| not_vectors(&dtype))?,
+        DataType::Array(inner, _) if inner_ok(inner) => col
+            .cast(&DataType::List(Box::new(DataType::Float32)))
+            .map_err(|_| not_vectors(&dtype))?,
+        _ => return Err(not_vectors(&dtype)),
+    };
+    let list = list.list().map_err(|_| not_vectors(&dtype))?;
+    let mut data = Vec::new();
+    let mut dims = 0;
+    for (row, value) in list.amortized_iter().enumerate() {
+        let Some(series) = value else {
+            return Err(VectorError::Missing {
+                origin: format!("{origin}: {}", locate(row)),
+                row: row + 1,
+            });
+        };
+        let values = series.as_ref().f32().map_err(|_| not_vectors(&dtype))?;
+        if row == 0 {
+            dims = values.len();
+            if dims == 0 {
+                return Err(VectorError::Missing {
+                    origin: format!("{origin}: {}", locate(row)),
+                    row: 1,
+                });
+            }
+        } else if values.len() != dims {
+            return Err(VectorError::Ragged {
+                origin: format!("{origin}: {}, column '{column}'", locate(row)),
+                row: row + 1,
+                got: values.len(),
+                expected: dims,
+            });
+        }
+        for (c, v) in values.iter().enumerate() {
+            match v {
+                Some(v) if v.is_finite() => data.push(v),
+                _ => {
+                    return Err(VectorError::NonFinite {
+                        origin: format!("{origin}: {}, column '{column}'", locate(row)),
+                        row: row + 1,
+                        col: c + 1,
+                    });
+                }
+            }
+        }
+    }
+    Ok(Embeddings {
+        dims,
+        data,
+        warnings: Vec::new(),
+    })
+}
+
+/// Write a row-major f32 matrix as `.npy` (version 1).
+pub fn npy_bytes(data: &[f32], rows: usize, cols: usize) -> Vec<u8> {
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in data {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_round_trip_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.npy");
+        let data: Vec<f32> = (0..12).map(|i| i as f32 * 0.5).collect();
+        std::fs::write(&p, npy_bytes(&data, 4, 3)).unwrap();
+        let e = read_npy(&p).unwrap();
+        assert_eq!((e.len(), e.dims), (4, 3));
+        assert_eq!(e.data, data);
+
+        let mut bytes = npy_bytes(&data, 4, 3);
+        bytes.truncate(bytes.len() - 5);
+        std::fs::write(&p, &bytes).unwrap();
+        let err = read_npy(&p).unwrap_err().to_string();
+        assert!(err.contains("truncated"), "{err}");
+
+        let mut nan = data.clone();
+        nan[7] = f32::NAN;
+        std::fs::write(&p, npy_bytes(&nan, 4, 3)).unwrap();
+        let err = read_npy(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("row 3 has a NaN or infinite value (column 2)"),
+            "{err}"
+        );
+
+        let mut bytes = npy_bytes(&data, 12, 1);
+        let text = String::from_utf8_lossy(&bytes[10..80]).replace("(12, 1)", "(12,)  ");
+        bytes[10..80].copy_from_slice(text.as_bytes());
+        std::fs::write(&p, &bytes).unwrap();
+        let err = read_npy(&p).unwrap_err().to_string();
+        assert!(err.contains("expected a 2-D matrix"), "{err}");
+
+        std::fs::write(&p, b"hello").unwrap();
+        assert!(
+            read_npy(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("not a .npy file")
+        );
+    }
+}
