@@ -58,36 +58,39 @@ fn write_npy_f32(path: &str, data: &[f32], rows: usize, cols: usize) {
 
 /// Recall@k of `graph` against brute-force neighbours of `queries` evenly spaced rows.
 fn recall(data: &[f32], d: usize, metric: Metric, graph: &KnnGraph, queries: usize) -> f64 {
+    use rayon::prelude::*;
     let n = graph.n;
-    let norm = |r: &[f32]| r.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-30);
+    let mut unit = data.to_vec();
+    if metric == Metric::Cosine {
+        sample_atlas::embedding::l2_normalize_rows(&mut unit, d);
+    }
     let dist = |a: &[f32], b: &[f32]| -> f32 {
         match metric {
-            Metric::Cosine => {
-                1.0 - a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>() / (norm(a) * norm(b))
-            }
+            Metric::Cosine => 1.0 - a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>(),
             Metric::Euclidean => a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum(),
         }
     };
     let step = (n / queries.min(n)).max(1);
-    let mut hits = 0;
-    let mut total = 0;
-    for q in (0..n).step_by(step) {
-        let row = &data[q * d..(q + 1) * d];
-        let mut all: Vec<(f32, usize)> = (0..n)
-            .filter(|&j| j != q)
-            .map(|j| (dist(row, &data[j * d..(j + 1) * d]), j))
-            .collect();
-        all.select_nth_unstable_by(graph.k - 1, |a, b| a.0.total_cmp(&b.0));
-        let truth: Vec<u32> = all[..graph.k].iter().map(|x| x.1 as u32).collect();
-        hits += graph
-            .neighbors(q)
-            .0
-            .iter()
-            .filter(|j| truth.contains(j))
-            .count();
-        total += graph.k;
-    }
-    hits as f64 / total as f64
+    let qs: Vec<usize> = (0..n).step_by(step).collect();
+    let hits: usize = qs
+        .par_iter()
+        .map(|&q| {
+            let row = &unit[q * d..(q + 1) * d];
+            let mut all: Vec<(f32, usize)> = (0..n)
+                .filter(|&j| j != q)
+                .map(|j| (dist(row, &unit[j * d..(j + 1) * d]), j))
+                .collect();
+            all.select_nth_unstable_by(graph.k - 1, |a, b| a.0.total_cmp(&b.0));
+            let truth: Vec<u32> = all[..graph.k].iter().map(|x| x.1 as u32).collect();
+            graph
+                .neighbors(q)
+                .0
+                .iter()
+                .filter(|j| truth.contains(j))
+                .count()
+        })
+        .sum();
+    hits as f64 / (qs.len() * graph.k) as f64
 }
 
 fn main() {

@@ -26,70 +26,9 @@ pub struct SgdParams {
     pub seed: u64,
 }
 
-/// `x^y` for `x > 0` as `2^(y·log2 x)` with polynomial log2 and exp2: relative error below
-/// 1e-4, several times faster than `powf`, and the same bits on every platform (no libm).
-#[inline]
-pub fn fast_pow(x: f32, y: f32) -> f32 {
-    fast_exp2(y * fast_log2(x))
-}
-
-#[inline]
-fn fast_log2(x: f32) -> f32 {
-    // x = m · 2^e with m in [√½, √2); log2 m = (2 / ln 2)·atanh(s), s = (m − 1)/(m + 1),
-    // |s| ≤ 0.172, by its odd series to s⁹ (error below 1e-8).
-    let bits = x.to_bits();
-    let mut e = ((bits >> 23) & 0xff) as i32 - 127;
-    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
-    if m > std::f32::consts::SQRT_2 {
-        m *= 0.5;
-        e += 1;
-    }
-    let s = (m - 1.0) / (m + 1.0);
-    let s2 = s * s;
-    let series =
-        s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0)))));
-    e as f32 + 2.0 * std::f32::consts::LOG2_E * series
-}
-
-#[inline]
-fn fast_exp2(x: f32) -> f32 {
-    let x = x.clamp(-126.0, 126.0);
-    let xi = x.floor();
-    let f = x - xi;
-    // 2^f on [0, 1) by its Taylor polynomial to degree 7 (error below 2e-6).
-    let p = 1.0
-        + f * (0.693_147_2
-            + f * (0.240_226_5
-                + f * (0.055_504_11
-                    + f * (0.009_618_13
-                        + f * (0.001_333_36 + f * (0.000_154_04 + f * 0.000_015_25))))));
-    f32::from_bits(((xi as i32 + 127) as u32) << 23) * p
-}
-
 #[inline]
 fn clip(v: f32) -> f32 {
     v.clamp(-GRAD_CLIP, GRAD_CLIP)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fast_pow;
-
-    #[test]
-    fn fast_pow_is_accurate() {
-        for &y in &[0.8950608f32, 1.334167, 0.5, 1.0, 2.0] {
-            let mut x = 1e-6f32;
-            while x < 1e4 {
-                let exact = (x as f64).powf(y as f64);
-                let approx = fast_pow(x, y) as f64;
-                assert!(
-                    ((approx - exact) / exact).abs() < 2e-4,
-                    "{x}^{y}: {approx} vs {exact}"
-                );
-                x *= 1.37;
-            }
-        }
-    }
 }
 
 /// How often (in epochs) progress and layout snapshots are reported.
@@ -178,7 +117,7 @@ pub fn optimize(
                     let d2 = dx * dx + dy * dy;
                     if d2 > 0.0 {
                         // d2^(b-1) = d2^b / d2: one power per edge.
-                        let pow_b = fast_pow(d2, b);
+                        let pow_b = d2.powf(b);
                         let coeff = -2.0 * a * b * (pow_b / d2) / (a * pow_b + 1.0);
                         cur[0] += clip(coeff * dx) * alpha;
                         cur[1] += clip(coeff * dy) * alpha;
@@ -186,7 +125,7 @@ pub fn optimize(
                     s[le] += epochs_per_sample[e];
                     let n_neg = ((epoch_f - ng[le]) / epochs_per_negative[e]).max(0.0) as usize;
                     for _ in 0..n_neg {
-                        let k = rng.random_range(0..n);
+                        let k = rng.random_range(0..n as u32) as usize;
                         if k == i {
                             continue;
                         }
