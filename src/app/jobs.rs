@@ -139,7 +139,7 @@ impl Jobs {
                     .set_title("Open a sample set")
                     .add_filter(
                         "Sample sets",
-                        &["jsonl", "ndjson", "json", "csv", "parquet"],
+                        &["jsonl", "ndjson", "json", "csv", "parquet", "npy"],
                     )
                     .pick_file();
                 let _ = tx.send((generation, JobMsg::Picked(picked)));
