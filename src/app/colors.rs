@@ -31,13 +31,16 @@ pub fn continuous(t: f32) -> Color32 {
     Color32::from_rgb(c.r, c.g, c.b)
 }
 
+/// Colour of category `i`: Tableau 10 first, then hues spaced by the golden angle (so that
+/// data sets with a hundred categories still get distinguishable neighbours).
 pub fn category(i: usize) -> Color32 {
-    let c = if i < colorous::TABLEAU10.len() {
-        colorous::TABLEAU10[i]
-    } else {
-        colorous::SET3[(i - colorous::TABLEAU10.len()) % colorous::SET3.len()]
-    };
-    Color32::from_rgb(c.r, c.g, c.b)
+    if let Some(c) = colorous::TABLEAU10.get(i) {
+        return Color32::from_rgb(c.r, c.g, c.b);
+    }
+    let hue = (i as f32 * 0.618_034).fract();
+    let saturation = if (i / 7) % 2 == 0 { 0.75 } else { 0.5 };
+    let value = if (i / 3) % 2 == 0 { 0.95 } else { 0.75 };
+    eframe::egui::ecolor::Hsva::new(hue, saturation, value, 1.0).into()
 }
 
 /// Colours of every point when colouring by `column` (or the default colour).

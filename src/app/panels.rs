@@ -110,8 +110,14 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                 };
                 ui.heading("Colour");
                 let current = state.color_by.clone().unwrap_or_else(|| "none".into());
+                let shown = if current.chars().count() > 18 {
+                    format!("{}…", truncate_chars(&current, 17))
+                } else {
+                    current
+                };
                 egui::ComboBox::from_label("colour by")
-                    .selected_text(current)
+                    .width(150.0)
+                    .selected_text(shown)
                     .show_ui(ui, |ui| {
                         if ui
                             .selectable_label(state.color_by.is_none(), "none")

@@ -21,8 +21,15 @@ const TEXT_NAMES: &[&str] = &[
 /// Names of chat-transcript columns, in order of preference.
 const CHAT_NAMES: &[&str] = &["messages", "conversation", "chat", "dialogue"];
 
-/// A string or bool column with at most this many distinct values is a category.
-pub const MAX_CATEGORIES: usize = 64;
+/// A string column with at most this many distinct values (and few relative to its rows, see
+/// `is_category`) is a category.
+pub const MAX_CATEGORIES: usize = 256;
+
+/// Whether `distinct` values over `rows` rows make a category rather than free text: at most
+/// 20, or at most `MAX_CATEGORIES` and a quarter of the rows.
+fn is_category(distinct: usize, rows: usize) -> bool {
+    distinct <= 20 || (distinct <= MAX_CATEGORIES && distinct * 4 <= rows)
+}
 
 /// What a column can do on the map.
 #[derive(Clone, Debug)]
@@ -193,7 +200,7 @@ pub(super) fn describe(
                 break;
             }
         }
-        if too_many {
+        if too_many || !is_category(distinct.len(), ca.len()) {
             ColumnKind::Text
         } else {
             let mut levels: Vec<&str> = distinct.keys().copied().collect();
