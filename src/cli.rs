@@ -10,8 +10,10 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+use crate::cache::Cache;
 use crate::dataset::{self, LoadOptions};
 use crate::neighbors::{KnnMethod, Metric};
+use crate::pipeline::CacheReport;
 use crate::pipeline::{MapParams, VectorSource, compute_map};
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::projection::UmapParams;
@@ -105,6 +107,10 @@ pub struct MapArgs {
     #[arg(long, value_name = "X,Y", value_parser = parse_xy)]
     pub xy: Option<(String, String)>,
 
+    /// Neither read nor write the on-disk cache of embeddings, kNN graphs and layouts.
+    #[arg(long)]
+    pub no_cache: bool,
+
     /// Nearest neighbours: exact up to 10,000 rows and NN-descent above (auto), or forced.
     #[arg(long, default_value = "auto", value_parser = ["auto", "exact", "nndescent"])]
     pub knn: String,
@@ -178,7 +184,13 @@ fn open_app(
     color_by: Option<String>,
     args: MapArgs,
 ) -> anyhow::Result<ExitCode> {
-    crate::app::run(file, color_by, args.load_options(), args.params())?;
+    crate::app::run(
+        file,
+        color_by,
+        args.load_options(),
+        args.params(),
+        !args.no_cache,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -266,6 +278,8 @@ struct Report<'a> {
     knn: KnnMethod,
     epochs: usize,
     params: &'a MapParams,
+    cache: CacheReport,
+    cache_dir: Option<PathBuf>,
     seconds: Seconds,
     warnings: &'a [String],
 }
@@ -311,7 +325,16 @@ fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
         }
     });
 
-    let result = compute_map(&samples, &params, &progress, &cancel)
+    let cache = if cmd.map.no_cache {
+        None
+    } else {
+        let cache = Cache::open_default();
+        if cache.is_none() {
+            eprintln!("warning: no usable cache directory; caching is off");
+        }
+        cache
+    };
+    let result = compute_map(&samples, &params, cache.as_ref(), &progress, &cancel)
         .with_context(|| format!("{}: computing the map", cmd.file.display()))?;
 
     let t = Instant::now();
@@ -363,6 +386,8 @@ fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
             knn: result.knn,
             epochs: result.epochs,
             params: &params,
+            cache: result.cache,
+            cache_dir: cache.as_ref().map(|c| c.dir().to_path_buf()),
             seconds,
             warnings: &warnings,
         };

@@ -4,12 +4,14 @@
 //! - [`embedding`]: the `Embedder` trait and the built-in lexical (TF-IDF + SVD) embedder.
 //! - [`neighbors`]: k-nearest-neighbour graphs.
 //! - [`projection`]: UMAP (fuzzy graph, initialisation, deterministic parallel SGD).
+//! - [`cache`]: on-disk cache of embeddings, kNN graphs and layouts.
 //! - [`pipeline`]: the stage order, shared by the CLI and the app.
 //! - [`progress`]: progress sinks and cancellation tokens.
 //! - [`cli`]: headless commands.
 //! - `app` (feature `gui`): the egui/eframe desktop app.
 #![deny(unsafe_code)]
 
+pub mod cache;
 pub mod cli;
 pub mod dataset;
 pub mod embedding;

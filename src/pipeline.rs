@@ -4,10 +4,11 @@ use std::time::Instant;
 
 use std::path::PathBuf;
 
+use crate::cache::{Cache, CacheUse, Key, codec, file_hash};
 use crate::dataset::{Format, Samples};
 use crate::embedding::vectors::{VectorError, column_vectors, read_npy};
 use crate::embedding::{EmbedError, Embedder, Embeddings, LexicalEmbedder, LexicalParams};
-use crate::neighbors::{KnnMethod, NeighborsError, knn};
+use crate::neighbors::{KnnGraph, KnnMethod, NeighborsError, knn};
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::projection::{ProjectionError, UmapParams, umap_layout};
 
@@ -114,12 +115,82 @@ pub struct MapResult {
     pub epochs: usize,
     pub timings: StageTimings,
     pub warnings: Vec<String>,
+    pub cache: CacheReport,
 }
 
-/// Compute the 2-D map of `samples`.
+/// What the cache did for each stage.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct CacheReport {
+    pub embeddings: CacheUse,
+    pub neighbors: CacheUse,
+    pub layout: CacheUse,
+}
+
+impl CacheReport {
+    fn all(u: CacheUse) -> Self {
+        CacheReport {
+            embeddings: u,
+            neighbors: u,
+            layout: u,
+        }
+    }
+}
+
+/// Cache keys of the three stages, each including everything the stage depends on.
+struct StageKeys {
+    embeddings: Key,
+    neighbors: Key,
+    layout: Key,
+}
+
+fn stage_keys(
+    samples: &Samples,
+    params: &MapParams,
+    source: &VectorSource,
+) -> std::io::Result<StageKeys> {
+    let content = file_hash(&samples.path)?;
+    let source_part: Vec<u8> = match source {
+        VectorSource::Lexical => format!(
+            "lexical dims={} seed={}",
+            params.embed_dims, params.umap.seed
+        )
+        .into_bytes(),
+        VectorSource::Npy(path) => {
+            let mut v = b"npy ".to_vec();
+            v.extend_from_slice(&file_hash(path)?);
+            v
+        }
+        VectorSource::Column(col) => format!("column {col}").into_bytes(),
+    };
+    let embeddings = Key::of(&[
+        b"embeddings",
+        &content,
+        samples.text_column.as_bytes(),
+        &source_part,
+    ]);
+    let u = &params.umap;
+    let knn_part = format!(
+        "k={} metric={} method={:?} seed={}",
+        u.n_neighbors - 1,
+        u.metric,
+        params.knn.resolve(samples.len()),
+        u.seed
+    );
+    let neighbors = Key::of(&[b"neighbors", &embeddings.0, knn_part.as_bytes()]);
+    let umap_part = serde_json::to_vec(u).unwrap_or_default();
+    let layout = Key::of(&[b"layout", &neighbors.0, &umap_part]);
+    Ok(StageKeys {
+        embeddings,
+        neighbors,
+        layout,
+    })
+}
+
+/// Compute the 2-D map of `samples`, reusing and filling `cache` when given.
 pub fn compute_map(
     samples: &Samples,
     params: &MapParams,
+    cache: Option<&Cache>,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<MapResult, PipelineError> {
@@ -138,37 +209,113 @@ pub fn compute_map(
             epochs: 0,
             timings,
             warnings,
+            cache: CacheReport::all(CacheUse::Skipped),
         });
     }
 
-    let t = Instant::now();
     let source = if samples.format == Format::Npy {
         VectorSource::Npy(samples.path.clone())
     } else {
         params.vectors.clone()
     };
-    let (embeddings, embedder_id) = match &source {
-        VectorSource::Lexical => {
-            let embedder = params.embedder();
-            (
-                embedder.embed(&samples.texts, progress, cancel)?,
-                embedder.id(),
-            )
+    let embedder_id = match &source {
+        VectorSource::Lexical => params.embedder().id(),
+        VectorSource::Npy(path) => format!("vectors from {}", path.display()),
+        VectorSource::Column(col) => format!("vectors from column '{col}'"),
+    };
+    let epochs = params.umap.epochs_for(n);
+    let keys = match cache {
+        Some(_) => match stage_keys(samples, params, &source) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                warnings.push(format!(
+                    "cache off for this run: could not hash the input: {e}"
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    let cache = cache.zip(keys.as_ref());
+    let mut report = CacheReport::all(if cache.is_some() {
+        CacheUse::Miss
+    } else {
+        CacheUse::Off
+    });
+
+    // The finished layout, when this exact map was made before.
+    if let Some((c, k)) = cache
+        && let Some((dims, coords, stored)) = c
+            .get("layout", &k.layout)
+            .and_then(|p| decode_layout(&p, n))
+    {
+        progress.report(Stage::Layout, 1, 1);
+        report = CacheReport {
+            embeddings: CacheUse::Skipped,
+            neighbors: CacheUse::Skipped,
+            layout: CacheUse::Hit,
+        };
+        return Ok(MapResult {
+            coords,
+            knn: params.knn.resolve(n),
+            embedder: embedder_id,
+            embedding_dims: dims,
+            epochs,
+            timings,
+            warnings: stored,
+            cache: report,
+        });
+    }
+    let store = |kind: &str, key: &Key, payload: Vec<u8>, warnings: &mut Vec<String>| {
+        if let Some((c, _)) = cache
+            && let Err(e) = c.put(kind, key, &payload)
+        {
+            warnings.push(format!(
+                "could not write the cache in {}: {e}",
+                c.dir().display()
+            ));
         }
-        VectorSource::Npy(path) => {
-            let e = read_npy(path)?;
-            check_rows(&e, &path.display().to_string(), samples)?;
-            (e, format!("vectors from {}", path.display()))
+    };
+
+    let t = Instant::now();
+    let cached_embeddings = cache
+        .and_then(|(c, k)| c.get("embeddings", &k.embeddings))
+        .and_then(|p| decode_embeddings(&p, n));
+    let embeddings = match cached_embeddings {
+        Some(e) => {
+            report.embeddings = CacheUse::Hit;
+            progress.report(Stage::Embed, 1, 1);
+            e
         }
-        VectorSource::Column(col) => {
-            let locate = |row: usize| samples.locate(row);
-            let e = column_vectors(
-                &samples.frame,
-                col,
-                &samples.path.display().to_string(),
-                &locate,
-            )?;
-            (e, format!("vectors from column '{col}'"))
+        None => {
+            let e = match &source {
+                VectorSource::Lexical => {
+                    params.embedder().embed(&samples.texts, progress, cancel)?
+                }
+                VectorSource::Npy(path) => {
+                    let e = read_npy(path)?;
+                    check_rows(&e, &path.display().to_string(), samples)?;
+                    e
+                }
+                VectorSource::Column(col) => {
+                    let locate = |row: usize| samples.locate(row);
+                    column_vectors(
+                        &samples.frame,
+                        col,
+                        &samples.path.display().to_string(),
+                        &locate,
+                    )?
+                }
+            };
+            if let Some((_, k)) = cache {
+                store(
+                    "embeddings",
+                    &k.embeddings,
+                    encode_embeddings(&e),
+                    &mut warnings,
+                );
+            }
+            e
         }
     };
     timings.embed_s = t.elapsed().as_secs_f64();
@@ -190,16 +337,33 @@ pub fn compute_map(
     }
 
     let t = Instant::now();
-    let knn = knn(
-        &embeddings.data,
-        embeddings.dims,
-        params.umap.n_neighbors - 1,
-        params.umap.metric,
-        params.knn,
-        params.umap.seed,
-        progress,
-        cancel,
-    )?;
+    let k = params.umap.n_neighbors - 1;
+    let cached_knn = cache
+        .and_then(|(c, keys)| c.get("neighbors", &keys.neighbors))
+        .and_then(|p| decode_knn(&p, n, k.min(n.saturating_sub(1))));
+    let graph = match cached_knn {
+        Some(g) => {
+            report.neighbors = CacheUse::Hit;
+            progress.report(Stage::Neighbors, 1, 1);
+            g
+        }
+        None => {
+            let g = knn(
+                &embeddings.data,
+                embeddings.dims,
+                k,
+                params.umap.metric,
+                params.knn,
+                params.umap.seed,
+                progress,
+                cancel,
+            )?;
+            if let Some((_, keys)) = cache {
+                store("neighbors", &keys.neighbors, encode_knn(&g), &mut warnings);
+            }
+            g
+        }
+    };
     timings.neighbors_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
@@ -210,23 +374,97 @@ pub fn compute_map(
         umap_layout(
             &embeddings.data,
             embeddings.dims,
-            &knn,
+            &graph,
             &params.umap,
             progress,
             cancel,
         )?
     };
     timings.layout_s = t.elapsed().as_secs_f64();
+    if let Some((_, keys)) = cache {
+        let payload = encode_layout(embeddings.dims, &coords, &warnings);
+        store("layout", &keys.layout, payload, &mut warnings);
+    }
     progress.report(Stage::Layout, 1, 1);
     Ok(MapResult {
         coords,
         knn: params.knn.resolve(n),
         embedder: embedder_id,
         embedding_dims: embeddings.dims,
-        epochs: params.umap.epochs_for(n),
+        epochs,
         timings,
         warnings,
+        cache: report,
     })
+}
+
+fn encode_embeddings(e: &Embeddings) -> Vec<u8> {
+    let mut out = Vec::with_capacity(e.data.len() * 4 + 64);
+    codec::put_u32(&mut out, e.dims as u32);
+    codec::put_f32s(&mut out, &e.data);
+    codec::put_strings(&mut out, &e.warnings);
+    out
+}
+
+fn decode_embeddings(p: &[u8], n: usize) -> Option<Embeddings> {
+    let mut r = codec::Reader(p);
+    let dims = r.u32()? as usize;
+    let data = r.f32s()?;
+    let warnings = r.strings()?;
+    (dims > 0 && data.len() == n * dims).then_some(Embeddings {
+        dims,
+        data,
+        warnings,
+    })
+}
+
+fn encode_knn(g: &KnnGraph) -> Vec<u8> {
+    let mut out = Vec::new();
+    codec::put_u32(&mut out, g.k as u32);
+    codec::put_u32s(&mut out, &g.indices);
+    codec::put_f32s(&mut out, &g.distances);
+    out
+}
+
+fn decode_knn(p: &[u8], n: usize, k: usize) -> Option<KnnGraph> {
+    let mut r = codec::Reader(p);
+    let stored_k = r.u32()? as usize;
+    let indices = r.u32s()?;
+    let distances = r.f32s()?;
+    let ok = stored_k == k
+        && indices.len() == n * k
+        && distances.len() == n * k
+        && indices.iter().all(|&j| (j as usize) < n);
+    ok.then_some(KnnGraph {
+        n,
+        k,
+        indices,
+        distances,
+    })
+}
+
+fn encode_layout(dims: usize, coords: &[[f32; 2]], warnings: &[String]) -> Vec<u8> {
+    let mut out = Vec::new();
+    codec::put_u32(&mut out, dims as u32);
+    let flat: Vec<f32> = coords.iter().flat_map(|c| [c[0], c[1]]).collect();
+    codec::put_f32s(&mut out, &flat);
+    codec::put_strings(&mut out, warnings);
+    out
+}
+
+fn decode_layout(p: &[u8], n: usize) -> Option<(usize, Vec<[f32; 2]>, Vec<String>)> {
+    let mut r = codec::Reader(p);
+    let dims = r.u32()? as usize;
+    let flat = r.f32s()?;
+    let warnings = r.strings()?;
+    if flat.len() != 2 * n || flat.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    Some((
+        dims,
+        flat.chunks_exact(2).map(|c| [c[0], c[1]]).collect(),
+        warnings,
+    ))
 }
 
 fn check_rows(e: &Embeddings, origin: &str, samples: &Samples) -> Result<(), VectorError> {

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use eframe::egui;
 
+use crate::cache::Cache;
 use crate::dataset::{self, LoadOptions, Samples};
 use crate::pipeline::{MapParams, StageTimings, compute_map};
 use crate::progress::{CancelToken, Progress, Stage};
@@ -27,6 +28,7 @@ pub enum JobMsg {
         timings: StageTimings,
         load_s: f64,
         warnings: Vec<String>,
+        from_cache: bool,
     },
     Failed {
         message: String,
@@ -101,7 +103,13 @@ impl Jobs {
     }
 
     /// Start a job (cancelling the previous one); returns its generation.
-    pub fn start(&mut self, ctx: &egui::Context, input: JobInput, params: MapParams) -> u64 {
+    pub fn start(
+        &mut self,
+        ctx: &egui::Context,
+        input: JobInput,
+        params: MapParams,
+        use_cache: bool,
+    ) -> u64 {
         self.cancel();
         self.generation += 1;
         self.running = true;
@@ -114,7 +122,7 @@ impl Jobs {
         };
         let spawned = std::thread::Builder::new()
             .name("atlas-job".into())
-            .spawn(move || run_job(input, params, &progress, &cancel));
+            .spawn(move || run_job(input, params, use_cache, &progress, &cancel));
         if let Err(e) = spawned {
             let _ = self.tx.send((
                 self.generation,
@@ -165,7 +173,13 @@ impl Jobs {
     }
 }
 
-fn run_job(input: JobInput, params: MapParams, progress: &ChannelProgress, cancel: &CancelToken) {
+fn run_job(
+    input: JobInput,
+    params: MapParams,
+    use_cache: bool,
+    progress: &ChannelProgress,
+    cancel: &CancelToken,
+) {
     let send = |msg| {
         let _ = progress.tx.send((progress.generation, msg));
         progress.ctx.request_repaint();
@@ -190,13 +204,19 @@ fn run_job(input: JobInput, params: MapParams, progress: &ChannelProgress, cance
         },
     };
     let load_s = t.elapsed().as_secs_f64();
-    match compute_map(&samples, &params, progress, cancel) {
+    let cache = if use_cache {
+        Cache::open_default()
+    } else {
+        None
+    };
+    match compute_map(&samples, &params, cache.as_ref(), progress, cancel) {
         Ok(r) => send(JobMsg::Finished {
             coords: r.coords,
             embedding_dims: r.embedding_dims,
             timings: r.timings,
             load_s,
             warnings: r.warnings,
+            from_cache: r.cache.layout == crate::cache::CacheUse::Hit,
         }),
         Err(e) => send(JobMsg::Failed {
             cancelled: e.is_cancelled(),

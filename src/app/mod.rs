@@ -26,6 +26,7 @@ pub fn run(
     color_by: Option<String>,
     load: LoadOptions,
     params: MapParams,
+    use_cache: bool,
 ) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -41,6 +42,7 @@ pub fn run(
         Box::new(move |cc| {
             let mut app = AtlasApp::new(load, params);
             app.state.color_by = color_by;
+            app.state.use_cache = use_cache;
             if let Some(path) = file {
                 app.apply(&cc.egui_ctx, Command::Open(path));
             }
@@ -54,6 +56,10 @@ pub fn run(
 pub struct AppState {
     pub load_options: LoadOptions,
     pub params: MapParams,
+    /// Read and write the on-disk cache (off with `--no-cache`).
+    pub use_cache: bool,
+    /// Whether the shown map came from the cache.
+    pub from_cache: bool,
     /// The file being loaded or shown.
     pub path: Option<PathBuf>,
     pub samples: Option<Arc<Samples>>,
@@ -109,6 +115,8 @@ impl AtlasApp {
             state: AppState {
                 load_options,
                 params,
+                use_cache: true,
+                from_cache: false,
                 path: None,
                 samples: None,
                 coords: None,
@@ -187,6 +195,7 @@ impl AtlasApp {
                     ctx,
                     JobInput::File(path, s.load_options.clone()),
                     s.params.clone(),
+                    s.use_cache,
                 );
                 // A text column named on the command line is for the file named there;
                 // files opened later get theirs detected.
@@ -204,8 +213,12 @@ impl AtlasApp {
                     s.job_running = true;
                     s.progress = Some((Stage::Embed, 0, 1));
                     s.warnings = samples.warnings.clone();
-                    self.jobs
-                        .start(ctx, JobInput::Loaded(samples), s.params.clone());
+                    self.jobs.start(
+                        ctx,
+                        JobInput::Loaded(samples),
+                        s.params.clone(),
+                        s.use_cache,
+                    );
                 }
             }
             Command::SetColorBy(col) => {
@@ -240,8 +253,10 @@ impl AtlasApp {
                     timings,
                     load_s,
                     warnings,
+                    from_cache,
                 } => {
                     let s = &mut self.state;
+                    s.from_cache = from_cache;
                     s.coords = Some(coords);
                     s.layout_done = true;
                     s.embedding_dims = Some(embedding_dims);

@@ -82,6 +82,8 @@ pub fn status_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                             .text(format!("{} {}/{}", stage.label(), done, total)),
                     );
                     ui.spinner();
+                } else if state.from_cache && state.layout_done {
+                    ui.label(RichText::new("map ready: from the cache").weak());
                 } else if let Some((load, t)) = &state.timings {
                     ui.label(
                         RichText::new(format!(

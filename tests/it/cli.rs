@@ -19,12 +19,14 @@ fn stderr(o: &Output) -> String {
 }
 
 fn map(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    // Without the cache: each run computes (the cache has its own test).
     let mut args = vec![
         "map",
         input.to_str().unwrap(),
         "-o",
         out.to_str().unwrap(),
         "--quiet",
+        "--no-cache",
     ];
     args.extend_from_slice(extra);
     atlas(&args)
@@ -484,4 +486,66 @@ fn a_precomputed_layout_opens_directly() {
     );
     let o = map(&input, &out, &["--xy", "ux"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn the_cache_skips_unchanged_work_and_survives_damage() {
+    let dir = tmp();
+    let cache_dir = dir.path().join("cache");
+    let out = dir.path().join("o.parquet");
+    let report = dir.path().join("r.json");
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let mut args: Vec<String> = vec![
+            "map".into(),
+            sample("chat.jsonl").to_str().unwrap().to_string(),
+            "-o".into(),
+            out.to_str().unwrap().to_string(),
+            "--quiet".into(),
+            "--report".into(),
+            report.to_str().unwrap().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let o = Command::new(env!("CARGO_BIN_EXE_sample-atlas"))
+            .args(&args)
+            .env(sample_atlas::cache::CACHE_DIR_ENV, &cache_dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap()
+    };
+    let first = run(&[]);
+    assert_eq!(first["cache"]["layout"], "miss");
+    let coords = xy(&read_parquet(&out), "x", "y");
+    let entries = std::fs::read_dir(&cache_dir).unwrap().count();
+    assert_eq!(entries, 3, "embeddings, neighbours and layout are stored");
+
+    let second = run(&[]);
+    assert_eq!(second["cache"]["layout"], "hit");
+    assert_eq!(second["cache"]["embeddings"], "skipped");
+    assert_eq!(xy(&read_parquet(&out), "x", "y"), coords);
+
+    // Another min_dist reuses the embeddings and the kNN graph, recomputes the layout.
+    let third = run(&["--min-dist", "0.3"]);
+    assert_eq!(third["cache"]["embeddings"], "hit");
+    assert_eq!(third["cache"]["neighbors"], "hit");
+    assert_eq!(third["cache"]["layout"], "miss");
+
+    // Damage every entry: each is detected, dropped and recomputed to the same map.
+    for e in std::fs::read_dir(&cache_dir).unwrap() {
+        let p = e.unwrap().path();
+        let mut b = std::fs::read(&p).unwrap();
+        let mid = b.len() / 2;
+        b[mid] ^= 0xff;
+        std::fs::write(&p, b).unwrap();
+    }
+    let fourth = run(&[]);
+    assert_eq!(fourth["cache"]["layout"], "miss");
+    assert_eq!(fourth["cache"]["embeddings"], "miss");
+    assert_eq!(xy(&read_parquet(&out), "x", "y"), coords);
+
+    // --no-cache neither reads nor writes.
+    std::fs::remove_dir_all(&cache_dir).unwrap();
+    let fifth = run(&["--no-cache"]);
+    assert_eq!(fifth["cache"]["layout"], "off");
+    assert!(!cache_dir.exists());
 }

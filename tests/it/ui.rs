@@ -36,7 +36,9 @@ fn app_with_map() -> AtlasApp {
     app
 }
 
-fn harness(app: AtlasApp) -> Harness<'static, AtlasApp> {
+fn harness(mut app: AtlasApp) -> Harness<'static, AtlasApp> {
+    // Tests never touch the user's cache.
+    app.state.use_cache = false;
     let mut h = Harness::builder()
         .with_size(egui::vec2(1200.0, 800.0))
         .build_ui_state(|ui, app: &mut AtlasApp| app.show(ui), app);
