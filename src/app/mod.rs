@@ -189,6 +189,7 @@ impl AtlasApp {
                 s.error = None;
                 s.warnings.clear();
                 s.timings = None;
+                s.from_cache = false;
                 s.progress = Some((Stage::Load, 0, 1));
                 s.job_running = true;
                 self.jobs.start(
@@ -210,6 +211,7 @@ impl AtlasApp {
                     let s = &mut self.state;
                     s.error = None;
                     s.layout_done = false;
+                    s.from_cache = false;
                     s.job_running = true;
                     s.progress = Some((Stage::Embed, 0, 1));
                     s.warnings = samples.warnings.clone();
