@@ -1,7 +1,7 @@
 //! Development bench: UMAP (exact kNN) on a float32 `.npy` matrix, writing the 2-D layout as
 //! `.npy` for `../shared/bench/quality.py`, and printing per-stage seconds.
 //!
-//! `cargo run --release --example umap_npy -- IN.npy OUT.npy [cosine|euclidean] [seed] [auto|exact|nndescent]`
+//! `cargo run --release --example umap_npy -- IN.npy OUT.npy [cosine|euclidean] [seed] [auto|exact|nndescent] [norecall]`
 //!
 //! Also prints the kNN graph's recall@k against exact neighbours of 1,000 seeded queries.
 
@@ -125,7 +125,12 @@ fn main() {
     )
     .expect("knn");
     let knn_s = t.elapsed().as_secs_f64();
-    let recall = recall(&data, d, metric, &knn, 1000);
+    // A sixth argument `norecall` skips the (slow, brute-force) recall check.
+    let recall = if args.get(6).map(String::as_str) == Some("norecall") {
+        f64::NAN
+    } else {
+        recall(&data, d, metric, &knn, 1000)
+    };
     let t = Instant::now();
     let coords =
         umap_layout(&data, d, &knn, &params, &NoProgress, &CancelToken::new()).expect("layout");
