@@ -7,54 +7,10 @@
 
 use std::time::Instant;
 
+use sample_atlas::embedding::vectors::{npy_bytes, read_npy};
 use sample_atlas::neighbors::{KnnGraph, KnnMethod, Metric, knn};
 use sample_atlas::progress::{CancelToken, NoProgress};
 use sample_atlas::projection::{UmapParams, umap_layout};
-
-fn read_npy_f32(path: &str) -> (Vec<f32>, usize, usize) {
-    let bytes = std::fs::read(path).expect("readable .npy");
-    assert_eq!(&bytes[..6], b"\x93NUMPY", "not a .npy file");
-    let (header_len, start) = if bytes[6] == 1 {
-        (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10)
-    } else {
-        (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        )
-    };
-    let header = std::str::from_utf8(&bytes[start..start + header_len]).expect("ascii header");
-    assert!(
-        header.contains("'<f4'"),
-        "float32 little-endian only: {header}"
-    );
-    assert!(header.contains("'fortran_order': False"));
-    let shape = &header[header.find("'shape': (").expect("shape") + 10..];
-    let dims: Vec<usize> = shape[..shape.find(')').expect(")")]
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    let data: Vec<f32> = bytes[start + header_len..]
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    (data, dims[0], dims[1])
-}
-
-fn write_npy_f32(path: &str, data: &[f32], rows: usize, cols: usize) {
-    let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for v in data {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    std::fs::write(path, out).expect("writable output");
-}
 
 /// Recall@k of `graph` against brute-force neighbours of `queries` evenly spaced rows.
 fn recall(data: &[f32], d: usize, metric: Metric, graph: &KnnGraph, queries: usize) -> f64 {
@@ -100,7 +56,9 @@ fn main() {
         .map(|s| s.parse().expect("metric"))
         .unwrap_or(Metric::Cosine);
     let seed: u64 = args.get(4).map(|s| s.parse().expect("seed")).unwrap_or(42);
-    let (data, n, d) = read_npy_f32(&args[1]);
+    let vectors = read_npy(std::path::Path::new(&args[1])).unwrap_or_else(|e| panic!("{e}"));
+    let (n, d) = (vectors.len(), vectors.dims);
+    let data = vectors.data;
     let method = match args.get(5).map(String::as_str) {
         None | Some("auto") => KnnMethod::Auto,
         Some("exact") => KnnMethod::Exact,
@@ -137,7 +95,7 @@ fn main() {
     let layout_s = t.elapsed().as_secs_f64();
     let flat: Vec<f32> = coords.iter().flat_map(|c| [c[0], c[1]]).collect();
     assert!(flat.iter().all(|v| v.is_finite()), "non-finite coordinate");
-    write_npy_f32(&args[2], &flat, n, 2);
+    std::fs::write(&args[2], npy_bytes(&flat, n, 2)).expect("writable output");
     println!(
         "{{\"n\": {n}, \"d\": {d}, \"knn\": \"{:?}\", \"knn_s\": {knn_s:.3}, \"knn_recall\": {recall:.4}, \"layout_s\": {layout_s:.3}, \"total_s\": {:.3}}}",
         method.resolve(n),

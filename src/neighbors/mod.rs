@@ -125,6 +125,29 @@ impl KnnMethod {
     }
 }
 
+fn check_shape(data: &[f32], dims: usize) -> Result<(), NeighborsError> {
+    if dims == 0 || data.len() % dims != 0 {
+        return Err(NeighborsError::Input(format!(
+            "{} values do not form rows of {dims}",
+            data.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The vectors as the metric compares them: unit rows for cosine (so `1 − dot` is the
+/// distance), unchanged for euclidean.
+pub(crate) fn prepare(data: &[f32], dims: usize, metric: Metric) -> std::borrow::Cow<'_, [f32]> {
+    match metric {
+        Metric::Cosine => {
+            let mut copy = data.to_vec();
+            crate::embedding::l2_normalize_rows(&mut copy, dims);
+            std::borrow::Cow::Owned(copy)
+        }
+        Metric::Euclidean => std::borrow::Cow::Borrowed(data),
+    }
+}
+
 /// The kNN graph of `data` (row-major `n × dims`) by `method`.
 pub fn knn(
     data: &[f32],
@@ -136,12 +159,7 @@ pub fn knn(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<KnnGraph, NeighborsError> {
-    if dims == 0 || data.len() % dims != 0 {
-        return Err(NeighborsError::Input(format!(
-            "{} values do not form rows of {dims}",
-            data.len()
-        )));
-    }
+    check_shape(data, dims)?;
     match method.resolve(data.len() / dims) {
         KnnMethod::NnDescent => nndescent::nn_descent(
             data,
@@ -169,12 +187,7 @@ pub fn exact_knn(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<KnnGraph, NeighborsError> {
-    if dims == 0 || data.len() % dims != 0 {
-        return Err(NeighborsError::Input(format!(
-            "{} values do not form rows of {dims}",
-            data.len()
-        )));
-    }
+    check_shape(data, dims)?;
     let n = data.len() / dims;
     let k = k.min(n.saturating_sub(1));
     if k == 0 {
@@ -185,16 +198,8 @@ pub fn exact_knn(
             distances: Vec::new(),
         });
     }
-    let normalized;
-    let data = match metric {
-        Metric::Cosine => {
-            let mut copy = data.to_vec();
-            crate::embedding::l2_normalize_rows(&mut copy, dims);
-            normalized = copy;
-            &normalized[..]
-        }
-        Metric::Euclidean => data,
-    };
+    let data = prepare(data, dims, metric);
+    let data = &data[..];
     let mut indices = vec![0u32; n * k];
     let mut distances = vec![0f32; n * k];
     let done = AtomicU64::new(0);

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
-use super::{KnnGraph, Metric, NeighborsError, dot, sq_dist};
+use super::{KnnGraph, Metric, NeighborsError, dot, prepare, sq_dist};
 use crate::progress::{CancelToken, Progress, Stage};
 
 /// Parameters of NN-descent.
@@ -100,16 +100,8 @@ pub fn nn_descent(
             distances: Vec::new(),
         });
     }
-    let normalized;
-    let data = match metric {
-        Metric::Cosine => {
-            let mut copy = data.to_vec();
-            crate::embedding::l2_normalize_rows(&mut copy, dims);
-            normalized = copy;
-            &normalized[..]
-        }
-        Metric::Euclidean => data,
-    };
+    let data = prepare(data, dims, metric);
+    let data = &data[..];
     let row = |i: usize| &data[i * dims..(i + 1) * dims];
     let distance = |a: usize, b: usize| -> f32 {
         match metric {
