@@ -138,7 +138,9 @@ pub fn nn_descent(
             }
         });
 
-    let total = params.max_iters as u64;
+    // Progress counts join batches over all iterations (iterations may end early).
+    let batches = n.div_ceil(JOIN_BATCH) as u64;
+    let total = params.max_iters as u64 * batches;
     progress.report(Stage::Neighbors, 0, total);
     let threshold = (params.delta * (n * k) as f64) as u64;
     for iter in 0..params.max_iters {
@@ -188,8 +190,9 @@ pub fn nn_descent(
                 }
             }
             updates.fetch_add(c, Ordering::Relaxed);
+            let batch = (batch_start / JOIN_BATCH) as u64 + 1;
+            progress.report(Stage::Neighbors, iter as u64 * batches + batch, total);
         }
-        progress.report(Stage::Neighbors, iter as u64 + 1, total);
         if updates.load(Ordering::Relaxed) <= threshold {
             break;
         }
@@ -317,5 +320,41 @@ mod tests {
             assert!(!idx.contains(&(i as u32)));
             assert!(d.windows(2).all(|w| w[0] <= w[1]));
         }
+    }
+
+    #[test]
+    fn progress_rises_to_the_total() {
+        use std::sync::Mutex;
+        struct Record(Mutex<Vec<(u64, u64)>>);
+        impl Progress for Record {
+            fn report(&self, stage: Stage, done: u64, total: u64) {
+                assert_eq!(stage, Stage::Neighbors);
+                self.0.lock().unwrap().push((done, total));
+            }
+        }
+        let (data, _) = crate::projection::tests::blobs(9000, 8, 5, 2);
+        let record = Record(Mutex::new(Vec::new()));
+        let params = NnDescentParams::default();
+        nn_descent(
+            &data,
+            8,
+            10,
+            Metric::Euclidean,
+            &params,
+            &record,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        let seen = record.0.into_inner().unwrap();
+        assert!(
+            seen.len() > params.max_iters,
+            "reports within iterations: {seen:?}"
+        );
+        assert!(
+            seen.windows(2)
+                .all(|w| w[0].0 <= w[1].0 && w[0].1 == w[1].1)
+        );
+        let (done, total) = *seen.last().unwrap();
+        assert_eq!(done, total);
     }
 }
