@@ -52,6 +52,41 @@ pub fn run(
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
 }
 
+/// The selected sample, looked up once when it is selected (not every frame).
+pub struct Detail {
+    pub row: usize,
+    /// (column, display value) of every column but the text.
+    pub fields: Vec<(String, String)>,
+    /// Chat turns (role, content) when the text column holds chat messages.
+    pub turns: Option<Vec<(String, String)>>,
+    pub text_chars: usize,
+}
+
+impl Detail {
+    fn of(samples: &Samples, row: usize) -> Detail {
+        let fields = samples
+            .row_fields(row, 2_000)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, (name, _))| *name != samples.text_column)
+            .map(|(i, (name, value))| {
+                // Numbers and categories in the same compact form as the tooltip.
+                let shown = samples
+                    .columns
+                    .get(i)
+                    .and_then(|c| scatter::format_value(&c.kind, row));
+                (name, shown.unwrap_or(value))
+            })
+            .collect();
+        Detail {
+            row,
+            fields,
+            turns: samples.chat_turns(row),
+            text_chars: samples.texts[row].chars().count(),
+        }
+    }
+}
+
 /// Everything the widgets read.
 pub struct AppState {
     pub load_options: LoadOptions,
@@ -72,6 +107,7 @@ pub struct AppState {
     pub legend: Legend,
     pub hovered: Option<usize>,
     pub selected: Option<usize>,
+    pub detail: Option<Detail>,
     pub view: MapView,
     /// (stage, done, total) of the running job.
     pub progress: Option<(Stage, u64, u64)>,
@@ -126,6 +162,7 @@ impl AtlasApp {
                 legend: Legend::None,
                 hovered: None,
                 selected: None,
+                detail: None,
                 view: MapView::default(),
                 progress: None,
                 job_running: false,
@@ -161,6 +198,7 @@ impl AtlasApp {
         }
         s.samples = Some(samples);
         s.selected = None;
+        s.detail = None;
         s.hovered = None;
         s.view.auto_fit = true;
         self.recolor();
@@ -185,6 +223,7 @@ impl AtlasApp {
                 s.coords = None;
                 s.layout_done = false;
                 s.selected = None;
+                s.detail = None;
                 s.hovered = None;
                 s.error = None;
                 s.warnings.clear();
@@ -229,7 +268,14 @@ impl AtlasApp {
             }
             Command::SetParams(params) => self.state.params = params,
             Command::Hover(row) => self.state.hovered = row,
-            Command::Select(row) => self.state.selected = row,
+            Command::Select(row) => {
+                let s = &mut self.state;
+                s.selected = row.filter(|&r| s.samples.as_ref().is_some_and(|x| r < x.len()));
+                s.detail = match (&s.samples, s.selected) {
+                    (Some(samples), Some(r)) => Some(Detail::of(samples, r)),
+                    _ => None,
+                };
+            }
             Command::ResetView => self.state.view.auto_fit = true,
             Command::ShowWarnings(show) => self.state.show_warnings = show,
             Command::DismissError => self.state.error = None,

@@ -2,7 +2,7 @@
 
 use eframe::egui::{self, RichText};
 
-use super::scatter::{self, format_value};
+use super::scatter;
 use super::{AppState, Command};
 use crate::dataset::{ColumnKind, truncate_chars};
 use crate::neighbors::Metric;
@@ -254,23 +254,25 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                 });
             });
             ui.separator();
+            let Some(detail) = state.detail.as_ref().filter(|d| d.row == row) else {
+                return;
+            };
             egui::ScrollArea::vertical().show(ui, |ui| {
-                if let Some(turns) = samples.chat_turns(row) {
+                if let Some(turns) = &detail.turns {
                     for (role, content) in turns {
                         ui.label(RichText::new(role).strong());
-                        ui.label(truncate_chars(&content, MAX_DETAIL_CHARS));
+                        ui.label(truncate_chars(content, MAX_DETAIL_CHARS));
                         ui.add_space(6.0);
                     }
                 } else {
-                    let text = &samples.texts[row];
-                    let shown = truncate_chars(text, MAX_DETAIL_CHARS);
+                    let shown = truncate_chars(&samples.texts[row], MAX_DETAIL_CHARS);
                     ui.label(shown);
-                    if shown.len() < text.len() {
+                    if detail.text_chars > MAX_DETAIL_CHARS {
                         ui.label(
                             RichText::new(format!(
                                 "(first {} of {} characters shown)",
                                 thousands(MAX_DETAIL_CHARS),
-                                thousands(text.chars().count())
+                                thousands(detail.text_chars)
                             ))
                             .weak(),
                         );
@@ -281,19 +283,9 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                     .num_columns(2)
                     .striped(true)
                     .show(ui, |ui| {
-                        for (i, (name, value)) in
-                            samples.row_fields(row, 2_000).into_iter().enumerate()
-                        {
-                            if name == samples.text_column {
-                                continue;
-                            }
-                            ui.label(RichText::new(&name).weak());
-                            let shown = samples
-                                .columns
-                                .get(i)
-                                .and_then(|c| format_value(&c.kind, row))
-                                .unwrap_or(value);
-                            ui.add(egui::Label::new(shown).wrap());
+                        for (name, value) in &detail.fields {
+                            ui.label(RichText::new(name).weak());
+                            ui.add(egui::Label::new(value).wrap());
                             ui.end_row();
                         }
                     });

@@ -135,6 +135,27 @@ fn check_shape(data: &[f32], dims: usize) -> Result<(), NeighborsError> {
     Ok(())
 }
 
+/// Checks the shape and caps `k` at `n − 1`: `Ok(Ok((n, k)))` to search, or
+/// `Ok(Err(graph))` with the empty graph when there is nothing to find (n ≤ 1).
+pub(crate) fn rows_and_k(
+    data: &[f32],
+    dims: usize,
+    k: usize,
+) -> Result<Result<(usize, usize), KnnGraph>, NeighborsError> {
+    check_shape(data, dims)?;
+    let n = data.len() / dims;
+    let k = k.min(n.saturating_sub(1));
+    if k == 0 {
+        return Ok(Err(KnnGraph {
+            n,
+            k: 0,
+            indices: Vec::new(),
+            distances: Vec::new(),
+        }));
+    }
+    Ok(Ok((n, k)))
+}
+
 /// The vectors as the metric compares them: unit rows for cosine (so `1 − dot` is the
 /// distance), unchanged for euclidean.
 pub(crate) fn prepare(data: &[f32], dims: usize, metric: Metric) -> std::borrow::Cow<'_, [f32]> {
@@ -187,17 +208,10 @@ pub fn exact_knn(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<KnnGraph, NeighborsError> {
-    check_shape(data, dims)?;
-    let n = data.len() / dims;
-    let k = k.min(n.saturating_sub(1));
-    if k == 0 {
-        return Ok(KnnGraph {
-            n,
-            k: 0,
-            indices: Vec::new(),
-            distances: Vec::new(),
-        });
-    }
+    let (n, k) = match rows_and_k(data, dims, k)? {
+        Ok(nk) => nk,
+        Err(empty) => return Ok(empty),
+    };
     let data = prepare(data, dims, metric);
     let data = &data[..];
     let mut indices = vec![0u32; n * k];

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
-use super::{KnnGraph, Metric, NeighborsError, dot, prepare, sq_dist};
+use super::{KnnGraph, Metric, NeighborsError, dot, prepare, rows_and_k, sq_dist};
 use crate::progress::{CancelToken, Progress, Stage};
 
 /// Parameters of NN-descent.
@@ -96,16 +96,10 @@ pub fn nn_descent(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<KnnGraph, NeighborsError> {
-    let n = data.len() / dims;
-    let k = k.min(n.saturating_sub(1));
-    if k == 0 {
-        return Ok(KnnGraph {
-            n,
-            k: 0,
-            indices: Vec::new(),
-            distances: Vec::new(),
-        });
-    }
+    let (n, k) = match rows_and_k(data, dims, k)? {
+        Ok(nk) => nk,
+        Err(empty) => return Ok(empty),
+    };
     let data = prepare(data, dims, metric);
     let data = &data[..];
     let row = |i: usize| &data[i * dims..(i + 1) * dims];
