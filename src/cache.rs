@@ -28,7 +28,7 @@ impl Key {
         Key(*h.finalize().as_bytes())
     }
 
-    fn hex(&self) -> String {
+    pub fn hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
 }
@@ -84,17 +84,45 @@ impl Cache {
         self.dir.join(format!("{kind}-{}.bin", key.hex()))
     }
 
-    /// The payload stored under (kind, key), if present and intact. A damaged entry is deleted.
-    pub fn get(&self, kind: &str, key: &Key) -> Option<Vec<u8>> {
-        let path = self.path(kind, key);
-        let bytes = std::fs::read(&path).ok()?;
+    /// Where the entry (kind, key) lives.
+    pub fn entry_path(&self, kind: &str, key: &Key) -> PathBuf {
+        self.path(kind, key)
+    }
+
+    /// Every entry of one kind, in name order.
+    pub fn list(&self, kind: &str) -> Vec<PathBuf> {
+        let prefix = format!("{kind}-");
+        let mut out: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.starts_with(&prefix) && name.ends_with(".bin")
+            })
+            .map(|e| e.path())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The payload of the entry at `path` (from [`Cache::list`]), if intact; a damaged entry
+    /// is deleted.
+    pub fn get_path(&self, path: &Path) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(path).ok()?;
         match decode(&bytes) {
             Some(payload) => Some(payload.to_vec()),
             None => {
-                let _ = std::fs::remove_file(&path);
+                let _ = std::fs::remove_file(path);
                 None
             }
         }
+    }
+
+    /// The payload stored under (kind, key), if present and intact. A damaged entry is deleted.
+    pub fn get(&self, kind: &str, key: &Key) -> Option<Vec<u8>> {
+        self.get_path(&self.path(kind, key))
     }
 
     /// Store a payload atomically (temporary file, then rename).
@@ -158,7 +186,7 @@ pub mod codec {
             Some(u32::from_le_bytes(head.try_into().ok()?))
         }
 
-        fn bytes(&mut self, n: usize) -> Option<&[u8]> {
+        pub fn bytes(&mut self, n: usize) -> Option<&[u8]> {
             let (head, rest) = self.0.split_at_checked(n)?;
             self.0 = rest;
             Some(head)

@@ -12,11 +12,15 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::cache::Cache;
 use crate::dataset::{self, LoadOptions};
+use crate::embedding::EndpointParams;
 use crate::neighbors::{KnnMethod, Metric};
 use crate::pipeline::CacheReport;
 use crate::pipeline::{MapParams, VectorSource, compute_map};
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::projection::UmapParams;
+
+/// Environment variable naming the default embedder (same forms as `--embedder`).
+pub const EMBEDDER_ENV: &str = "SAMPLE_ATLAS_EMBEDDER";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -94,6 +98,34 @@ pub struct MapArgs {
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub epochs: Option<u64>,
 
+    /// Where the vectors come from: `lexical` (built in, fitted to the texts),
+    /// `model2vec:DIR` (a local static model2vec model), `openai:URL` (an OpenAI-compatible
+    /// embeddings endpoint, `POST URL/v1/embeddings`), `column:COL` (a list column) or
+    /// `npy:FILE` (a .npy matrix). Default: lexical, or `$SAMPLE_ATLAS_EMBEDDER`.
+    #[arg(long, value_name = "SPEC", value_parser = VectorSource::parse,
+          conflicts_with_all = ["vectors", "vectors_column", "xy"])]
+    pub embedder: Option<VectorSource>,
+
+    /// Model name sent to an `openai:` endpoint.
+    #[arg(long, value_name = "NAME", default_value = "text-embedding-3-small")]
+    pub embed_model: String,
+
+    /// Texts per request to an `openai:` endpoint.
+    #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub embed_batch: u64,
+
+    /// Requests in flight at once to an `openai:` endpoint.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub embed_concurrency: u64,
+
+    /// Seconds before a request to an `openai:` endpoint is abandoned and retried.
+    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    pub embed_timeout: f64,
+
+    /// Environment variable holding the endpoint's API key (never printed or stored).
+    #[arg(long, value_name = "VAR", default_value = "OPENAI_API_KEY")]
+    pub api_key_env: String,
+
     /// Vectors for the rows from a .npy matrix (float32/float64, row i = sample i) instead of
     /// the built-in embedder.
     #[arg(long, value_name = "FILE.npy", conflicts_with_all = ["vectors_column", "xy"])]
@@ -142,11 +174,7 @@ impl MapArgs {
     pub fn params(&self) -> MapParams {
         MapParams {
             embed_dims: self.dims as usize,
-            vectors: match (&self.vectors, &self.vectors_column) {
-                (Some(path), _) => VectorSource::Npy(path.clone()),
-                (None, Some(col)) => VectorSource::Column(col.clone()),
-                (None, None) => VectorSource::Lexical,
-            },
+            vectors: self.vector_source(),
             xy: self.xy.clone(),
             knn: match self.knn.as_str() {
                 "exact" => KnnMethod::Exact,
@@ -161,6 +189,34 @@ impl MapArgs {
                 seed: self.seed,
                 ..Default::default()
             },
+        }
+    }
+
+    /// The embedder named by the flags (or `$SAMPLE_ATLAS_EMBEDDER`), endpoint options filled in.
+    pub fn vector_source(&self) -> VectorSource {
+        let from_env = || {
+            std::env::var(EMBEDDER_ENV)
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+                .and_then(|s| VectorSource::parse(&s).ok())
+        };
+        let source = match (&self.embedder, &self.vectors, &self.vectors_column) {
+            (Some(e), _, _) => e.clone(),
+            (None, Some(path), _) => VectorSource::Npy(path.clone()),
+            (None, None, Some(col)) => VectorSource::Column(col.clone()),
+            (None, None, None) => from_env().unwrap_or(VectorSource::Lexical),
+        };
+        match source {
+            VectorSource::Endpoint(p) => VectorSource::Endpoint(EndpointParams {
+                url: p.url,
+                model: self.embed_model.clone(),
+                batch_size: self.embed_batch as usize,
+                concurrency: self.embed_concurrency as usize,
+                timeout_s: self.embed_timeout,
+                api_key_env: self.api_key_env.clone(),
+                ..p
+            }),
+            other => other,
         }
     }
 
@@ -279,6 +335,8 @@ struct Report<'a> {
     epochs: usize,
     params: &'a MapParams,
     cache: CacheReport,
+    /// Per-text embedding cache (model2vec, endpoints): texts embedded now vs reused.
+    text_cache: Option<crate::embedding::store::TextCacheReport>,
     cache_dir: Option<PathBuf>,
     seconds: Seconds,
     warnings: &'a [String],
@@ -347,6 +405,13 @@ fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
     for w in &result.warnings {
         eprintln!("warning: {w}");
     }
+    eprintln!("embedder: {}", result.embedder);
+    if let Some(tc) = result.text_cache {
+        eprintln!(
+            "embedded {} new texts, {} from the cache, {} repeated texts embedded once",
+            tc.embedded, tc.reused, tc.duplicates
+        );
+    }
     if (xn.as_str(), yn.as_str()) != ("x", "y") {
         eprintln!("note: the input has x/y columns; coordinates are in '{xn}', '{yn}'");
     }
@@ -387,6 +452,7 @@ fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
             epochs: result.epochs,
             params: &params,
             cache: result.cache,
+            text_cache: result.text_cache,
             cache_dir: cache.as_ref().map(|c| c.dir().to_path_buf()),
             seconds,
             warnings: &warnings,

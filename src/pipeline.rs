@@ -6,8 +6,12 @@ use std::path::PathBuf;
 
 use crate::cache::{Cache, CacheUse, Key, codec, file_hash};
 use crate::dataset::{Format, Samples};
+use crate::embedding::store::{TextCacheReport, embed_with_store};
 use crate::embedding::vectors::{VectorError, column_vectors, read_npy};
-use crate::embedding::{EmbedError, Embedder, Embeddings, LexicalEmbedder, LexicalParams};
+use crate::embedding::{
+    EmbedError, Embedder, Embeddings, EndpointEmbedder, EndpointParams, LexicalEmbedder,
+    LexicalParams, Model2VecEmbedder,
+};
 use crate::neighbors::{KnnGraph, KnnMethod, NeighborsError, knn};
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::projection::{ProjectionError, UmapParams, umap_layout};
@@ -51,6 +55,49 @@ pub enum VectorSource {
     Npy(PathBuf),
     /// A list column of numbers in the table.
     Column(String),
+    /// A static model2vec model in a local folder.
+    Model2Vec(PathBuf),
+    /// An OpenAI-compatible embeddings endpoint.
+    Endpoint(EndpointParams),
+}
+
+impl VectorSource {
+    /// Whether the vectors are computed from the texts (rather than read from the data).
+    pub fn embeds_texts(&self) -> bool {
+        matches!(
+            self,
+            VectorSource::Lexical | VectorSource::Model2Vec(_) | VectorSource::Endpoint(_)
+        )
+    }
+
+    /// Parse the `--embedder` forms: `lexical`, `model2vec:DIR`, `openai:URL`,
+    /// `column:COL`, `npy:FILE`. Endpoint options other than the URL keep their defaults.
+    pub fn parse(spec: &str) -> Result<VectorSource, String> {
+        let spec = spec.trim();
+        if spec == "lexical" {
+            return Ok(VectorSource::Lexical);
+        }
+        let (kind, arg) = spec.split_once(':').ok_or_else(|| {
+            format!(
+                "unknown embedder '{spec}': use lexical, model2vec:DIR, openai:URL, column:COL or npy:FILE"
+            )
+        })?;
+        if arg.trim().is_empty() {
+            return Err(format!("'{kind}:' needs a value after the colon"));
+        }
+        match kind {
+            "model2vec" => Ok(VectorSource::Model2Vec(PathBuf::from(arg))),
+            "openai" => Ok(VectorSource::Endpoint(EndpointParams {
+                url: arg.to_string(),
+                ..Default::default()
+            })),
+            "column" => Ok(VectorSource::Column(arg.to_string())),
+            "npy" => Ok(VectorSource::Npy(PathBuf::from(arg))),
+            _ => Err(format!(
+                "unknown embedder '{kind}': use lexical, model2vec:DIR, openai:URL, column:COL or npy:FILE"
+            )),
+        }
+    }
 }
 
 /// Everything that determines a map, given the data. One seed drives all randomness.
@@ -116,6 +163,8 @@ pub struct MapResult {
     pub timings: StageTimings,
     pub warnings: Vec<String>,
     pub cache: CacheReport,
+    /// For model2vec and endpoint embedders: texts embedded now vs taken from the cache.
+    pub text_cache: Option<TextCacheReport>,
 }
 
 /// What the cache did for each stage.
@@ -147,6 +196,7 @@ fn stage_keys(
     samples: &Samples,
     params: &MapParams,
     source: &VectorSource,
+    embedder_id: &str,
 ) -> std::io::Result<StageKeys> {
     let content = file_hash(&samples.path)?;
     let source_part: Vec<u8> = match source {
@@ -161,6 +211,7 @@ fn stage_keys(
             v
         }
         VectorSource::Column(col) => format!("column {col}").into_bytes(),
+        VectorSource::Model2Vec(_) | VectorSource::Endpoint(_) => embedder_id.as_bytes().to_vec(),
     };
     let embeddings = Key::of(&[
         b"embeddings",
@@ -210,6 +261,7 @@ pub fn compute_map(
             timings,
             warnings,
             cache: CacheReport::all(CacheUse::Skipped),
+            text_cache: None,
         });
     }
 
@@ -218,14 +270,23 @@ pub fn compute_map(
     } else {
         params.vectors.clone()
     };
-    let embedder_id = match &source {
-        VectorSource::Lexical => params.embedder().id(),
-        VectorSource::Npy(path) => format!("vectors from {}", path.display()),
-        VectorSource::Column(col) => format!("vectors from column '{col}'"),
+    // Embedders of single texts (built first: a bad model folder or URL fails before any work).
+    let text_embedder: Option<Box<dyn Embedder>> = match &source {
+        VectorSource::Model2Vec(dir) => Some(Box::new(Model2VecEmbedder::load(dir)?)),
+        VectorSource::Endpoint(p) => Some(Box::new(EndpointEmbedder::new(p.clone())?)),
+        _ => None,
+    };
+    let embedder_id = match (&source, &text_embedder) {
+        (_, Some(e)) => e.id(),
+        (VectorSource::Npy(path), _) => format!("vectors from {}", path.display()),
+        (VectorSource::Column(col), _) => format!("vectors from column '{col}'"),
+        _ => params.embedder().id(),
     };
     let epochs = params.umap.epochs_for(n);
+    let text_store = cache;
+    let mut text_cache = None;
     let keys = match cache {
-        Some(_) => match stage_keys(samples, params, &source) {
+        Some(_) => match stage_keys(samples, params, &source, &embedder_id) {
             Ok(k) => Some(k),
             Err(e) => {
                 warnings.push(format!(
@@ -264,6 +325,7 @@ pub fn compute_map(
             timings,
             warnings: stored,
             cache: report,
+            text_cache: None,
         });
     }
     let store = |kind: &str, key: &Key, payload: Vec<u8>, warnings: &mut Vec<String>| {
@@ -288,16 +350,28 @@ pub fn compute_map(
             e
         }
         None => {
-            let e = match &source {
-                VectorSource::Lexical => {
+            let e = match (&source, text_embedder.as_deref()) {
+                (_, Some(embedder)) => {
+                    let (e, tc, w) =
+                        embed_with_store(embedder, &samples.texts, text_store, progress, cancel)?;
+                    text_cache = Some(tc);
+                    if tc.embedded == 0 && text_store.is_some() {
+                        report.embeddings = CacheUse::Hit;
+                    }
+                    warnings.extend(w);
+                    e
+                }
+                (VectorSource::Lexical, None)
+                | (VectorSource::Model2Vec(_), None)
+                | (VectorSource::Endpoint(_), None) => {
                     params.embedder().embed(&samples.texts, progress, cancel)?
                 }
-                VectorSource::Npy(path) => {
+                (VectorSource::Npy(path), None) => {
                     let e = read_npy(path)?;
                     check_rows(&e, &path.display().to_string(), samples)?;
                     e
                 }
-                VectorSource::Column(col) => {
+                (VectorSource::Column(col), None) => {
                     let locate = |row: usize| samples.locate(row);
                     column_vectors(
                         &samples.frame,
@@ -307,7 +381,10 @@ pub fn compute_map(
                     )?
                 }
             };
-            if let Some((_, k)) = cache {
+            // Per-text embedders keep their own per-text cache; no second copy here.
+            if let Some((_, k)) = cache
+                && text_embedder.is_none()
+            {
                 store(
                     "embeddings",
                     &k.embeddings,
@@ -321,10 +398,7 @@ pub fn compute_map(
     timings.embed_s = t.elapsed().as_secs_f64();
     warnings.extend(embeddings.warnings.iter().cloned());
 
-    if source == VectorSource::Lexical
-        && n > 1
-        && samples.texts.iter().all(|t| t == &samples.texts[0])
-    {
+    if source.embeds_texts() && n > 1 && samples.texts.iter().all(|t| t == &samples.texts[0]) {
         warnings.push(format!(
             "all {n} texts are identical: the map is a single blob"
         ));
@@ -395,6 +469,7 @@ pub fn compute_map(
         timings,
         warnings,
         cache: report,
+        text_cache,
     })
 }
 

@@ -3,10 +3,15 @@
 //! character n-grams, reduced with a randomised truncated SVD), which needs no download.
 
 mod lexical;
+pub mod model2vec;
+pub mod openai;
 pub mod sparse;
+pub mod store;
 pub mod vectors;
 
 pub use lexical::{LexicalEmbedder, LexicalParams};
+pub use model2vec::Model2VecEmbedder;
+pub use openai::{EndpointEmbedder, EndpointParams};
 
 use crate::progress::{CancelToken, Progress};
 
@@ -16,6 +21,13 @@ pub enum EmbedError {
     Cancelled,
     #[error("invalid embedder parameters: {0}")]
     Params(String),
+    #[error("model2vec model {path}: {problem}")]
+    Model {
+        path: std::path::PathBuf,
+        problem: String,
+    },
+    #[error("embeddings endpoint {url}: {problem}")]
+    Endpoint { url: String, problem: String },
 }
 
 /// Row-major `n × dims` vectors, one row per text.

@@ -1,7 +1,9 @@
 //! Integration tests: the real binary on `samples/`, the loaders, and the app (egui_kittest).
 
 mod cli;
+mod embedders;
 mod load;
+mod server;
 #[cfg(feature = "gui")]
 mod ui;
 

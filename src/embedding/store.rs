@@ -1,0 +1,376 @@
+//! Per-text embedding cache for embedders whose vector of a text does not depend on the rest
+//! of the data (model2vec, endpoints): keyed by (embedder id incl. model fingerprint, BLAKE3
+//! of the text), so a rerun on an edited or grown file embeds only the texts it has not seen.
+//!
+//! Vectors live in append-only segment files of the stage cache (checksummed, written
+//! atomically); each run adds one segment per chunk it embeds, so an interrupted run keeps
+//! what it finished. When a space has many segments they are merged into one.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::{EmbedError, Embedder, Embeddings};
+use crate::cache::{Cache, Key, codec};
+use crate::progress::{CancelToken, Progress, Stage};
+
+/// Texts embedded (and stored) per segment.
+pub const SEGMENT_TEXTS: usize = 65_536;
+/// Merge a space's segments once there are more than this many.
+const MAX_SEGMENTS: usize = 16;
+
+pub type TextHash = [u8; 16];
+
+pub fn text_hash(t: &str) -> TextHash {
+    let h = blake3::hash(t.as_bytes());
+    h.as_bytes()[..16].try_into().expect("16 bytes")
+}
+
+/// What the per-text cache did in one run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TextCacheReport {
+    /// Distinct texts sent to the embedder.
+    pub embedded: usize,
+    /// Distinct texts whose vectors came from the cache.
+    pub reused: usize,
+    /// Rows that repeat an earlier row's text (embedded once).
+    pub duplicates: usize,
+}
+
+fn kind(space: &Key) -> String {
+    format!("textvec-{}", space.hex())
+}
+
+fn encode_segment(dims: usize, hashes: &[TextHash], data: &[f32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + hashes.len() * 16 + data.len() * 4 + 8);
+    codec::put_u32(&mut out, dims as u32);
+    codec::put_u32(&mut out, hashes.len() as u32);
+    for h in hashes {
+        out.extend_from_slice(h);
+    }
+    codec::put_f32s(&mut out, data);
+    out
+}
+
+/// A decoded segment: (dims, hashes, row-major vectors).
+fn decode_segment(p: &[u8]) -> Option<(usize, Vec<TextHash>, Vec<f32>)> {
+    let mut r = codec::Reader(p);
+    let dims = r.u32()? as usize;
+    let n = r.u32()? as usize;
+    let raw = r.bytes(n.checked_mul(16)?)?;
+    let hashes = raw
+        .chunks_exact(16)
+        .map(|c| c.try_into().expect("16 bytes"))
+        .collect();
+    let data = r.f32s()?;
+    (dims > 0 && data.len() == n * dims).then_some((dims, hashes, data))
+}
+
+/// Embed `texts` with `embedder`, reusing and extending the per-text cache in `cache` (if
+/// any). Identical texts are embedded once.
+pub fn embed_with_store(
+    embedder: &dyn Embedder,
+    texts: &[String],
+    cache: Option<&Cache>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(Embeddings, TextCacheReport, Vec<String>), EmbedError> {
+    let n = texts.len();
+    let mut report = TextCacheReport::default();
+    let mut warnings = Vec::new();
+    let space = Key::of(&[b"text-vectors", embedder.id().as_bytes()]);
+
+    // Distinct texts: `rep[row]` is the first row with the same text.
+    let hashes: Vec<TextHash> = texts.par_iter().map(|t| text_hash(t)).collect();
+    let mut first: FxHashMap<TextHash, usize> = FxHashMap::default();
+    let mut rep = Vec::with_capacity(n);
+    for (row, h) in hashes.iter().enumerate() {
+        rep.push(*first.entry(*h).or_insert(row));
+    }
+    let unique: Vec<usize> = (0..n).filter(|&r| rep[r] == r).collect();
+    report.duplicates = n - unique.len();
+
+    let mut dims = 0usize;
+    let mut data: Vec<f32> = Vec::new();
+    let mut have = vec![false; n];
+
+    // Vectors already in the cache, one segment at a time.
+    if let Some(c) = cache {
+        for seg in c.list(&kind(&space)) {
+            let Some((d, seg_hashes, seg_data)) = c.get_path(&seg).and_then(|p| decode_segment(&p))
+            else {
+                continue;
+            };
+            if dims == 0 {
+                dims = d;
+                data = vec![0.0; n * dims];
+            } else if d != dims {
+                continue;
+            }
+            for (i, h) in seg_hashes.iter().enumerate() {
+                if let Some(&row) = first.get(h)
+                    && !have[row]
+                {
+                    data[row * dims..(row + 1) * dims]
+                        .copy_from_slice(&seg_data[i * dims..(i + 1) * dims]);
+                    have[row] = true;
+                }
+            }
+        }
+    }
+    let missing: Vec<usize> = unique.iter().copied().filter(|&r| !have[r]).collect();
+    report.reused = unique.len() - missing.len();
+    report.embedded = missing.len();
+
+    // Embed what is missing, chunk by chunk, storing each chunk as it completes.
+    let chunks = missing.len().div_ceil(SEGMENT_TEXTS);
+    let mut done = 0usize;
+    progress.report(Stage::Embed, 0, missing.len().max(1) as u64);
+    for rows in missing.chunks(SEGMENT_TEXTS) {
+        if cancel.is_cancelled() {
+            return Err(EmbedError::Cancelled);
+        }
+        let batch: Vec<String> = rows.iter().map(|&r| texts[r].clone()).collect();
+        let offset = Offset {
+            inner: progress,
+            done,
+            chunk: batch.len(),
+            total: missing.len(),
+        };
+        let e = embedder.embed(&batch, &offset, cancel)?;
+        warnings.extend(e.warnings.iter().cloned());
+        if e.len() != batch.len() || e.dims == 0 {
+            return Err(EmbedError::Params(format!(
+                "{} returned {} vectors for {} texts",
+                embedder.id(),
+                e.len(),
+                batch.len()
+            )));
+        }
+        if dims == 0 {
+            dims = e.dims;
+            data = vec![0.0; n * dims];
+        } else if e.dims != dims {
+            return Err(EmbedError::Params(format!(
+                "{} returned {}-dimensional vectors, {dims} before",
+                embedder.id(),
+                e.dims
+            )));
+        }
+        for (i, &r) in rows.iter().enumerate() {
+            data[r * dims..(r + 1) * dims].copy_from_slice(e.row(i));
+        }
+        if let Some(c) = cache {
+            let seg_hashes: Vec<TextHash> = rows.iter().map(|&r| hashes[r]).collect();
+            let payload = encode_segment(dims, &seg_hashes, &e.data);
+            let key = Key::of(&[b"segment", &payload]);
+            if let Err(err) = c.put(&kind(&space), &key, &payload) {
+                warnings.push(format!(
+                    "could not write the embedding cache in {}: {err}",
+                    c.dir().display()
+                ));
+            }
+        }
+        done += batch.len();
+        progress.report(Stage::Embed, done as u64, missing.len() as u64);
+    }
+    if chunks > 0
+        && let Some(c) = cache
+    {
+        compact(c, &space);
+    }
+    if n > 0 && dims == 0 {
+        return Err(EmbedError::Params(format!(
+            "{} produced no vectors",
+            embedder.id()
+        )));
+    }
+    // Rows repeating an earlier text.
+    for row in 0..n {
+        let r = rep[row];
+        if r != row {
+            data.copy_within(r * dims..(r + 1) * dims, row * dims);
+        }
+    }
+    progress.report(Stage::Embed, 1, 1);
+    Ok((
+        Embeddings {
+            dims,
+            data,
+            warnings: Vec::new(),
+        },
+        report,
+        warnings,
+    ))
+}
+
+/// Merge a space's segments into one when there are too many (keeps loading fast).
+fn compact(c: &Cache, space: &Key) {
+    let segs = c.list(&kind(space));
+    if segs.len() <= MAX_SEGMENTS {
+        return;
+    }
+    let mut seen: FxHashMap<TextHash, ()> = FxHashMap::default();
+    let mut hashes = Vec::new();
+    let mut data = Vec::new();
+    let mut dims = 0;
+    for s in &segs {
+        let Some((d, h, v)) = c.get_path(s).and_then(|p| decode_segment(&p)) else {
+            continue;
+        };
+        if dims == 0 {
+            dims = d;
+        } else if d != dims {
+            continue;
+        }
+        for (i, h) in h.into_iter().enumerate() {
+            if seen.insert(h, ()).is_none() {
+                hashes.push(h);
+                data.extend_from_slice(&v[i * dims..(i + 1) * dims]);
+            }
+        }
+    }
+    if dims == 0 {
+        return;
+    }
+    let payload = encode_segment(dims, &hashes, &data);
+    let key = Key::of(&[b"segment", &payload]);
+    if c.put(&kind(space), &key, &payload).is_ok() {
+        let merged = c.entry_path(&kind(space), &key);
+        for s in segs {
+            if s != merged {
+                let _ = std::fs::remove_file(s);
+            }
+        }
+    }
+}
+
+/// Progress of one chunk, reported as progress of the whole run.
+struct Offset<'a> {
+    inner: &'a dyn Progress,
+    done: usize,
+    chunk: usize,
+    total: usize,
+}
+
+impl Progress for Offset<'_> {
+    fn report(&self, stage: Stage, done: u64, total: u64) {
+        let part = if total == 0 {
+            0
+        } else {
+            (done as u128 * self.chunk as u128 / total as u128) as u64
+        };
+        self.inner
+            .report(stage, self.done as u64 + part, self.total as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::NoProgress;
+    use std::sync::Mutex;
+
+    /// Embeds a text as [len, first byte] and records what it was asked.
+    struct Counting(Mutex<Vec<String>>);
+
+    impl Embedder for Counting {
+        fn id(&self) -> String {
+            "counting v1".into()
+        }
+        fn embed(
+            &self,
+            texts: &[String],
+            _: &dyn Progress,
+            _: &CancelToken,
+        ) -> Result<Embeddings, EmbedError> {
+            self.0.lock().unwrap().extend(texts.iter().cloned());
+            Ok(Embeddings {
+                dims: 2,
+                data: texts
+                    .iter()
+                    .flat_map(|t| [t.len() as f32, *t.as_bytes().first().unwrap_or(&0) as f32])
+                    .collect(),
+                warnings: Vec::new(),
+            })
+        }
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn reruns_embed_only_new_texts_and_duplicates_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path().to_path_buf()).unwrap();
+        let e = Counting(Mutex::new(Vec::new()));
+        let cancel = CancelToken::default();
+        let texts = strings(&["a", "bb", "a", "ccc"]);
+        let (out, rep, _) =
+            embed_with_store(&e, &texts, Some(&cache), &NoProgress, &cancel).unwrap();
+        assert_eq!(out.data, vec![1., 97., 2., 98., 1., 97., 3., 99.]);
+        assert_eq!(
+            rep,
+            TextCacheReport {
+                embedded: 3,
+                reused: 0,
+                duplicates: 1
+            }
+        );
+        assert_eq!(*e.0.lock().unwrap(), strings(&["a", "bb", "ccc"]));
+
+        e.0.lock().unwrap().clear();
+        let texts2 = strings(&["ccc", "dddd", "a"]);
+        let (out, rep, _) =
+            embed_with_store(&e, &texts2, Some(&cache), &NoProgress, &cancel).unwrap();
+        assert_eq!(out.data, vec![3., 99., 4., 100., 1., 97.]);
+        assert_eq!((rep.embedded, rep.reused), (1, 2));
+        assert_eq!(*e.0.lock().unwrap(), strings(&["dddd"]));
+
+        // Nothing new: nothing embedded.
+        e.0.lock().unwrap().clear();
+        let (_, rep, _) =
+            embed_with_store(&e, &texts2, Some(&cache), &NoProgress, &cancel).unwrap();
+        assert_eq!((rep.embedded, rep.reused), (0, 3));
+        assert!(e.0.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn damaged_segments_are_dropped_and_recomputed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path().to_path_buf()).unwrap();
+        let e = Counting(Mutex::new(Vec::new()));
+        let cancel = CancelToken::default();
+        let texts = strings(&["x", "yy"]);
+        embed_with_store(&e, &texts, Some(&cache), &NoProgress, &cancel).unwrap();
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let p = entry.unwrap().path();
+            let b = std::fs::read(&p).unwrap();
+            std::fs::write(&p, &b[..b.len() - 5]).unwrap();
+        }
+        e.0.lock().unwrap().clear();
+        let (out, rep, _) =
+            embed_with_store(&e, &texts, Some(&cache), &NoProgress, &cancel).unwrap();
+        assert_eq!(rep.embedded, 2);
+        assert_eq!(out.data, vec![1., 120., 2., 121.]);
+    }
+
+    #[test]
+    fn many_segments_are_merged() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path().to_path_buf()).unwrap();
+        let e = Counting(Mutex::new(Vec::new()));
+        let cancel = CancelToken::default();
+        let space = Key::of(&[b"text-vectors", e.id().as_bytes()]);
+        for i in 0..(MAX_SEGMENTS + 2) {
+            let texts = vec![format!("text {i}")];
+            embed_with_store(&e, &texts, Some(&cache), &NoProgress, &cancel).unwrap();
+        }
+        assert!(cache.list(&kind(&space)).len() <= MAX_SEGMENTS);
+        let all: Vec<String> = (0..(MAX_SEGMENTS + 2))
+            .map(|i| format!("text {i}"))
+            .collect();
+        let (_, rep, _) = embed_with_store(&e, &all, Some(&cache), &NoProgress, &cancel).unwrap();
+        assert_eq!(rep.embedded, 0);
+    }
+}
