@@ -25,6 +25,8 @@ pub enum JobMsg {
     Finished {
         coords: Vec<[f32; 2]>,
         embedding_dims: usize,
+        /// Which embedder made the vectors, and what the per-text cache did.
+        embedder: String,
         timings: StageTimings,
         load_s: f64,
         warnings: Vec<String>,
@@ -213,6 +215,13 @@ fn run_job(
         Ok(r) => send(JobMsg::Finished {
             coords: r.coords,
             embedding_dims: r.embedding_dims,
+            embedder: match r.text_cache {
+                Some(tc) => format!(
+                    "{}; {} texts embedded, {} from the cache",
+                    r.embedder, tc.embedded, tc.reused
+                ),
+                None => r.embedder,
+            },
             timings: r.timings,
             load_s,
             warnings: r.warnings,

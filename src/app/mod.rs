@@ -118,6 +118,8 @@ pub struct AppState {
     /// Seconds of the last finished run: load, then per stage.
     pub timings: Option<(f64, StageTimings)>,
     pub embedding_dims: Option<usize>,
+    /// The embedder of the shown map (with what the embedding cache did).
+    pub embedder: Option<String>,
 }
 
 /// Everything the widgets can ask for.
@@ -171,6 +173,7 @@ impl AtlasApp {
                 show_warnings: false,
                 timings: None,
                 embedding_dims: None,
+                embedder: None,
             },
             jobs: Jobs::default(),
             pending: Vec::new(),
@@ -298,6 +301,7 @@ impl AtlasApp {
                 JobMsg::Finished {
                     coords,
                     embedding_dims,
+                    embedder,
                     timings,
                     load_s,
                     warnings,
@@ -308,6 +312,7 @@ impl AtlasApp {
                     s.coords = Some(coords);
                     s.layout_done = true;
                     s.embedding_dims = Some(embedding_dims);
+                    s.embedder = Some(embedder);
                     s.timings = Some((load_s, timings));
                     s.warnings.extend(warnings);
                     s.progress = None;

@@ -5,7 +5,9 @@ use eframe::egui::{self, RichText};
 use super::scatter;
 use super::{AppState, Command};
 use crate::dataset::{ColumnKind, truncate_chars};
+use crate::embedding::EndpointParams;
 use crate::neighbors::Metric;
+use crate::pipeline::VectorSource;
 
 /// Longest text shown whole in the detail panel (characters); longer texts are cut.
 const MAX_DETAIL_CHARS: usize = 50_000;
@@ -99,6 +101,95 @@ pub fn status_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
     out
 }
 
+/// The embedder choice (and its folder / URL / model fields) as rows of the parameter grid.
+fn embedder_rows(ui: &mut egui::Ui, v: &mut VectorSource, samples: &crate::dataset::Samples) {
+    let label = match v {
+        VectorSource::Lexical => "built-in lexical".to_string(),
+        VectorSource::Model2Vec(_) => "model2vec folder".to_string(),
+        VectorSource::Endpoint(_) => "OpenAI-compatible endpoint".to_string(),
+        VectorSource::Column(c) => format!("column {c}"),
+        VectorSource::Npy(p) => format!(
+            "vectors {}",
+            p.file_name().unwrap_or_default().to_string_lossy()
+        ),
+    };
+    let l = ui.label("embedder");
+    egui::ComboBox::from_id_salt("embedder")
+        .width(150.0)
+        .selected_text(truncate_chars(&label, 22))
+        .show_ui(ui, |ui| {
+            if ui
+                .selectable_label(*v == VectorSource::Lexical, "built-in lexical")
+                .on_hover_text("TF-IDF of words and character n-grams, fitted to these texts")
+                .clicked()
+            {
+                *v = VectorSource::Lexical;
+            }
+            let is_m2v = matches!(v, VectorSource::Model2Vec(_));
+            if ui
+                .selectable_label(is_m2v, "model2vec folder")
+                .on_hover_text("A static model2vec model on disk, e.g. potion-base-8M")
+                .clicked()
+                && !is_m2v
+            {
+                let dir = std::env::var_os("SAMPLE_ATLAS_MODEL2VEC_DIR").unwrap_or_default();
+                *v = VectorSource::Model2Vec(dir.into());
+            }
+            let is_ep = matches!(v, VectorSource::Endpoint(_));
+            if ui
+                .selectable_label(is_ep, "OpenAI-compatible endpoint")
+                .on_hover_text("POST URL/v1/embeddings; the API key is read from OPENAI_API_KEY")
+                .clicked()
+                && !is_ep
+            {
+                *v = VectorSource::Endpoint(EndpointParams {
+                    url: "http://127.0.0.1:8080".into(),
+                    ..Default::default()
+                });
+            }
+            for col in samples.frame.columns() {
+                if matches!(
+                    col.dtype(),
+                    polars::prelude::DataType::List(_) | polars::prelude::DataType::Array(..)
+                ) {
+                    let name = col.name().to_string();
+                    let on = *v == VectorSource::Column(name.clone());
+                    if ui.selectable_label(on, format!("column {name}")).clicked() {
+                        *v = VectorSource::Column(name);
+                    }
+                }
+            }
+        })
+        .response
+        .labelled_by(l.id);
+    ui.end_row();
+    match v {
+        VectorSource::Model2Vec(dir) => {
+            let l = ui.label("model folder");
+            let mut s = dir.display().to_string();
+            if ui
+                .add(egui::TextEdit::singleline(&mut s).hint_text("/path/to/potion-base-8M"))
+                .labelled_by(l.id)
+                .changed()
+            {
+                *dir = s.into();
+            }
+            ui.end_row();
+        }
+        VectorSource::Endpoint(ep) => {
+            let l = ui.label("URL");
+            ui.add(egui::TextEdit::singleline(&mut ep.url).hint_text("http://host:port"))
+                .labelled_by(l.id);
+            ui.end_row();
+            let l = ui.label("model");
+            ui.add(egui::TextEdit::singleline(&mut ep.model))
+                .labelled_by(l.id);
+            ui.end_row();
+        }
+        _ => {}
+    }
+}
+
 pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
     let mut out = Vec::new();
     egui::Panel::left("atlas-side")
@@ -149,6 +240,9 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                 ui.heading("Map");
                 let mut p = state.params.clone();
                 egui::Grid::new("params").num_columns(2).show(ui, |ui| {
+                    if samples.format != crate::dataset::Format::Npy {
+                        embedder_rows(ui, &mut p.vectors, &samples);
+                    }
                     let l = ui.label("neighbours");
                     ui.add(egui::DragValue::new(&mut p.umap.n_neighbors).range(2..=200))
                         .labelled_by(l.id);
@@ -206,7 +300,13 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                         ui.end_row();
                         if let Some(d) = state.embedding_dims {
                             ui.label("embedding");
-                            ui.label(format!("{d} dims (lexical)"));
+                            ui.label(format!("{d} dims"))
+                                .on_hover_text(state.embedder.clone().unwrap_or_default());
+                            ui.end_row();
+                        }
+                        if let Some(e) = &state.embedder {
+                            ui.label("embedder");
+                            ui.add(egui::Label::new(e.as_str()).wrap());
                             ui.end_row();
                         }
                     });

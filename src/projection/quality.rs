@@ -73,3 +73,46 @@ pub fn trustworthiness(
     let (n, k) = (n as f64, k as f64);
     1.0 - 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)) * penalty
 }
+
+/// kNN label agreement: the mean, over points, of the share of a point's `k` nearest
+/// neighbours in `graph` that carry the point's label. 1 = neighbourhoods are pure; a
+/// random graph scores about Σ (class share)².
+pub fn label_agreement(graph: &crate::neighbors::KnnGraph, labels: &[u32]) -> f64 {
+    assert_eq!(labels.len(), graph.n, "one label per point");
+    if graph.n == 0 || graph.k == 0 {
+        return 0.0;
+    }
+    let total: f64 = (0..graph.n)
+        .into_par_iter()
+        .map(|i| {
+            let same = graph.indices[i * graph.k..(i + 1) * graph.k]
+                .iter()
+                .filter(|&&j| labels[j as usize] == labels[i])
+                .count();
+            same as f64 / graph.k as f64
+        })
+        .sum();
+    total / graph.n as f64
+}
+
+#[cfg(test)]
+mod agreement_tests {
+    use super::*;
+    use crate::neighbors::KnnGraph;
+
+    #[test]
+    fn label_agreement_counts_same_label_neighbours() {
+        // 4 points, k = 2.
+        let g = KnnGraph {
+            n: 4,
+            k: 2,
+            indices: vec![1, 2, 0, 3, 3, 0, 2, 1],
+            distances: vec![0.0; 8],
+        };
+        let labels = [0, 0, 1, 1];
+        // point 0: {1: same, 2: diff} = .5; 1: {0 same, 3 diff} = .5; 2: {3 same, 0 diff} = .5;
+        // 3: {2 same, 1 diff} = .5
+        assert!((label_agreement(&g, &labels) - 0.5).abs() < 1e-12);
+        assert!((label_agreement(&g, &[7, 7, 7, 7]) - 1.0).abs() < 1e-12);
+    }
+}

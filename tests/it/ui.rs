@@ -207,3 +207,56 @@ fn a_running_job_can_be_cancelled_from_the_status_bar() {
     assert!(!h.state().state.layout_done);
     assert!(h.query_by_label("Cancel").is_none());
 }
+
+#[test]
+fn choosing_model2vec_in_the_side_panel_recomputes_with_it() {
+    use sample_atlas::pipeline::VectorSource;
+    let mut h = harness(app_with_map());
+    h.get_by_label("embedder").click();
+    h.run_steps(2);
+    h.get_by_label("model2vec folder").click();
+    h.run_steps(2);
+    assert!(matches!(
+        h.state().state.params.vectors,
+        VectorSource::Model2Vec(_)
+    ));
+    let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/models/potion-base-8M");
+    if !model.join("model.safetensors").is_file() {
+        eprintln!("skipped the recompute: no model at {}", model.display());
+        return;
+    }
+    let field = h.get_by_label("model folder");
+    field.click();
+    h.run_steps(1);
+    h.get_by_label("model folder")
+        .type_text(model.to_str().unwrap());
+    h.run_steps(2);
+    assert_eq!(
+        h.state().state.params.vectors,
+        VectorSource::Model2Vec(model.clone())
+    );
+    h.get_by_label("Recompute map").click();
+    let start = Instant::now();
+    h.run_steps(2);
+    while h.state().state.job_running {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the job finishes"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        h.state().state.error.is_none(),
+        "{:?}",
+        h.state().state.error
+    );
+    let embedder = h.state().state.embedder.clone().unwrap();
+    assert!(
+        embedder.starts_with("model2vec potion-base-8M"),
+        "{embedder}"
+    );
+    h.run_steps(2);
+    h.get_by_label("256 dims");
+}

@@ -1,0 +1,231 @@
+//! Embedder bench: throughput and map quality per embedder, and endpoint-client saturation.
+//!
+//! ```text
+//! cargo run --release --example embed_bench -- quality FILE LABEL_COLUMN [MODEL2VEC_DIR]
+//! cargo run --release --example embed_bench -- endpoint [SERVER_THREADS] [TEXTS]
+//! ```
+//!
+//! `quality`: for the built-in lexical embedder and (given a folder) model2vec, embed every
+//! text (texts/s), then the kNN(15) agreement of LABEL_COLUMN in the embedding space and in
+//! the 2-D UMAP map (share of each point's 15 neighbours with its label; NN-descent above
+//! 10k rows, as the app does).
+//!
+//! `endpoint`: a local OpenAI-compatible server with SERVER_THREADS workers, each answer
+//! costing 2 ms + 50 µs per text (a stand-in for a GPU model) and carrying 384-d vectors.
+//! Its capacity is measured first with an ideal load generator (4 × threads connections that
+//! only read the bytes), then the atlas client embeds the same texts; the ratio is printed.
+
+#[path = "../tests/it/server.rs"]
+#[allow(dead_code)]
+mod server;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use sample_atlas::dataset::{self, LoadOptions};
+use sample_atlas::embedding::{
+    Embedder, EndpointEmbedder, EndpointParams, LexicalEmbedder, LexicalParams, Model2VecEmbedder,
+};
+use sample_atlas::neighbors::{KnnMethod, Metric, knn};
+use sample_atlas::progress::{CancelToken, NoProgress};
+use sample_atlas::projection::quality::label_agreement;
+use sample_atlas::projection::{UmapParams, umap_layout};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("quality") if args.len() >= 3 => quality(&args[1], &args[2], args.get(3)),
+        Some("endpoint") => endpoint(
+            args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4),
+            args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50_000),
+        ),
+        _ => {
+            eprintln!(
+                "usage: embed_bench quality FILE LABEL_COLUMN [MODEL2VEC_DIR] | endpoint [THREADS] [TEXTS]"
+            );
+            std::process::exit(2)
+        }
+    }
+}
+
+fn quality(file: &str, label: &str, model: Option<&String>) -> anyhow::Result<()> {
+    let cancel = CancelToken::new();
+    let samples = dataset::load(
+        std::path::Path::new(file),
+        &LoadOptions::default(),
+        &NoProgress,
+        &cancel,
+    )?;
+    let n = samples.len();
+    let col = samples
+        .frame
+        .column(label)?
+        .cast(&polars::prelude::DataType::String)?;
+    let mut codes = std::collections::HashMap::new();
+    let labels: Vec<u32> = col
+        .str()?
+        .iter()
+        .map(|v| {
+            let next = codes.len() as u32;
+            *codes.entry(v.unwrap_or("").to_string()).or_insert(next)
+        })
+        .collect();
+    println!(
+        "{file}: {n} rows, text '{}', {} labels in '{label}'",
+        samples.text_column,
+        codes.len()
+    );
+    let mut embedders: Vec<Box<dyn Embedder>> =
+        vec![Box::new(LexicalEmbedder::new(LexicalParams {
+            dims: 128,
+            seed: 42,
+            ..Default::default()
+        }))];
+    if let Some(dir) = model {
+        embedders.push(Box::new(Model2VecEmbedder::load(std::path::Path::new(
+            dir,
+        ))?));
+    }
+    println!(
+        "| embedder | dims | embed s | texts/s | kNN agreement, embedding | kNN agreement, 2-D map | map s |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for e in &embedders {
+        let t = Instant::now();
+        let emb = e.embed(&samples.texts, &NoProgress, &cancel)?;
+        let embed_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let g = knn(
+            &emb.data,
+            emb.dims,
+            15,
+            Metric::Cosine,
+            KnnMethod::Auto,
+            42,
+            &NoProgress,
+            &cancel,
+        )?;
+        let a_emb = label_agreement(&g, &labels);
+        let layout = umap_layout(
+            &emb.data,
+            emb.dims,
+            &g,
+            &UmapParams::default(),
+            &NoProgress,
+            &cancel,
+        )?;
+        let map_s = t.elapsed().as_secs_f64();
+        let flat: Vec<f32> = layout.iter().flat_map(|p| [p[0], p[1]]).collect();
+        let g2 = knn(
+            &flat,
+            2,
+            15,
+            Metric::Euclidean,
+            KnnMethod::Auto,
+            42,
+            &NoProgress,
+            &cancel,
+        )?;
+        let a_map = label_agreement(&g2, &labels);
+        println!(
+            "| {} | {} | {:.2} | {:.0} | {:.3} | {:.3} | {:.1} |",
+            e.id(),
+            emb.dims,
+            embed_s,
+            n as f64 / embed_s,
+            a_emb,
+            a_map,
+            map_s
+        );
+    }
+    // What agreement a label-blind neighbourhood would have: Σ share².
+    let mut counts = vec![0usize; codes.len()];
+    for &l in &labels {
+        counts[l as usize] += 1;
+    }
+    let chance: f64 = counts.iter().map(|&c| (c as f64 / n as f64).powi(2)).sum();
+    println!("chance agreement (random neighbours): {chance:.3}");
+    Ok(())
+}
+
+const DIMS: usize = 384;
+
+fn endpoint(threads: usize, n: usize) -> anyhow::Result<()> {
+    let texts: Vec<String> = (0..n)
+        .map(|i| {
+            format!("sampled completion number {i}: the model says something moderately long here")
+        })
+        .collect();
+    let vector: Vec<f32> = (0..DIMS).map(|d| (d as f32 * 0.37).sin() * 0.05).collect();
+    let handler = move |_: usize, s: &server::Seen| {
+        std::thread::sleep(Duration::from_micros(2000 + 50 * s.inputs.len() as u64));
+        let data: Vec<serde_json::Value> = (0..s.inputs.len())
+            .map(|i| serde_json::json!({"object": "embedding", "index": i, "embedding": vector}))
+            .collect();
+        server::Answer::json(
+            200,
+            serde_json::json!({"object": "list", "data": data, "model": "bench"}).to_string(),
+        )
+    };
+    let srv = server::TestServer::start(threads, handler);
+    let batch = 128;
+
+    // Capacity: an ideal client (many connections, reads bytes without parsing).
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_idle_connections_per_host(64)
+        .build()
+        .into();
+    let batches: Vec<&[String]> = texts.chunks(batch).collect();
+    let next = AtomicUsize::new(0);
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads * 4 {
+            s.spawn(|| {
+                loop {
+                    let b = next.fetch_add(1, Ordering::Relaxed);
+                    if b >= batches.len() {
+                        return;
+                    }
+                    let body = serde_json::json!({"model": "bench", "input": batches[b]});
+                    let mut r = agent
+                        .post(format!("{}/v1/embeddings", srv.url))
+                        .send_json(&body)
+                        .expect("request");
+                    let _ = r
+                        .body_mut()
+                        .with_config()
+                        .limit(1 << 30)
+                        .read_to_vec()
+                        .expect("body");
+                }
+            });
+        }
+    });
+    let capacity = n as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "server: {threads} threads, 2 ms + 50 us/text per request, {DIMS}-d vectors, batches of {batch}"
+    );
+    println!(
+        "capacity (ideal client, {} connections): {capacity:.0} texts/s",
+        threads * 4
+    );
+
+    for concurrency in [threads, threads * 2] {
+        let c = EndpointEmbedder::new(EndpointParams {
+            url: srv.url.clone(),
+            model: "bench".into(),
+            batch_size: batch,
+            concurrency,
+            ..Default::default()
+        })?;
+        let t = Instant::now();
+        let e = c.embed(&texts, &NoProgress, &CancelToken::new())?;
+        let rate = n as f64 / t.elapsed().as_secs_f64();
+        assert_eq!(e.len(), n);
+        println!(
+            "atlas client, {concurrency} in flight: {rate:.0} texts/s = {:.0}% of capacity",
+            100.0 * rate / capacity
+        );
+    }
+    Ok(())
+}
