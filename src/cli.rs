@@ -10,9 +10,11 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+use crate::analysis::{self, Curve, SettingRow};
 use crate::cache::Cache;
 use crate::dataset::{self, LoadOptions};
 use crate::embedding::EndpointParams;
+use crate::metrics::MetricOptions;
 use crate::neighbors::{KnnMethod, Metric};
 use crate::pipeline::CacheReport;
 use crate::pipeline::{MapParams, VectorSource, compute_map};
@@ -48,6 +50,71 @@ pub struct Cli {
 pub enum Command {
     /// Compute the map headless and write every input column plus x, y as Parquet.
     Map(MapCommand),
+    /// Per-setting table of a metric: count, mean with 95% CI, median, failure rate,
+    /// diversity.
+    Stats(StatsCommand),
+    /// Best-of-N curves per setting (pass@N for a true/false metric), unbiased estimators.
+    Bon(BonCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct StatsCommand {
+    /// The sample set (.jsonl, .ndjson, .csv, .parquet).
+    pub file: PathBuf,
+
+    /// Group by these columns, comma-separated (default: the detected hyperparameter
+    /// columns: model, temperature, top_p, ...).
+    #[arg(long, value_delimiter = ',', value_name = "COL,COL")]
+    pub by: Vec<String>,
+
+    /// The metric: a numeric or true/false column, built-in metric or --metric-expr name.
+    #[arg(long, value_name = "COLUMN")]
+    pub metric: String,
+
+    /// The prompt id column (default: detected, e.g. prompt_id, question_index).
+    #[arg(long, value_name = "COLUMN")]
+    pub prompt: Option<String>,
+
+    /// Also write the table: .csv or .json (written atomically).
+    #[arg(short, long, value_name = "OUT.csv|OUT.json")]
+    pub output: Option<PathBuf>,
+
+    /// Skip the diversity column (it embeds the texts).
+    #[arg(long)]
+    pub no_diversity: bool,
+
+    /// No progress bars.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub map: MapArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BonCommand {
+    /// The sample set (.jsonl, .ndjson, .csv, .parquet).
+    pub file: PathBuf,
+
+    /// One curve per setting of these columns, comma-separated (default: the detected
+    /// hyperparameter columns).
+    #[arg(long, value_delimiter = ',', value_name = "COL,COL")]
+    pub by: Vec<String>,
+
+    /// The metric: numbers (expected best-of-N) or true/false (pass@N).
+    #[arg(long, value_name = "COLUMN")]
+    pub metric: String,
+
+    /// The prompt id column (default: detected).
+    #[arg(long, value_name = "COLUMN")]
+    pub prompt: Option<String>,
+
+    /// Also write the curves: .csv or .json (written atomically).
+    #[arg(short, long, value_name = "OUT.csv|OUT.json")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub map: MapArgs,
 }
 
 #[derive(Args, Debug)]
@@ -90,9 +157,9 @@ pub struct MapArgs {
     #[arg(long, default_value_t = 0.1, value_parser = parse_min_dist)]
     pub min_dist: f32,
 
-    /// Distance between embeddings.
+    /// Distance between embeddings (for kNN and UMAP).
     #[arg(long, default_value = "cosine", value_parser = ["cosine", "euclidean"])]
-    pub metric: String,
+    pub distance: String,
 
     /// UMAP SGD epochs (default: 500 up to 10,000 rows, else 200).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
@@ -147,6 +214,25 @@ pub struct MapArgs {
     #[arg(long, default_value = "auto", value_parser = ["auto", "exact", "nndescent"])]
     pub knn: String,
 
+    /// Add a metric column computed from other columns, e.g. `adj=score - 0.02 * len_words`
+    /// or `ok=is_correct AND NOT refusal` (repeatable; later ones may use earlier ones).
+    #[arg(long = "metric-expr", value_name = "NAME=EXPR", value_parser = crate::metrics::parse_metric_expr)]
+    pub metric_exprs: Vec<(String, String)>,
+
+    /// Refusal phrases for the `refusal` metric: a file of case-insensitive regexes, one per
+    /// line, `#` comments (default: the built-in list, see README).
+    #[arg(long, value_name = "FILE")]
+    pub refusal_patterns: Option<PathBuf>,
+
+    /// Count the matches of this regex in each text (column `pattern_matches`).
+    #[arg(long, value_name = "REGEX")]
+    pub pattern: Option<String>,
+
+    /// Do not add the built-in proxy metrics (len_chars, len_words, refusal, repetition,
+    /// garbage, distinct_2).
+    #[arg(long)]
+    pub no_builtin_metrics: bool,
+
     /// Dimensions of the built-in lexical embedding.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(2..=1024))]
     pub dims: u64,
@@ -184,7 +270,7 @@ impl MapArgs {
             umap: UmapParams {
                 n_neighbors: self.n_neighbors as usize,
                 min_dist: self.min_dist,
-                metric: self.metric.parse::<Metric>().unwrap_or(Metric::Cosine),
+                metric: self.distance.parse::<Metric>().unwrap_or(Metric::Cosine),
                 n_epochs: self.epochs.map(|e| e as usize),
                 seed: self.seed,
                 ..Default::default()
@@ -220,16 +306,28 @@ impl MapArgs {
         }
     }
 
-    pub fn load_options(&self) -> LoadOptions {
-        LoadOptions {
+    pub fn load_options(&self) -> anyhow::Result<LoadOptions> {
+        let refusal_patterns = match &self.refusal_patterns {
+            Some(path) => Some(crate::metrics::read_patterns(path).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        Ok(LoadOptions {
             text_column: self.text.clone(),
-        }
+            metrics: MetricOptions {
+                builtin: !self.no_builtin_metrics,
+                refusal_patterns,
+                pattern: self.pattern.clone(),
+                exprs: self.metric_exprs.clone(),
+            },
+        })
     }
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Map(cmd)) => run_map(&cmd),
+        Some(Command::Stats(cmd)) => run_stats(&cmd),
+        Some(Command::Bon(cmd)) => run_bon(&cmd),
         None => open_app(cli.file, cli.color_by, cli.map),
     }
 }
@@ -243,7 +341,7 @@ fn open_app(
     crate::app::run(
         file,
         color_by,
-        args.load_options(),
+        args.load_options()?,
         args.params(),
         !args.no_cache,
     )?;
@@ -360,7 +458,7 @@ fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
     let cancel = CancelToken::new();
 
     let t = Instant::now();
-    let samples = dataset::load(&cmd.file, &cmd.map.load_options(), &progress, &cancel)?;
+    let samples = dataset::load(&cmd.file, &cmd.map.load_options()?, &progress, &cancel)?;
     let load_s = t.elapsed().as_secs_f64();
     progress.multi.suspend(|| {
         if samples.format == dataset::Format::Npy {
@@ -478,4 +576,243 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Load for an analysis command and settle the grouping and prompt columns.
+fn analysis_input(
+    file: &Path,
+    args: &MapArgs,
+    by: &[String],
+    prompt: Option<&String>,
+    quiet: bool,
+) -> anyhow::Result<(dataset::Samples, Vec<String>, Option<String>)> {
+    let progress = CliProgress::new(quiet);
+    let samples = dataset::load(file, &args.load_options()?, &progress, &CancelToken::new())?;
+    progress.finish();
+    for w in &samples.warnings {
+        eprintln!("warning: {w}");
+    }
+    let schema = analysis::detect_schema(&samples);
+    let by = if by.is_empty() {
+        if schema.hyperparameters.is_empty() {
+            anyhow::bail!(
+                "{}: no hyperparameter columns found (model, temperature, top_p, ...); name them with --by",
+                file.display()
+            );
+        }
+        eprintln!(
+            "grouping by {} (detected; choose with --by)",
+            schema.hyperparameters.join(", ")
+        );
+        schema.hyperparameters.clone()
+    } else {
+        by.to_vec()
+    };
+    let prompt = match prompt {
+        Some(p) => Some(p.clone()),
+        None => {
+            if let Some(p) = &schema.prompt {
+                eprintln!("prompt column '{p}' (detected; choose with --prompt)");
+            }
+            schema.prompt.clone()
+        }
+    };
+    Ok((samples, by, prompt))
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.is_nan() {
+        "".into()
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map(fmt_num).unwrap_or_default()
+}
+
+/// Print rows of cells as an aligned text table.
+fn print_table(header: &[String], rows: &[Vec<String>]) {
+    let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&width)
+            .map(|(c, w)| format!("{c:>w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    println!("{}", line(header));
+    for r in rows {
+        println!("{}", line(r));
+    }
+}
+
+/// Write a table as CSV or JSON (by the file's extension), atomically.
+fn write_table(
+    path: &Path,
+    header: &[String],
+    rows: &[Vec<String>],
+    json: serde_json::Value,
+) -> anyhow::Result<()> {
+    let bytes = match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("json") => serde_json::to_vec_pretty(&json)?,
+        Some(e) if e.eq_ignore_ascii_case("csv") => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(header)?;
+            for r in rows {
+                w.write_record(r)?;
+            }
+            w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?
+        }
+        _ => anyhow::bail!("{}: the output must end in .csv or .json", path.display()),
+    };
+    write_atomic(path, &bytes).with_context(|| format!("{}: writing", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+fn stats_rows(by: &[String], table: &[SettingRow]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut header: Vec<String> = by.to_vec();
+    for h in [
+        "count",
+        "n",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "median",
+        "failure_rate",
+        "diversity",
+        "prompts",
+    ] {
+        header.push(h.into());
+    }
+    let rows = table
+        .iter()
+        .map(|r| {
+            let mut cells = r.setting.clone();
+            cells.extend([
+                r.count.to_string(),
+                r.n.to_string(),
+                fmt_num(r.mean),
+                fmt_num(r.ci_low),
+                fmt_num(r.ci_high),
+                fmt_num(r.median),
+                fmt_opt(r.failure_rate),
+                fmt_opt(r.diversity),
+                r.prompts.map(|p| p.to_string()).unwrap_or_default(),
+            ]);
+            cells
+        })
+        .collect();
+    (header, rows)
+}
+
+fn run_stats(cmd: &StatsCommand) -> anyhow::Result<ExitCode> {
+    if let Some(out) = &cmd.output {
+        if out == &cmd.file {
+            anyhow::bail!("{}: refusing to overwrite the input", out.display());
+        }
+    }
+    let (samples, by, prompt) =
+        analysis_input(&cmd.file, &cmd.map, &cmd.by, cmd.prompt.as_ref(), cmd.quiet)?;
+    let embeddings = if cmd.no_diversity || prompt.is_none() {
+        None
+    } else {
+        let cache = if cmd.map.no_cache {
+            None
+        } else {
+            Cache::open_default()
+        };
+        let progress = CliProgress::new(cmd.quiet);
+        let (e, id) = crate::pipeline::embed_samples(
+            &samples,
+            &cmd.map.params(),
+            cache.as_ref(),
+            &progress,
+            &CancelToken::new(),
+        )
+        .with_context(|| format!("{}: embedding for diversity", cmd.file.display()))?;
+        progress.finish();
+        eprintln!("diversity: mean pairwise cosine distance of a prompt's samples ({id})");
+        Some(e)
+    };
+    let table = analysis::settings_table(
+        &samples,
+        &by,
+        &cmd.metric,
+        prompt.as_deref(),
+        embeddings.as_ref(),
+    )?;
+    let (header, rows) = stats_rows(&by, &table);
+    print_table(&header, &rows);
+    if let Some(out) = &cmd.output {
+        let json = serde_json::json!({
+            "file": cmd.file,
+            "metric": cmd.metric,
+            "by": by,
+            "prompt": prompt,
+            "settings": table,
+        });
+        write_table(out, &header, &rows, json)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bon_rows(by: &[String], curves: &[Curve]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut header: Vec<String> = by.to_vec();
+    for h in ["estimator", "n", "mean", "ci_low", "ci_high", "prompts"] {
+        header.push(h.into());
+    }
+    let rows = curves
+        .iter()
+        .flat_map(|c| {
+            c.points.iter().map(move |p| {
+                let mut cells = c.setting.clone();
+                cells.extend([
+                    c.kind.to_string(),
+                    p.n.to_string(),
+                    fmt_num(p.mean),
+                    fmt_num(p.ci_low),
+                    fmt_num(p.ci_high),
+                    p.prompts.to_string(),
+                ]);
+                cells
+            })
+        })
+        .collect();
+    (header, rows)
+}
+
+fn run_bon(cmd: &BonCommand) -> anyhow::Result<ExitCode> {
+    if let Some(out) = &cmd.output {
+        if out == &cmd.file {
+            anyhow::bail!("{}: refusing to overwrite the input", out.display());
+        }
+    }
+    let (samples, by, prompt) =
+        analysis_input(&cmd.file, &cmd.map, &cmd.by, cmd.prompt.as_ref(), true)?;
+    let prompt = prompt.ok_or_else(|| analysis::AnalysisError::NoPromptColumn {
+        path: cmd.file.display().to_string(),
+    })?;
+    let curves = analysis::best_of_n(&samples, &by, &cmd.metric, &prompt)?;
+    let (header, rows) = bon_rows(&by, &curves);
+    print_table(&header, &rows);
+    if let Some(out) = &cmd.output {
+        let json = serde_json::json!({
+            "file": cmd.file,
+            "metric": cmd.metric,
+            "by": by,
+            "prompt": prompt,
+            "curves": curves,
+        });
+        write_table(out, &header, &rows, json)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -11,10 +11,12 @@
 //! - `app` (feature `gui`): the egui/eframe desktop app.
 #![deny(unsafe_code)]
 
+pub mod analysis;
 pub mod cache;
 pub mod cli;
 pub mod dataset;
 pub mod embedding;
+pub mod metrics;
 pub mod neighbors;
 pub mod pipeline;
 pub mod progress;

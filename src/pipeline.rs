@@ -237,6 +237,107 @@ fn stage_keys(
     })
 }
 
+/// The vector source of a run, with its embedder built (a bad model folder or URL fails
+/// here, before any work).
+struct Source {
+    source: VectorSource,
+    text_embedder: Option<Box<dyn Embedder>>,
+    id: String,
+}
+
+fn resolve_source(samples: &Samples, params: &MapParams) -> Result<Source, PipelineError> {
+    let source = if samples.format == Format::Npy {
+        VectorSource::Npy(samples.path.clone())
+    } else {
+        params.vectors.clone()
+    };
+    let text_embedder: Option<Box<dyn Embedder>> = match &source {
+        VectorSource::Model2Vec(dir) => Some(Box::new(Model2VecEmbedder::load(dir)?)),
+        VectorSource::Endpoint(p) => Some(Box::new(EndpointEmbedder::new(p.clone())?)),
+        _ => None,
+    };
+    let id = match (&source, &text_embedder) {
+        (_, Some(e)) => e.id(),
+        (VectorSource::Npy(path), _) => format!("vectors from {}", path.display()),
+        (VectorSource::Column(col), _) => format!("vectors from column '{col}'"),
+        _ => params.embedder().id(),
+    };
+    Ok(Source {
+        source,
+        text_embedder,
+        id,
+    })
+}
+
+/// Compute (or read) the vectors, without the whole-matrix stage cache. Per-text embedders
+/// use the per-text cache in `text_store`.
+fn embed_fresh(
+    samples: &Samples,
+    params: &MapParams,
+    src: &Source,
+    text_store: Option<&Cache>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(Embeddings, Option<TextCacheReport>, Vec<String>), PipelineError> {
+    Ok(match (&src.source, src.text_embedder.as_deref()) {
+        (_, Some(embedder)) => {
+            let (e, tc, w) =
+                embed_with_store(embedder, &samples.texts, text_store, progress, cancel)?;
+            (e, Some(tc), w)
+        }
+        (VectorSource::Npy(path), None) => {
+            let e = read_npy(path)?;
+            check_rows(&e, &path.display().to_string(), samples)?;
+            (e, None, Vec::new())
+        }
+        (VectorSource::Column(col), None) => {
+            let locate = |row: usize| samples.locate(row);
+            let e = column_vectors(
+                &samples.frame,
+                col,
+                &samples.path.display().to_string(),
+                &locate,
+            )?;
+            (e, None, Vec::new())
+        }
+        _ => (
+            params.embedder().embed(&samples.texts, progress, cancel)?,
+            None,
+            Vec::new(),
+        ),
+    })
+}
+
+/// The vectors of `samples` as the map would use them (from the cache when there), and the
+/// embedder's id. For analyses that need the embedding space but not the map.
+pub fn embed_samples(
+    samples: &Samples,
+    params: &MapParams,
+    cache: Option<&Cache>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(Embeddings, String), PipelineError> {
+    params.validate()?;
+    let src = resolve_source(samples, params)?;
+    let key = cache
+        .and_then(|_| stage_keys(samples, params, &src.source, &src.id).ok())
+        .map(|k| k.embeddings);
+    if let (Some(c), Some(k)) = (cache, &key)
+        && let Some(e) = c
+            .get("embeddings", k)
+            .and_then(|p| decode_embeddings(&p, samples.len()))
+    {
+        return Ok((e, src.id));
+    }
+    let (e, _, _) = embed_fresh(samples, params, &src, cache, progress, cancel)?;
+    if let (Some(c), Some(k)) = (cache, &key)
+        && src.text_embedder.is_none()
+    {
+        let _ = c.put("embeddings", k, &encode_embeddings(&e));
+    }
+    Ok((e, src.id))
+}
+
 /// Compute the 2-D map of `samples`, reusing and filling `cache` when given.
 pub fn compute_map(
     samples: &Samples,
@@ -265,28 +366,13 @@ pub fn compute_map(
         });
     }
 
-    let source = if samples.format == Format::Npy {
-        VectorSource::Npy(samples.path.clone())
-    } else {
-        params.vectors.clone()
-    };
-    // Embedders of single texts (built first: a bad model folder or URL fails before any work).
-    let text_embedder: Option<Box<dyn Embedder>> = match &source {
-        VectorSource::Model2Vec(dir) => Some(Box::new(Model2VecEmbedder::load(dir)?)),
-        VectorSource::Endpoint(p) => Some(Box::new(EndpointEmbedder::new(p.clone())?)),
-        _ => None,
-    };
-    let embedder_id = match (&source, &text_embedder) {
-        (_, Some(e)) => e.id(),
-        (VectorSource::Npy(path), _) => format!("vectors from {}", path.display()),
-        (VectorSource::Column(col), _) => format!("vectors from column '{col}'"),
-        _ => params.embedder().id(),
-    };
+    let src = resolve_source(samples, params)?;
+    let (source, text_embedder, embedder_id) = (&src.source, &src.text_embedder, src.id.clone());
     let epochs = params.umap.epochs_for(n);
     let text_store = cache;
     let mut text_cache = None;
     let keys = match cache {
-        Some(_) => match stage_keys(samples, params, &source, &embedder_id) {
+        Some(_) => match stage_keys(samples, params, source, &embedder_id) {
             Ok(k) => Some(k),
             Err(e) => {
                 warnings.push(format!(
@@ -350,37 +436,15 @@ pub fn compute_map(
             e
         }
         None => {
-            let e = match (&source, text_embedder.as_deref()) {
-                (_, Some(embedder)) => {
-                    let (e, tc, w) =
-                        embed_with_store(embedder, &samples.texts, text_store, progress, cancel)?;
-                    text_cache = Some(tc);
-                    if tc.embedded == 0 && text_store.is_some() {
-                        report.embeddings = CacheUse::Hit;
-                    }
-                    warnings.extend(w);
-                    e
-                }
-                (VectorSource::Lexical, None)
-                | (VectorSource::Model2Vec(_), None)
-                | (VectorSource::Endpoint(_), None) => {
-                    params.embedder().embed(&samples.texts, progress, cancel)?
-                }
-                (VectorSource::Npy(path), None) => {
-                    let e = read_npy(path)?;
-                    check_rows(&e, &path.display().to_string(), samples)?;
-                    e
-                }
-                (VectorSource::Column(col), None) => {
-                    let locate = |row: usize| samples.locate(row);
-                    column_vectors(
-                        &samples.frame,
-                        col,
-                        &samples.path.display().to_string(),
-                        &locate,
-                    )?
-                }
-            };
+            let (e, tc, w) = embed_fresh(samples, params, &src, text_store, progress, cancel)?;
+            if let Some(tc) = tc
+                && tc.embedded == 0
+                && text_store.is_some()
+            {
+                report.embeddings = CacheUse::Hit;
+            }
+            text_cache = tc;
+            warnings.extend(w);
             // Per-text embedders keep their own per-text cache; no second copy here.
             if let Some((_, k)) = cache
                 && text_embedder.is_none()

@@ -57,6 +57,11 @@ pub enum LoadError {
     },
     #[error("{path}: no text column found (columns: {available}); name one with --text COLUMN")]
     NoTextColumn { path: PathBuf, available: String },
+    #[error("{path}: {problem}")]
+    Metric {
+        path: PathBuf,
+        problem: crate::metrics::MetricError,
+    },
     #[error("loading cancelled")]
     Cancelled,
 }
@@ -66,6 +71,8 @@ pub enum LoadError {
 pub struct LoadOptions {
     /// The column holding the text to embed; detected when `None`.
     pub text_column: Option<String>,
+    /// Proxy metrics to add as columns after loading.
+    pub metrics: crate::metrics::MetricOptions,
 }
 
 /// How a row's position in the source file is named in messages.
@@ -78,6 +85,8 @@ pub enum RowLocator {
 }
 
 /// A loaded sample set: the table as read, the text of each row, and column descriptions.
+/// Cloning is cheap for the table and texts (shared), so a copy can gain a column.
+#[derive(Clone)]
 pub struct Samples {
     pub path: PathBuf,
     pub format: Format,
@@ -90,7 +99,7 @@ pub struct Samples {
     /// Whether the text column holds chat messages (flattened into `texts`).
     pub text_is_chat: bool,
     /// The text of each row (chat transcripts flattened to `role: content` lines).
-    pub texts: Vec<String>,
+    pub texts: std::sync::Arc<Vec<String>>,
     /// One entry per column of `frame`, in order.
     pub columns: Vec<ColumnInfo>,
     /// Source line (or row) number of each row, 1-based.
@@ -120,6 +129,45 @@ impl Samples {
             RowLocator::Line => format!("line {n}"),
             RowLocator::Row => format!("row {n}"),
         }
+    }
+
+    /// A name for a new column: `name`, or `atlas_name` (then `atlas_name_2`, ...) when the
+    /// table already has one.
+    pub fn free_name(&self, name: &str) -> String {
+        let taken = |n: &str| self.frame.column(n).is_ok();
+        if !taken(name) {
+            return name.to_string();
+        }
+        let base = format!("atlas_{name}");
+        if !taken(&base) {
+            return base;
+        }
+        (2..)
+            .map(|i| format!("{base}_{i}"))
+            .find(|n| !taken(n))
+            .expect("a free name exists")
+    }
+
+    /// Add (or replace) a computed column of one value per row, described like a loaded one.
+    pub fn set_column(&mut self, series: polars::prelude::Series) -> Result<(), String> {
+        if series.len() != self.len() {
+            return Err(format!(
+                "column '{}' has {} values for {} rows",
+                series.name(),
+                series.len(),
+                self.len()
+            ));
+        }
+        let name = series.name().to_string();
+        let info = columns::describe(&series, false, &mut |_| {}, &|r| r.to_string());
+        self.frame
+            .with_column(polars::prelude::Column::from(series))
+            .map_err(|e| format!("column '{name}': {e}"))?;
+        match self.column_index(&name) {
+            Some(i) => self.columns[i] = info,
+            None => self.columns.push(info),
+        }
+        Ok(())
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -180,7 +228,7 @@ pub fn load(
     if cancel.is_cancelled() {
         return Err(LoadError::Cancelled);
     }
-    from_frame(
+    let mut samples = from_frame(
         path,
         format,
         frame,
@@ -188,7 +236,16 @@ pub fn load(
         locator,
         options,
         warnings,
-    )
+    )?;
+    if format != Format::Npy {
+        crate::metrics::apply(&mut samples, &options.metrics).map_err(|problem| {
+            LoadError::Metric {
+                path: path.to_path_buf(),
+                problem,
+            }
+        })?;
+    }
+    Ok(samples)
 }
 
 /// Build `Samples` from a table already in memory.
@@ -234,7 +291,7 @@ pub fn from_frame(
             text_column: "row".into(),
             text_column_detected: true,
             text_is_chat: false,
-            texts: vec![String::new(); n],
+            texts: std::sync::Arc::new(vec![String::new(); n]),
             columns,
             source_index,
             locator,
@@ -319,7 +376,7 @@ pub fn from_frame(
         text_column,
         text_column_detected: detected,
         text_is_chat: is_chat,
-        texts,
+        texts: std::sync::Arc::new(texts),
         columns,
         source_index,
         locator,

@@ -197,7 +197,7 @@ fn real_text_column_choice_and_bad_flags() {
     for flags in [
         &["--n-neighbors", "1"][..],
         &["--min-dist", "5"],
-        &["--metric", "manhattan"],
+        &["--distance", "manhattan"],
         &["--epochs", "0"],
         &["--bogus"],
     ] {
@@ -548,4 +548,214 @@ fn the_cache_skips_unchanged_work_and_survives_damage() {
     let fifth = run(&["--no-cache"]);
     assert_eq!(fifth["cache"]["layout"], "off");
     assert!(!cache_dir.exists());
+}
+
+#[test]
+fn stats_table_matches_a_direct_polars_computation() {
+    let dir = tmp();
+    let out = dir.path().join("stats.json");
+    let csv_out = dir.path().join("stats.csv");
+    for o in [&out, &csv_out] {
+        let r = atlas(&[
+            "stats",
+            sample("sweep.jsonl").to_str().unwrap(),
+            "--by",
+            "model,temperature",
+            "--metric",
+            "score",
+            "--no-diversity",
+            "-o",
+            o.to_str().unwrap(),
+        ]);
+        assert!(r.status.success(), "{}", stderr(&r));
+    }
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let settings = report["settings"].as_array().unwrap();
+    assert_eq!(settings.len(), 3 * 4);
+    let df = JsonReader::new(std::fs::File::open(sample("sweep.jsonl")).unwrap())
+        .with_json_format(JsonFormat::JsonLines)
+        .finish()
+        .unwrap();
+    let models = df.column("model").unwrap().str().unwrap().clone();
+    let temps = df.column("temperature").unwrap().f64().unwrap().clone();
+    for s in settings {
+        let model = s["setting"][0].as_str().unwrap();
+        let temp: f64 = s["setting"][1].as_str().unwrap().parse().unwrap();
+        let mask: BooleanChunked = models
+            .iter()
+            .zip(temps.iter())
+            .map(|(m, t)| Some(m == Some(model) && t == Some(temp)))
+            .collect();
+        let sub = df.filter(&mask).unwrap();
+        let score = sub
+            .column("score")
+            .unwrap()
+            .as_materialized_series()
+            .clone();
+        assert_eq!(s["count"].as_u64().unwrap() as usize, sub.height());
+        let mean = score.mean().unwrap();
+        let median = score.median().unwrap();
+        assert!((s["mean"].as_f64().unwrap() - mean).abs() < 1e-9, "{s}");
+        assert!((s["median"].as_f64().unwrap() - median).abs() < 1e-9, "{s}");
+        let sd = score.std(1).unwrap();
+        let n = sub.height() as f64;
+        let half = s["ci_high"].as_f64().unwrap() - mean;
+        let t = sample_atlas::analysis::t975(sub.height() - 1);
+        assert!((half - t * sd / n.sqrt()).abs() < 1e-9, "{s}");
+        assert_eq!(s["prompts"], 24);
+    }
+    let csv = std::fs::read_to_string(&csv_out).unwrap();
+    assert!(
+        csv.starts_with(
+            "model,temperature,count,n,mean,ci_low,ci_high,median,failure_rate,diversity,prompts\n"
+        ),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 13);
+}
+
+#[test]
+fn stats_of_a_boolean_metric_has_failure_rates_and_diversity() {
+    let r = atlas(&[
+        "stats",
+        sample("sweep.jsonl").to_str().unwrap(),
+        "--by",
+        "model",
+        "--metric",
+        "refusal",
+        "--no-cache",
+        "--quiet",
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let out = String::from_utf8_lossy(&r.stdout);
+    let chat = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("chat-8b"))
+        .unwrap();
+    let cells: Vec<&str> = chat.split_whitespace().collect();
+    // model count n mean ci_low ci_high median failure_rate diversity prompts
+    let mean: f64 = cells[3].parse().unwrap();
+    let failure: f64 = cells[7].parse().unwrap();
+    assert!(mean > 0.05, "the chat model refuses harmful prompts: {out}");
+    assert!((mean + failure - 1.0).abs() < 1e-3);
+    let diversity: f64 = cells[8].parse().unwrap();
+    assert!(diversity > 0.1 && diversity < 1.0, "{out}");
+}
+
+#[test]
+fn bon_curves_rise_and_pass_at_n_for_booleans() {
+    let dir = tmp();
+    let out = dir.path().join("bon.json");
+    let r = atlas(&[
+        "bon",
+        sample("sweep.jsonl").to_str().unwrap(),
+        "--by",
+        "model,temperature",
+        "--metric",
+        "score",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let curves = v["curves"].as_array().unwrap();
+    assert_eq!(curves.len(), 12);
+    let curve = |model: &str, t: &str| -> Vec<f64> {
+        curves
+            .iter()
+            .find(|c| c["setting"][0] == model && c["setting"][1] == t)
+            .unwrap()["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["mean"].as_f64().unwrap())
+            .collect()
+    };
+    for c in curves {
+        let means: Vec<f64> = c["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["mean"].as_f64().unwrap())
+            .collect();
+        assert_eq!(means.len(), 8, "2 top_p x 4 samples per prompt");
+        assert!(means.windows(2).all(|w| w[1] >= w[0] - 1e-12), "{c}");
+    }
+    // The bundled sweep: greedy decoding wins at N = 1, sampling at T = 0.5 overtakes by N = 2.
+    let (greedy, warm) = (curve("chat-8b", "0.0"), curve("chat-8b", "0.5"));
+    assert!(
+        greedy[0] > warm[0] && warm[1] > greedy[1],
+        "{greedy:?} {warm:?}"
+    );
+
+    let r = atlas(&[
+        "bon",
+        sample("sweep.jsonl").to_str().unwrap(),
+        "--by",
+        "model",
+        "--metric",
+        "is_correct",
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let out = String::from_utf8_lossy(&r.stdout);
+    assert!(out.contains("pass_at_n"), "{out}");
+}
+
+#[test]
+fn metric_columns_and_expressions_reach_the_output() {
+    let dir = tmp();
+    let out = dir.path().join("m.parquet");
+    let o = map(
+        &sample("sweep.jsonl"),
+        &out,
+        &[
+            "--metric-expr",
+            "adj=score - 0.02 * len_words",
+            "--metric-expr",
+            "ok=is_correct AND NOT refusal",
+            "--pattern",
+            "\\d+",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let df = read_parquet(&out);
+    for c in [
+        "len_chars",
+        "len_words",
+        "refusal",
+        "repetition",
+        "garbage",
+        "distinct_2",
+        "pattern_matches",
+        "adj",
+        "ok",
+    ] {
+        assert!(df.column(c).is_ok(), "{c}");
+    }
+    let score = df.column("score").unwrap().f64().unwrap().get(0).unwrap();
+    let words = df
+        .column("len_words")
+        .unwrap()
+        .u32()
+        .unwrap()
+        .get(0)
+        .unwrap();
+    let adj = df.column("adj").unwrap().f64().unwrap().get(0).unwrap();
+    assert!((adj - (score - 0.02 * words as f64)).abs() < 1e-9);
+
+    let o = map(
+        &sample("sweep.jsonl"),
+        &out,
+        &["--metric-expr", "bad=score * len_wrds"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("no column named 'len_wrds' (did you mean 'len_words'?)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("  score * len_wrds\n          ^^^^^^^^"),
+        "{err}"
+    );
 }

@@ -12,6 +12,7 @@ fn load_path(path: &std::path::Path, text: Option<&str>) -> Result<Samples, Load
         path,
         &LoadOptions {
             text_column: text.map(String::from),
+            ..Default::default()
         },
         &NoProgress,
         &CancelToken::new(),
@@ -102,7 +103,7 @@ fn csv_and_parquet_load() {
         b"text,score,model\n\"Hello, world\",0.5,a\n\"Multi\nline\",0.25,b\n",
     );
     let s = load_path(&p, None).unwrap();
-    assert_eq!(s.texts, vec!["Hello, world", "Multi\nline"]);
+    assert_eq!(*s.texts, vec!["Hello, world", "Multi\nline"]);
     assert_eq!(s.locate(1), "line 3");
     // Parquet: write one with polars.
     use polars::prelude::*;
@@ -112,7 +113,7 @@ fn csv_and_parquet_load() {
         .finish(&mut df)
         .unwrap();
     let s = load_path(&path, None).unwrap();
-    assert_eq!(s.texts, vec!["one", "two", "three"]);
+    assert_eq!(*s.texts, vec!["one", "two", "three"]);
     assert_eq!(s.locate(2), "row 3");
 }
 
