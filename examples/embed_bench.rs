@@ -13,7 +13,8 @@
 //! `endpoint`: a local OpenAI-compatible server with SERVER_THREADS workers, each answer
 //! costing 2 ms + 50 µs per text (a stand-in for a GPU model) and carrying 384-d vectors.
 //! Its capacity is measured first with an ideal load generator (4 × threads connections that
-//! only read the bytes), then the atlas client embeds the same texts; the ratio is printed.
+//! only read the bytes, base64 vectors as the client asks for), then the atlas client embeds
+//! the same texts with the default settings and with other numbers of requests in flight.
 
 #[path = "../tests/it/server.rs"]
 #[allow(dead_code)]
@@ -159,8 +160,10 @@ fn endpoint(threads: usize, n: usize) -> anyhow::Result<()> {
     let vector: Vec<f32> = (0..DIMS).map(|d| (d as f32 * 0.37).sin() * 0.05).collect();
     let handler = move |_: usize, s: &server::Seen| {
         std::thread::sleep(Duration::from_micros(2000 + 50 * s.inputs.len() as u64));
+        // Floats or base64, as the request asks (OpenAI, vLLM and TEI do both).
+        let v = server::encode_vector(&vector, s.encoding_format == "base64");
         let data: Vec<serde_json::Value> = (0..s.inputs.len())
-            .map(|i| serde_json::json!({"object": "embedding", "index": i, "embedding": vector}))
+            .map(|i| serde_json::json!({"object": "embedding", "index": i, "embedding": v}))
             .collect();
         server::Answer::json(
             200,
@@ -173,6 +176,7 @@ fn endpoint(threads: usize, n: usize) -> anyhow::Result<()> {
     // Capacity: an ideal client (many connections, reads bytes without parsing).
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .max_idle_connections_per_host(64)
+        .timeout_global(Some(Duration::from_secs(30)))
         .build()
         .into();
     let batches: Vec<&[String]> = texts.chunks(batch).collect();
@@ -186,7 +190,7 @@ fn endpoint(threads: usize, n: usize) -> anyhow::Result<()> {
                     if b >= batches.len() {
                         return;
                     }
-                    let body = serde_json::json!({"model": "bench", "input": batches[b]});
+                    let body = serde_json::json!({"model": "bench", "input": batches[b], "encoding_format": "base64"});
                     let mut r = agent
                         .post(format!("{}/v1/embeddings", srv.url))
                         .send_json(&body)
@@ -210,7 +214,7 @@ fn endpoint(threads: usize, n: usize) -> anyhow::Result<()> {
         threads * 4
     );
 
-    for concurrency in [threads, threads * 2] {
+    for concurrency in [EndpointParams::default().concurrency, threads, threads * 4] {
         let c = EndpointEmbedder::new(EndpointParams {
             url: srv.url.clone(),
             model: "bench".into(),

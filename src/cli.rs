@@ -23,6 +23,22 @@ use crate::projection::UmapParams;
 
 /// Environment variable naming the default embedder (same forms as `--embedder`).
 pub const EMBEDDER_ENV: &str = "SAMPLE_ATLAS_EMBEDDER";
+/// Environment variable naming the default model2vec model folder.
+pub const MODEL2VEC_DIR_ENV: &str = "SAMPLE_ATLAS_MODEL2VEC_DIR";
+
+/// The model2vec model used by default: `$SAMPLE_ATLAS_MODEL2VEC_DIR` when set (an invalid
+/// folder then fails loudly rather than falling back), else `models/potion-base-8M` in the
+/// platform data directory (e.g. `~/.local/share/sample-atlas/`) when a model is there.
+pub fn default_model2vec_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os(MODEL2VEC_DIR_ENV).filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d));
+    }
+    let d = directories::ProjectDirs::from("", "", "sample-atlas")?
+        .data_dir()
+        .join("models")
+        .join("potion-base-8M");
+    d.join("model.safetensors").is_file().then_some(d)
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -168,7 +184,9 @@ pub struct MapArgs {
     /// Where the vectors come from: `lexical` (built in, fitted to the texts),
     /// `model2vec:DIR` (a local static model2vec model), `openai:URL` (an OpenAI-compatible
     /// embeddings endpoint, `POST URL/v1/embeddings`), `column:COL` (a list column) or
-    /// `npy:FILE` (a .npy matrix). Default: lexical, or `$SAMPLE_ATLAS_EMBEDDER`.
+    /// `npy:FILE` (a .npy matrix). Default: `$SAMPLE_ATLAS_EMBEDDER`, else model2vec with the
+    /// model in `$SAMPLE_ATLAS_MODEL2VEC_DIR` or the data dir's `models/potion-base-8M` when
+    /// there is one, else lexical.
     #[arg(long, value_name = "SPEC", value_parser = VectorSource::parse,
           conflicts_with_all = ["vectors", "vectors_column", "xy"])]
     pub embedder: Option<VectorSource>,
@@ -182,7 +200,7 @@ pub struct MapArgs {
     pub embed_batch: u64,
 
     /// Requests in flight at once to an `openai:` endpoint.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub embed_concurrency: u64,
 
     /// Seconds before a request to an `openai:` endpoint is abandoned and retried.
@@ -290,7 +308,9 @@ impl MapArgs {
             (Some(e), _, _) => e.clone(),
             (None, Some(path), _) => VectorSource::Npy(path.clone()),
             (None, None, Some(col)) => VectorSource::Column(col.clone()),
-            (None, None, None) => from_env().unwrap_or(VectorSource::Lexical),
+            (None, None, None) => from_env()
+                .or_else(|| default_model2vec_dir().map(VectorSource::Model2Vec))
+                .unwrap_or(VectorSource::Lexical),
         };
         match source {
             VectorSource::Endpoint(p) => VectorSource::Endpoint(EndpointParams {

@@ -132,8 +132,8 @@ fn embedder_rows(ui: &mut egui::Ui, v: &mut VectorSource, samples: &crate::datas
                 .clicked()
                 && !is_m2v
             {
-                let dir = std::env::var_os("SAMPLE_ATLAS_MODEL2VEC_DIR").unwrap_or_default();
-                *v = VectorSource::Model2Vec(dir.into());
+                let dir = crate::cli::default_model2vec_dir().unwrap_or_default();
+                *v = VectorSource::Model2Vec(dir);
             }
             let is_ep = matches!(v, VectorSource::Endpoint(_));
             if ui

@@ -42,7 +42,7 @@ impl Default for EndpointParams {
             url: String::new(),
             model: "text-embedding-3-small".into(),
             batch_size: 128,
-            concurrency: 4,
+            concurrency: 8,
             timeout_s: 120.0,
             max_retries: 6,
             api_key_env: DEFAULT_KEY_ENV.into(),
@@ -89,6 +89,8 @@ pub struct EndpointEmbedder {
     key: Option<String>,
     /// Base delay of the retry backoff (tests shorten it).
     backoff: Duration,
+    /// Ask for base64 vectors (until a server refuses them).
+    base64: AtomicBool,
 }
 
 impl std::fmt::Debug for EndpointEmbedder {
@@ -108,7 +110,39 @@ struct Response {
 #[derive(serde::Deserialize)]
 struct Item {
     index: Option<usize>,
-    embedding: Vec<f32>,
+    embedding: Vector,
+}
+
+/// An embedding as floats, or as base64 of little-endian f32 bytes.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Vector {
+    Floats(Vec<f32>),
+    Base64(String),
+}
+
+impl Vector {
+    fn into_floats(self) -> Result<Vec<f32>, String> {
+        match self {
+            Vector::Floats(v) => Ok(v),
+            Vector::Base64(s) => {
+                use base64::Engine;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(s.as_bytes())
+                    .map_err(|e| format!("bad base64 embedding: {e}"))?;
+                if bytes.len() % 4 != 0 {
+                    return Err(format!(
+                        "base64 embedding of {} bytes is not a whole number of float32s",
+                        bytes.len()
+                    ));
+                }
+                Ok(bytes
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect())
+            }
+        }
+    }
 }
 
 /// What went wrong with one request.
@@ -137,6 +171,7 @@ impl EndpointEmbedder {
             agent,
             key,
             backoff: Duration::from_millis(500),
+            base64: AtomicBool::new(true),
         })
     }
 
@@ -152,10 +187,14 @@ impl EndpointEmbedder {
 
     /// One request for one batch: the batch's vectors in input order.
     fn request(&self, batch: &[String]) -> Result<Vec<Vec<f32>>, Failure> {
+        // Base64 (little-endian f32 bytes) is a quarter of the size of decimal floats and far
+        // cheaper to decode; servers that do not know it answer with floats (handled) or
+        // reject it, and then the client switches to floats for good.
+        let base64 = self.base64.load(Ordering::Relaxed);
         let body = serde_json::json!({
             "model": self.params.model,
             "input": batch,
-            "encoding_format": "float",
+            "encoding_format": if base64 { "base64" } else { "float" },
         });
         let mut req = self
             .agent
@@ -184,22 +223,29 @@ impl EndpointEmbedder {
                 .read_to_string()
                 .unwrap_or_default();
             let msg = format!("HTTP {status}: {}", self.scrub(server_message(&text)));
+            if base64 && (status == 400 || status == 422) {
+                self.base64.store(false, Ordering::Relaxed);
+                return Err(Failure::Retry(msg, Some(Duration::ZERO)));
+            }
             return if status == 429 || status >= 500 {
                 Err(Failure::Retry(msg, retry_after))
             } else {
                 Err(Failure::Fatal(msg))
             };
         }
-        let parsed: Response = match resp.body_mut().with_config().limit(1 << 30).read_json() {
+        // Read the whole body, then parse from memory: serde_json reading from the body
+        // reader byte by byte was 10x slower than the server.
+        let bytes = match resp.body_mut().with_config().limit(1 << 30).read_to_vec() {
+            Ok(b) => b,
+            Err(e) => return Err(Failure::Retry(self.scrub(e.to_string()), None)),
+        };
+        let parsed: Response = match serde_json::from_slice(&bytes) {
             Ok(p) => p,
             Err(e) => {
-                let e = self.scrub(e.to_string());
-                return match e.contains("timed out") || e.contains("Timeout") {
-                    true => Err(Failure::Retry(e, None)),
-                    false => Err(Failure::Fatal(format!(
-                        "the answer is not an embeddings response: {e}"
-                    ))),
-                };
+                return Err(Failure::Fatal(format!(
+                    "the answer is not an embeddings response: {}",
+                    self.scrub(e.to_string())
+                )));
             }
         };
         order_items(parsed.data, batch.len()).map_err(Failure::Fatal)
@@ -278,10 +324,11 @@ fn order_items(items: Vec<Item>, n: usize) -> Result<Vec<Vec<f32>>, String> {
         if i >= n || out[i].is_some() {
             return Err(format!("embedding index {i} is out of range or repeated"));
         }
-        if item.embedding.is_empty() || item.embedding.iter().any(|v| !v.is_finite()) {
+        let v = item.embedding.into_floats()?;
+        if v.is_empty() || v.iter().any(|v| !v.is_finite()) {
             return Err(format!("embedding {i} is empty or not finite"));
         }
-        out[i] = Some(item.embedding);
+        out[i] = Some(v);
     }
     let out: Vec<Vec<f32>> = out.into_iter().map(|v| v.unwrap_or_default()).collect();
     let d = out[0].len();
@@ -417,7 +464,7 @@ mod tests {
     fn items_are_put_in_index_order_and_checked() {
         let item = |index, v: Vec<f32>| Item {
             index: Some(index),
-            embedding: v,
+            embedding: Vector::Floats(v),
         };
         let out = order_items(vec![item(1, vec![2.0]), item(0, vec![1.0])], 2).unwrap();
         assert_eq!(out, vec![vec![1.0], vec![2.0]]);

@@ -12,7 +12,7 @@ use sample_atlas::embedding::{
 };
 use sample_atlas::progress::{CancelToken, NoProgress};
 
-use crate::server::{Answer, TestServer, embeddings_answer, fake_embedding};
+use crate::server::{Answer, TestServer, embeddings_answer, embeddings_answer_for, fake_embedding};
 
 fn texts(n: usize) -> Vec<String> {
     (0..n)
@@ -36,7 +36,7 @@ fn client(url: &str, key_env: &str) -> EndpointEmbedder {
 
 #[test]
 fn endpoint_batches_orders_by_index_and_sends_the_key() {
-    let server = TestServer::start(4, |_, s| embeddings_answer(&s.inputs, Duration::ZERO));
+    let server = TestServer::start(4, |_, s| embeddings_answer_for(s));
     // A variable only this test uses.
     unsafe { std::env::set_var("SAMPLE_ATLAS_TEST_KEY_A", "sk-secret-123") };
     let c = client(&server.url, "SAMPLE_ATLAS_TEST_KEY_A");
@@ -51,6 +51,7 @@ fn endpoint_batches_orders_by_index_and_sends_the_key() {
     assert!(seen.iter().all(|s| s.inputs.len() <= 16));
     assert!(seen.iter().all(|s| s.path == "/v1/embeddings"));
     assert!(seen.iter().all(|s| s.model == "test-model"));
+    assert!(seen.iter().all(|s| s.encoding_format == "base64"));
     assert!(
         seen.iter()
             .all(|s| s.authorization.as_deref() == Some("Bearer sk-secret-123"))
@@ -359,4 +360,38 @@ fn map_with_model2vec_end_to_end() {
     assert!(o.status.success(), "{err}");
     assert!(err.contains("embedder: model2vec potion-base-8M"), "{err}");
     assert!(out.is_file());
+}
+
+#[test]
+fn endpoint_falls_back_to_floats_when_base64_is_refused() {
+    let server = TestServer::start(2, |_, s| {
+        if s.encoding_format == "base64" {
+            Answer::json(
+                400,
+                r#"{"error": {"message": "unknown encoding_format"}}"#.into(),
+            )
+        } else {
+            embeddings_answer_for(s)
+        }
+    });
+    let c = client(&server.url, "SAMPLE_ATLAS_TEST_KEY_UNSET");
+    let t = texts(40);
+    let e = c.embed(&t, &NoProgress, &CancelToken::new()).unwrap();
+    for (i, text) in t.iter().enumerate() {
+        assert_eq!(e.row(i), fake_embedding(text).as_slice());
+    }
+    let seen = server.requests();
+    let refused = seen
+        .iter()
+        .filter(|s| s.encoding_format == "base64")
+        .count();
+    assert!(
+        refused >= 1 && refused <= 3,
+        "switches after the first refusals: {refused}"
+    );
+    assert_eq!(
+        seen.len() - refused,
+        3,
+        "40 texts in 3 batches of 16, as floats"
+    );
 }
