@@ -2,6 +2,7 @@
 //! a detail panel for the selected sample, and a status bar with progress. Loading and
 //! mapping run as background jobs; widgets return commands that one place applies.
 
+mod analysis;
 mod colors;
 mod jobs;
 mod panels;
@@ -120,6 +121,17 @@ pub struct AppState {
     pub embedding_dims: Option<usize>,
     /// The embedder of the shown map (with what the embedding cache did).
     pub embedder: Option<String>,
+    /// The Analysis window (per-setting table, best-of-N curves, new metrics).
+    pub analysis: analysis::AnalysisState,
+    /// Samples highlighted on the map (e.g. one setting of the analysis table).
+    pub highlight: Option<Highlight>,
+}
+
+/// A set of highlighted samples: drawn on top, everything else faded.
+pub struct Highlight {
+    pub label: String,
+    pub mask: Vec<bool>,
+    pub count: usize,
 }
 
 /// Everything the widgets can ask for.
@@ -138,6 +150,12 @@ pub enum Command {
     ResetView,
     ShowWarnings(bool),
     DismissError,
+    ToggleAnalysis,
+    /// Highlight these rows on the map, under this label.
+    Highlight(String, Vec<u32>),
+    ClearHighlight,
+    /// Add a metric column from an expression: (name, expression).
+    AddMetric(String, String),
 }
 
 pub struct AtlasApp {
@@ -174,6 +192,8 @@ impl AtlasApp {
                 timings: None,
                 embedding_dims: None,
                 embedder: None,
+                analysis: Default::default(),
+                highlight: None,
             },
             jobs: Jobs::default(),
             pending: Vec::new(),
@@ -189,6 +209,8 @@ impl AtlasApp {
 
     fn set_samples(&mut self, samples: Arc<Samples>) {
         let s = &mut self.state;
+        s.analysis.reset_for(&samples);
+        s.highlight = None;
         s.warnings = samples.warnings.clone();
         s.path = Some(samples.path.clone());
         let keep = s.color_by.as_ref().is_some_and(|c| {
@@ -205,6 +227,35 @@ impl AtlasApp {
         s.hovered = None;
         s.view.auto_fit = true;
         self.recolor();
+    }
+
+    /// Add a metric column from an expression (a cheap copy of the samples gains a column),
+    /// colour the map by it and make it the analysis metric.
+    fn add_metric(&mut self, name: &str, expr: &str) {
+        let Some(samples) = self.state.samples.clone() else {
+            return;
+        };
+        let a = &mut self.state.analysis;
+        let checked = crate::metrics::parse_metric_expr(&format!("{name}={expr}"));
+        let result = checked.and_then(|(name, expr)| {
+            let mut copy = (*samples).clone();
+            crate::metrics::add_expr(&mut copy, &name, &expr)
+                .map(|_| (copy, name))
+                .map_err(|e| match e {
+                    crate::metrics::MetricError::Expr { rendered, .. } => rendered,
+                    other => other.to_string(),
+                })
+        });
+        match result {
+            Ok((copy, name)) => {
+                a.new_error = None;
+                a.inputs.metric = Some(name.clone());
+                self.state.samples = Some(Arc::new(copy));
+                self.state.color_by = Some(name);
+                self.recolor();
+            }
+            Err(e) => a.new_error = Some(e),
+        }
     }
 
     fn recolor(&mut self) {
@@ -269,6 +320,26 @@ impl AtlasApp {
                 self.state.color_by = col;
                 self.recolor();
             }
+            Command::ToggleAnalysis => {
+                self.state.analysis.open = !self.state.analysis.open;
+            }
+            Command::Highlight(label, rows) => {
+                if let Some(samples) = &self.state.samples {
+                    let mut mask = vec![false; samples.len()];
+                    for &r in &rows {
+                        if let Some(m) = mask.get_mut(r as usize) {
+                            *m = true;
+                        }
+                    }
+                    self.state.highlight = Some(Highlight {
+                        label,
+                        count: rows.len(),
+                        mask,
+                    });
+                }
+            }
+            Command::ClearHighlight => self.state.highlight = None,
+            Command::AddMetric(name, expr) => self.add_metric(&name, &expr),
             Command::SetParams(params) => self.state.params = params,
             Command::Hover(row) => self.state.hovered = row,
             Command::Select(row) => {
@@ -368,6 +439,12 @@ impl AtlasApp {
             commands.extend(panels::detail_panel(ui, &self.state));
         }
         commands.extend(panels::central(ui, &mut self.state));
+        self.state.analysis.poll(&ctx, self.state.samples.as_ref());
+        if self.state.analysis.open
+            && let Some(samples) = self.state.samples.clone()
+        {
+            commands.extend(analysis::window(&ctx, &mut self.state.analysis, &samples));
+        }
         if self.state.show_warnings {
             commands.extend(panels::warnings_window(&ctx, &self.state));
         }

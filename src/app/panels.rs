@@ -31,6 +31,14 @@ pub fn top_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                 ui.label(RichText::new(path.display().to_string()).monospace())
                     .on_hover_text(path.display().to_string());
             }
+            if state.samples.is_some()
+                && ui
+                    .selectable_label(state.analysis.open, "Analysis")
+                    .on_hover_text("Per-setting table, best-of-N curves, new metrics")
+                    .clicked()
+            {
+                out.push(Command::ToggleAnalysis);
+            }
             if state.job_running && ui.button("Cancel").clicked() {
                 out.push(Command::Cancel);
             }
@@ -51,6 +59,38 @@ pub fn status_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                     if let Some(i) = state.selected {
                         ui.separator();
                         ui.label(format!("selected #{i}"));
+                    }
+                    if let Some(h) = &state.highlight {
+                        ui.separator();
+                        let mean = state.color_by.as_ref().and_then(|c| {
+                            let i = s.column_index(c)?;
+                            match &s.columns[i].kind {
+                                ColumnKind::Numeric { values, .. } => {
+                                    let v: Vec<f64> = values
+                                        .iter()
+                                        .zip(&h.mask)
+                                        .filter(|(v, m)| **m && v.is_finite())
+                                        .map(|(v, _)| *v as f64)
+                                        .collect();
+                                    (!v.is_empty()).then(|| {
+                                        format!(
+                                            " · mean {c} {:.3}",
+                                            v.iter().sum::<f64>() / v.len() as f64
+                                        )
+                                    })
+                                }
+                                _ => None,
+                            }
+                        });
+                        ui.label(format!(
+                            "{} highlighted ({}){}",
+                            thousands(h.count),
+                            h.label,
+                            mean.unwrap_or_default()
+                        ));
+                        if ui.small_button("Clear").clicked() {
+                            out.push(Command::ClearHighlight);
+                        }
                     }
                     if let Some(i) = state.hovered {
                         ui.separator();
@@ -431,6 +471,7 @@ pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
             &state.colors,
             &state.legend,
             state.selected,
+            state.highlight.as_ref().map(|h| h.mask.as_slice()),
         );
         if result.hovered != state.hovered {
             out.push(Command::Hover(result.hovered));

@@ -134,6 +134,7 @@ pub fn show_map(
     colors: &[Color32],
     legend: &Legend,
     selected: Option<usize>,
+    highlight: Option<&[bool]>,
 ) -> MapOutput {
     let rect = ui.available_rect_before_wrap();
     let response = ui.allocate_rect(rect, Sense::click_and_drag());
@@ -181,13 +182,19 @@ pub fn show_map(
     let pointer = response.hover_pos();
     let pick_radius = radius + 3.0;
     let mut hovered: Option<(usize, f32)> = None;
+    // Highlighted points go into a second mesh drawn on top; the rest fade.
+    let mut top = Mesh::default();
     for (i, p) in coords.iter().enumerate() {
         let s = view.to_screen(*p);
         if !visible.contains(s) {
             continue;
         }
         let color = colors.get(i).copied().unwrap_or(colors::DEFAULT_POINT);
-        add_point(&mut mesh, &ring, s, radius, color.gamma_multiply(0.85));
+        match highlight.map(|h| h.get(i).copied().unwrap_or(false)) {
+            None => add_point(&mut mesh, &ring, s, radius, color.gamma_multiply(0.85)),
+            Some(true) => add_point(&mut top, &ring, s, radius * 1.15, color),
+            Some(false) => add_point(&mut mesh, &ring, s, radius, color.gamma_multiply(0.12)),
+        }
         if let Some(ptr) = pointer {
             let d2 = (s - ptr).length_sq();
             if d2 <= pick_radius * pick_radius && hovered.is_none_or(|(_, best)| d2 <= best) {
@@ -196,6 +203,9 @@ pub fn show_map(
         }
     }
     painter.add(Shape::mesh(mesh));
+    if !top.is_empty() {
+        painter.add(Shape::mesh(top));
+    }
 
     // Highlights on top.
     let outline = ui.visuals().strong_text_color();

@@ -260,3 +260,95 @@ fn choosing_model2vec_in_the_side_panel_recomputes_with_it() {
     h.run_steps(2);
     h.get_by_label("256 dims");
 }
+
+/// The bundled sweep with points on a spiral.
+fn sweep_app() -> AtlasApp {
+    let samples = load(
+        &sample("sweep.jsonl"),
+        &LoadOptions::default(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let coords = (0..samples.len())
+        .map(|i| {
+            let a = i as f32 * 0.1;
+            [a.cos() * (1.0 + a * 0.05), a.sin() * (1.0 + a * 0.05)]
+        })
+        .collect();
+    let mut app = AtlasApp::new(LoadOptions::default(), MapParams::default());
+    app.set_map(Arc::new(samples), coords);
+    app
+}
+
+fn wait_for_analysis(h: &mut Harness<'_, AtlasApp>) {
+    let start = Instant::now();
+    h.run_steps(2);
+    while h.state().state.analysis.running || h.state().state.analysis.result.is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "analysis finishes"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.run_steps(2);
+}
+
+#[test]
+fn analysis_table_highlights_a_setting_and_plots_best_of_n() {
+    let mut h = harness(sweep_app());
+    h.get_by_label("Analysis").click();
+    wait_for_analysis(&mut h);
+    let inputs = h.state().state.analysis.inputs.clone();
+    assert_eq!(inputs.by, vec!["model", "temperature", "top_p"]);
+    assert_eq!(inputs.prompt.as_deref(), Some("prompt_id"));
+    assert_eq!(inputs.metric.as_deref(), Some("score"));
+    h.get_by_label_contains("Expected best-of-N per setting");
+    // Group by model only: three rows; click chat-8b.
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "temperature")
+        .click();
+    h.run_steps(1);
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "top_p")
+        .click();
+    wait_for_analysis(&mut h);
+    assert_eq!(h.state().state.analysis.inputs.by, vec!["model"]);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "chat-8b")
+        .click();
+    h.run_steps(2);
+    let hl = h.state().state.highlight.as_ref().expect("highlighted");
+    assert_eq!(hl.count, 768);
+    assert_eq!(hl.label, "model = chat-8b");
+    h.get_by_label_contains("768 highlighted (model = chat-8b)");
+    h.get_by_label("Clear").click();
+    h.run_steps(1);
+    assert!(h.state().state.highlight.is_none());
+}
+
+#[test]
+fn a_new_metric_from_an_expression_becomes_a_column() {
+    let mut h = harness(sweep_app());
+    h.get_by_label("Analysis").click();
+    wait_for_analysis(&mut h);
+    h.get_by_label("name").click();
+    h.get_by_label("name").type_text("adj");
+    h.get_by_label("=").click();
+    h.get_by_label("=").type_text("score - 0.02 * len_wrds");
+    h.run_steps(1);
+    h.get_by_label("Add metric").click();
+    h.run_steps(2);
+    let err = h.state().state.analysis.new_error.clone().unwrap();
+    assert!(err.contains("did you mean 'len_words'"), "{err}");
+    h.get_by_label_contains("no column named 'len_wrds'");
+    // Fix the typo: select all, retype.
+    h.state_mut().state.analysis.new_expr = "score - 0.02 * len_words".into();
+    h.run_steps(1);
+    h.get_by_label("Add metric").click();
+    wait_for_analysis(&mut h);
+    let s = &h.state().state;
+    assert!(s.analysis.new_error.is_none());
+    let samples = s.samples.as_ref().unwrap();
+    assert!(samples.column_index("adj").is_some());
+    assert_eq!(s.color_by.as_deref(), Some("adj"));
+    assert_eq!(s.analysis.inputs.metric.as_deref(), Some("adj"));
+}
