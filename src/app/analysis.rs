@@ -127,11 +127,13 @@ pub fn metric_columns(samples: &Samples) -> Vec<String> {
         .collect()
 }
 
-/// Columns worth grouping by: categories, and numbers with few distinct values.
-fn group_columns(samples: &Samples, current: &[String]) -> Vec<String> {
+/// Columns worth grouping by: categories, and numbers with few distinct values (not the
+/// prompt column).
+fn group_columns(samples: &Samples, current: &[String], prompt: Option<&str>) -> Vec<String> {
     let mut out: Vec<String> = samples
         .columns
         .iter()
+        .filter(|c| Some(c.name.as_str()) != prompt)
         .filter(|c| match &c.kind {
             ColumnKind::Category { levels, .. } => levels.len() <= 64,
             ColumnKind::Numeric { .. } => samples
@@ -165,7 +167,7 @@ pub fn window(ctx: &egui::Context, state: &mut AnalysisState, samples: &Samples)
     let mut open = state.open;
     egui::Window::new("Analysis")
         .open(&mut open)
-        .default_size([620.0, 640.0])
+        .default_size([640.0, 700.0])
         .vscroll(true)
         .show(ctx, |ui| {
             let metrics = metric_columns(samples);
@@ -254,7 +256,7 @@ pub fn window(ctx: &egui::Context, state: &mut AnalysisState, samples: &Samples)
             );
             ui.horizontal_wrapped(|ui| {
                 ui.label("group by");
-                for c in group_columns(samples, &state.inputs.by) {
+                for c in group_columns(samples, &state.inputs.by, state.inputs.prompt.as_deref()) {
                     let mut on = state.inputs.by.contains(&c);
                     if ui.checkbox(&mut on, &c).changed() {
                         if on {
@@ -376,6 +378,8 @@ fn plot(ui: &mut egui::Ui, curves: &[Curve]) {
         })
         .allow_scroll(false)
         .show(ui, |p| {
+            // Bands only while they can be told apart.
+            let bands = curves.len() <= 6;
             for (i, c) in curves.iter().enumerate() {
                 let name = c.setting.join(", ");
                 let color = colors::category(i);
@@ -396,16 +400,18 @@ fn plot(ui: &mut egui::Ui, curves: &[Curve]) {
                         }
                     })
                     .collect();
-                p.add(
-                    FilledArea::new(name.clone(), &xs, &lo, &hi)
-                        .fill_color(color.gamma_multiply(0.15)),
-                );
+                // Bands have no name: the legend shows the lines.
                 let pts: Vec<[f64; 2]> = c.points.iter().map(|q| [q.n as f64, q.mean]).collect();
                 p.line(
-                    Line::new(name, PlotPoints::from(pts))
+                    Line::new(name.clone(), PlotPoints::from(pts))
                         .color(color)
                         .width(2.0),
                 );
+                if bands {
+                    p.add(
+                        FilledArea::new("", &xs, &lo, &hi).fill_color(color.gamma_multiply(0.15)),
+                    );
+                }
             }
         });
 }

@@ -295,7 +295,7 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                     )
                     .labelled_by(l.id);
                     ui.end_row();
-                    let l = ui.label("metric");
+                    let l = ui.label("distance");
                     egui::ComboBox::from_id_salt("metric")
                         .selected_text(p.umap.metric.to_string())
                         .show_ui(ui, |ui| {
