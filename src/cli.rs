@@ -73,17 +73,19 @@ pub enum Command {
     Bon(BonCommand),
 }
 
+/// What `stats` and `bon` analyse.
 #[derive(Args, Debug)]
-pub struct StatsCommand {
+pub struct AnalysisArgs {
     /// The sample set (.jsonl, .ndjson, .csv, .parquet).
     pub file: PathBuf,
 
-    /// Group by these columns, comma-separated (default: the detected hyperparameter
-    /// columns: model, temperature, top_p, ...).
+    /// One row (stats) or curve (bon) per setting of these columns, comma-separated
+    /// (default: the detected hyperparameter columns: model, temperature, top_p, ...).
     #[arg(long, value_delimiter = ',', value_name = "COL,COL")]
     pub by: Vec<String>,
 
     /// The metric: a numeric or true/false column, built-in metric or --metric-expr name.
+    /// bon: numbers give the expected best-of-N, true/false gives pass@N.
     #[arg(long, value_name = "COLUMN")]
     pub metric: String,
 
@@ -91,9 +93,15 @@ pub struct StatsCommand {
     #[arg(long, value_name = "COLUMN")]
     pub prompt: Option<String>,
 
-    /// Also write the table: .csv or .json (written atomically).
+    /// Also write the result: .csv or .json (written atomically).
     #[arg(short, long, value_name = "OUT.csv|OUT.json")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatsCommand {
+    #[command(flatten)]
+    pub a: AnalysisArgs,
 
     /// Skip the diversity column (it embeds the texts).
     #[arg(long)]
@@ -109,25 +117,8 @@ pub struct StatsCommand {
 
 #[derive(Args, Debug)]
 pub struct BonCommand {
-    /// The sample set (.jsonl, .ndjson, .csv, .parquet).
-    pub file: PathBuf,
-
-    /// One curve per setting of these columns, comma-separated (default: the detected
-    /// hyperparameter columns).
-    #[arg(long, value_delimiter = ',', value_name = "COL,COL")]
-    pub by: Vec<String>,
-
-    /// The metric: numbers (expected best-of-N) or true/false (pass@N).
-    #[arg(long, value_name = "COLUMN")]
-    pub metric: String,
-
-    /// The prompt id column (default: detected).
-    #[arg(long, value_name = "COLUMN")]
-    pub prompt: Option<String>,
-
-    /// Also write the curves: .csv or .json (written atomically).
-    #[arg(short, long, value_name = "OUT.csv|OUT.json")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub a: AnalysisArgs,
 
     #[command(flatten)]
     pub map: MapArgs,
@@ -735,13 +726,18 @@ fn stats_rows(by: &[String], table: &[SettingRow]) -> (Vec<String>, Vec<Vec<Stri
 }
 
 fn run_stats(cmd: &StatsCommand) -> anyhow::Result<ExitCode> {
-    if let Some(out) = &cmd.output {
-        if out == &cmd.file {
+    if let Some(out) = &cmd.a.output {
+        if out == &cmd.a.file {
             anyhow::bail!("{}: refusing to overwrite the input", out.display());
         }
     }
-    let (samples, by, prompt) =
-        analysis_input(&cmd.file, &cmd.map, &cmd.by, cmd.prompt.as_ref(), cmd.quiet)?;
+    let (samples, by, prompt) = analysis_input(
+        &cmd.a.file,
+        &cmd.map,
+        &cmd.a.by,
+        cmd.a.prompt.as_ref(),
+        cmd.quiet,
+    )?;
     let embeddings = if cmd.no_diversity || prompt.is_none() {
         None
     } else {
@@ -758,7 +754,7 @@ fn run_stats(cmd: &StatsCommand) -> anyhow::Result<ExitCode> {
             &progress,
             &CancelToken::new(),
         )
-        .with_context(|| format!("{}: embedding for diversity", cmd.file.display()))?;
+        .with_context(|| format!("{}: embedding for diversity", cmd.a.file.display()))?;
         progress.finish();
         eprintln!("diversity: mean pairwise cosine distance of a prompt's samples ({id})");
         Some(e)
@@ -766,16 +762,16 @@ fn run_stats(cmd: &StatsCommand) -> anyhow::Result<ExitCode> {
     let table = analysis::settings_table(
         &samples,
         &by,
-        &cmd.metric,
+        &cmd.a.metric,
         prompt.as_deref(),
         embeddings.as_ref(),
     )?;
     let (header, rows) = stats_rows(&by, &table);
     print_table(&header, &rows);
-    if let Some(out) = &cmd.output {
+    if let Some(out) = &cmd.a.output {
         let json = serde_json::json!({
-            "file": cmd.file,
-            "metric": cmd.metric,
+            "file": cmd.a.file,
+            "metric": cmd.a.metric,
             "by": by,
             "prompt": prompt,
             "settings": table,
@@ -811,23 +807,28 @@ fn bon_rows(by: &[String], curves: &[Curve]) -> (Vec<String>, Vec<Vec<String>>) 
 }
 
 fn run_bon(cmd: &BonCommand) -> anyhow::Result<ExitCode> {
-    if let Some(out) = &cmd.output {
-        if out == &cmd.file {
+    if let Some(out) = &cmd.a.output {
+        if out == &cmd.a.file {
             anyhow::bail!("{}: refusing to overwrite the input", out.display());
         }
     }
-    let (samples, by, prompt) =
-        analysis_input(&cmd.file, &cmd.map, &cmd.by, cmd.prompt.as_ref(), true)?;
+    let (samples, by, prompt) = analysis_input(
+        &cmd.a.file,
+        &cmd.map,
+        &cmd.a.by,
+        cmd.a.prompt.as_ref(),
+        true,
+    )?;
     let prompt = prompt.ok_or_else(|| analysis::AnalysisError::NoPromptColumn {
-        path: cmd.file.display().to_string(),
+        path: cmd.a.file.display().to_string(),
     })?;
-    let curves = analysis::best_of_n(&samples, &by, &cmd.metric, &prompt)?;
+    let curves = analysis::best_of_n(&samples, &by, &cmd.a.metric, &prompt)?;
     let (header, rows) = bon_rows(&by, &curves);
     print_table(&header, &rows);
-    if let Some(out) = &cmd.output {
+    if let Some(out) = &cmd.a.output {
         let json = serde_json::json!({
-            "file": cmd.file,
-            "metric": cmd.metric,
+            "file": cmd.a.file,
+            "metric": cmd.a.metric,
             "by": by,
             "prompt": prompt,
             "curves": curves,
