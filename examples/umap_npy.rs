@@ -10,7 +10,7 @@ use std::time::Instant;
 use sample_atlas::embedding::vectors::{npy_bytes, read_npy};
 use sample_atlas::neighbors::{KnnGraph, KnnMethod, Metric, knn};
 use sample_atlas::progress::{CancelToken, NoProgress};
-use sample_atlas::projection::{UmapParams, umap_layout};
+use sample_atlas::projection::{UmapParams, umap_layout_timed};
 
 /// Recall@k of `graph` against brute-force neighbours of `queries` evenly spaced rows.
 fn recall(data: &[f32], d: usize, metric: Metric, graph: &KnnGraph, queries: usize) -> f64 {
@@ -90,15 +90,31 @@ fn main() {
         recall(&data, d, metric, &knn, 1000)
     };
     let t = Instant::now();
-    let coords =
-        umap_layout(&data, d, &knn, &params, &NoProgress, &CancelToken::new()).expect("layout");
+    let (coords, parts) =
+        umap_layout_timed(&data, d, &knn, &params, &NoProgress, &CancelToken::new())
+            .expect("layout");
     let layout_s = t.elapsed().as_secs_f64();
+    // Peak resident memory of the whole run (Linux).
+    let peak_mb = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN);
+    let input_mb = (n * d * 4) as f64 / (1024.0 * 1024.0);
     let flat: Vec<f32> = coords.iter().flat_map(|c| [c[0], c[1]]).collect();
     assert!(flat.iter().all(|v| v.is_finite()), "non-finite coordinate");
     std::fs::write(&args[2], npy_bytes(&flat, n, 2)).expect("writable output");
     println!(
-        "{{\"n\": {n}, \"d\": {d}, \"knn\": \"{:?}\", \"knn_s\": {knn_s:.3}, \"knn_recall\": {recall:.4}, \"layout_s\": {layout_s:.3}, \"total_s\": {:.3}}}",
+        "{{\"n\": {n}, \"d\": {d}, \"knn\": \"{:?}\", \"avx2\": {}, \"knn_s\": {knn_s:.3}, \"knn_recall\": {recall:.4}, \"graph_s\": {:.3}, \"init_s\": {:.3}, \"sgd_s\": {:.3}, \"layout_s\": {layout_s:.3}, \"total_s\": {:.3}, \"peak_rss_mb\": {peak_mb:.0}, \"input_mb\": {input_mb:.0}}}",
         method.resolve(n),
+        sample_atlas::neighbors::simd::uses_avx2(),
+        parts.graph_s,
+        parts.init_s,
+        parts.sgd_s,
         knn_s + layout_s
     );
 }

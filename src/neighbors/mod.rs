@@ -2,6 +2,7 @@
 //! larger ones. Both are deterministic for a seed, whatever the thread count.
 
 pub mod nndescent;
+pub mod simd;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -67,40 +68,7 @@ impl KnnGraph {
 /// Queries per parallel block (progress and cancellation granularity, cache blocking).
 const QUERY_BLOCK: usize = 32;
 
-#[inline]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    let mut s: f32 = acc.iter().sum();
-    for (x, y) in ra.iter().zip(rb) {
-        s += x * y;
-    }
-    s
-}
-
-#[inline]
-pub(crate) fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            let d = x[l] - y[l];
-            acc[l] += d * d;
-        }
-    }
-    let mut s: f32 = acc.iter().sum();
-    for (x, y) in ra.iter().zip(rb) {
-        s += (x - y) * (x - y);
-    }
-    s
-}
+pub(crate) use simd::{dot, sq_dist};
 
 /// Up to this many rows, `knn` searches exactly; above, it uses NN-descent.
 pub const EXACT_MAX_ROWS: usize = 10_000;

@@ -89,6 +89,14 @@ impl UmapParams {
     }
 }
 
+/// Seconds per part of the layout.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct LayoutTimings {
+    pub graph_s: f64,
+    pub init_s: f64,
+    pub sgd_s: f64,
+}
+
 /// Lay out `data` (row-major `n × dims`, the vectors the kNN graph was built on) in 2-D.
 pub fn umap_layout(
     data: &[f32],
@@ -98,14 +106,31 @@ pub fn umap_layout(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Vec<[f32; 2]>, ProjectionError> {
+    umap_layout_timed(data, dims, knn, params, progress, cancel).map(|(c, _)| c)
+}
+
+/// [`umap_layout`], also returning how long the fuzzy graph, the initialisation and the SGD
+/// epochs took.
+pub fn umap_layout_timed(
+    data: &[f32],
+    dims: usize,
+    knn: &KnnGraph,
+    params: &UmapParams,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(Vec<[f32; 2]>, LayoutTimings), ProjectionError> {
     params.validate()?;
     let n = knn.n;
+    let mut timings = LayoutTimings::default();
+    let t = std::time::Instant::now();
     progress.report(Stage::Graph, 0, 1);
     let graph = fuzzy::fuzzy_graph(knn, params.n_neighbors);
     progress.report(Stage::Graph, 1, 1);
+    timings.graph_s = t.elapsed().as_secs_f64();
     if cancel.is_cancelled() {
         return Err(ProjectionError::Cancelled);
     }
+    let t = std::time::Instant::now();
     let mut coords = init::pca_init(data, dims, params.seed);
     // umap-learn rescales the initial layout into [0, 10]² before the epochs.
     for axis in 0..2 {
@@ -120,9 +145,11 @@ pub fn umap_layout(
                 .for_each(|c| c[axis] = 10.0 * (c[axis] - lo) / (hi - lo));
         }
     }
+    timings.init_s = t.elapsed().as_secs_f64();
     if progress.wants_layout_snapshots() {
         progress.layout_snapshot(&coords);
     }
+    let t = std::time::Instant::now();
     let (a, b) = curve::find_ab(params.spread as f64, params.min_dist as f64);
     let sgd = sgd::SgdParams {
         a: a as f32,
@@ -136,7 +163,8 @@ pub fn umap_layout(
     if !sgd::optimize(&graph, &mut coords, &sgd, progress, cancel) {
         return Err(ProjectionError::Cancelled);
     }
-    Ok(coords)
+    timings.sgd_s = t.elapsed().as_secs_f64();
+    Ok((coords, timings))
 }
 
 #[cfg(test)]
