@@ -9,6 +9,9 @@ use rayon::prelude::*;
 use crate::embedding::sparse::{gram, sym_eigen_desc};
 
 const NOISE_SCALE: f32 = 1e-4;
+/// The covariance is estimated from at most about this many rows (evenly spaced): plenty for
+/// two principal axes, and it keeps the init at 1M rows to seconds and one small copy.
+const COVARIANCE_ROWS: usize = 100_000;
 
 /// PCA initialisation of `data` (row-major `n × dims`) in 2-D.
 pub fn pca_init(data: &[f32], dims: usize, seed: u64) -> Vec<[f32; 2]> {
@@ -35,20 +38,26 @@ pub fn pca_init(data: &[f32], dims: usize, seed: u64) -> Vec<[f32; 2]> {
             }
         }
         let mean: Vec<f32> = mean.iter().map(|m| (m / n as f64) as f32).collect();
+        // Centred copy of every `stride`-th row (all rows up to COVARIANCE_ROWS); the full
+        // matrix is never copied.
+        let stride = n.div_ceil(COVARIANCE_ROWS).max(1);
         let centered: Vec<f32> = data
             .par_chunks(dims)
+            .step_by(stride)
             .flat_map_iter(|row| row.iter().zip(&mean).map(|(v, m)| v - m))
             .collect();
         let cov = gram(&centered, dims);
+        drop(centered);
         let (values, vectors) = sym_eigen_desc(&cov, dims);
         let comps = values.iter().take(2).filter(|&&v| v > 1e-12).count();
         coords.par_iter_mut().enumerate().for_each(|(i, c)| {
-            let row = &centered[i * dims..(i + 1) * dims];
+            let row = &data[i * dims..(i + 1) * dims];
             for (axis, slot) in c.iter_mut().enumerate().take(comps) {
                 *slot = row
                     .iter()
+                    .zip(&mean)
                     .enumerate()
-                    .map(|(r, &v)| v as f64 * vectors[r * dims + axis])
+                    .map(|(r, (&v, &m))| (v - m) as f64 * vectors[r * dims + axis])
                     .sum::<f64>() as f32;
             }
         });
