@@ -726,10 +726,10 @@ fn stats_rows(by: &[String], table: &[SettingRow]) -> (Vec<String>, Vec<Vec<Stri
 }
 
 fn run_stats(cmd: &StatsCommand) -> anyhow::Result<ExitCode> {
-    if let Some(out) = &cmd.a.output {
-        if out == &cmd.a.file {
-            anyhow::bail!("{}: refusing to overwrite the input", out.display());
-        }
+    if let Some(out) = &cmd.a.output
+        && out == &cmd.a.file
+    {
+        anyhow::bail!("{}: refusing to overwrite the input", out.display());
     }
     let (samples, by, prompt) = analysis_input(
         &cmd.a.file,
@@ -807,10 +807,10 @@ fn bon_rows(by: &[String], curves: &[Curve]) -> (Vec<String>, Vec<Vec<String>>) 
 }
 
 fn run_bon(cmd: &BonCommand) -> anyhow::Result<ExitCode> {
-    if let Some(out) = &cmd.a.output {
-        if out == &cmd.a.file {
-            anyhow::bail!("{}: refusing to overwrite the input", out.display());
-        }
+    if let Some(out) = &cmd.a.output
+        && out == &cmd.a.file
+    {
+        anyhow::bail!("{}: refusing to overwrite the input", out.display());
     }
     let (samples, by, prompt) = analysis_input(
         &cmd.a.file,

@@ -38,8 +38,12 @@ pub fn category(i: usize) -> Color32 {
         return Color32::from_rgb(c.r, c.g, c.b);
     }
     let hue = (i as f32 * 0.618_034).fract();
-    let saturation = if (i / 7) % 2 == 0 { 0.75 } else { 0.5 };
-    let value = if (i / 3) % 2 == 0 { 0.95 } else { 0.75 };
+    let saturation = if (i / 7).is_multiple_of(2) { 0.75 } else { 0.5 };
+    let value = if (i / 3).is_multiple_of(2) {
+        0.95
+    } else {
+        0.75
+    };
     eframe::egui::ecolor::Hsva::new(hue, saturation, value, 1.0).into()
 }
 

@@ -345,11 +345,7 @@ impl Expr {
     pub fn columns(&self) -> Vec<String> {
         fn walk(n: &Node, out: &mut Vec<String>) {
             match n {
-                Node::Col(c, ..) => {
-                    if !out.contains(c) {
-                        out.push(c.clone())
-                    }
-                }
+                Node::Col(c, ..) if !out.contains(c) => out.push(c.clone()),
                 Node::Unary(_, a, ..) => walk(a, out),
                 Node::Binary(_, a, b, ..) => {
                     walk(a, out);

@@ -94,7 +94,7 @@ impl KnnMethod {
 }
 
 fn check_shape(data: &[f32], dims: usize) -> Result<(), NeighborsError> {
-    if dims == 0 || data.len() % dims != 0 {
+    if dims == 0 || !data.len().is_multiple_of(dims) {
         return Err(NeighborsError::Input(format!(
             "{} values do not form rows of {dims}",
             data.len()

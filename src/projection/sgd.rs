@@ -74,28 +74,6 @@ fn clip(v: f32) -> f32 {
     v.clamp(-GRAD_CLIP, GRAD_CLIP)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::PowTable;
-
-    #[test]
-    fn pow_table_is_accurate() {
-        for b in [0.895_060_8f32, 1.334_167, 0.5, 1.0] {
-            let t = PowTable::new(b);
-            let mut x = 1e-14f32;
-            while x < 1e14 {
-                let exact = (x as f64).powf(b as f64);
-                let got = t.pow(x) as f64;
-                assert!(
-                    ((got - exact) / exact).abs() < 2e-6,
-                    "{x}^{b}: {got} vs {exact}"
-                );
-                x *= 1.013;
-            }
-        }
-    }
-}
-
 /// How often (in epochs) progress and layout snapshots are reported.
 pub fn report_every(n_epochs: usize) -> usize {
     (n_epochs / 50).max(1)
@@ -217,4 +195,26 @@ pub fn optimize(
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PowTable;
+
+    #[test]
+    fn pow_table_is_accurate() {
+        for b in [0.895_060_8f32, 1.334_167, 0.5, 1.0] {
+            let t = PowTable::new(b);
+            let mut x = 1e-14f32;
+            while x < 1e14 {
+                let exact = (x as f64).powf(b as f64);
+                let got = t.pow(x) as f64;
+                assert!(
+                    ((got - exact) / exact).abs() < 2e-6,
+                    "{x}^{b}: {got} vs {exact}"
+                );
+                x *= 1.013;
+            }
+        }
+    }
 }

@@ -386,7 +386,7 @@ fn endpoint_falls_back_to_floats_when_base64_is_refused() {
         .filter(|s| s.encoding_format == "base64")
         .count();
     assert!(
-        refused >= 1 && refused <= 3,
+        (1..=3).contains(&refused),
         "switches after the first refusals: {refused}"
     );
     assert_eq!(
