@@ -1,17 +1,14 @@
 //! End-to-end tests of the `sample-atlas` binary on the bundled samples.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use polars::prelude::*;
 
 use crate::sample;
 
 fn atlas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sample-atlas"))
-        .args(args)
-        .output()
-        .expect("binary runs")
+    crate::atlas_cmd().args(args).output().expect("binary runs")
 }
 
 fn stderr(o: &Output) -> String {
@@ -505,7 +502,7 @@ fn the_cache_skips_unchanged_work_and_survives_damage() {
             report.to_str().unwrap().to_string(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let o = Command::new(env!("CARGO_BIN_EXE_sample-atlas"))
+        let o = crate::atlas_cmd()
             .args(&args)
             .env(sample_atlas::cache::CACHE_DIR_ENV, &cache_dir)
             .output()

@@ -2,7 +2,6 @@
 //! the potion-base-8M model for model2vec, and the per-text cache end to end.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -209,7 +208,7 @@ fn map_with_an_endpoint_embeds_only_new_texts_on_rerun() {
     let run = |report: &str| {
         let out = dir.path().join("out.parquet");
         let report = dir.path().join(report);
-        let o = Command::new(env!("CARGO_BIN_EXE_sample-atlas"))
+        let o = crate::atlas_cmd()
             .args([
                 "map",
                 input.to_str().unwrap(),
@@ -249,7 +248,7 @@ fn map_with_an_endpoint_embeds_only_new_texts_on_rerun() {
 
     // Unchanged file, new UMAP parameter: nothing is embedded.
     let before = server.requests().len();
-    let o = Command::new(env!("CARGO_BIN_EXE_sample-atlas"))
+    let o = crate::atlas_cmd()
         .args(["map", input.to_str().unwrap(), "-o"])
         .arg(dir.path().join("o3.parquet"))
         .args(["--quiet", "--min-dist", "0.3"])
@@ -347,7 +346,7 @@ fn map_with_model2vec_end_to_end() {
     let Some(model) = model_dir() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.parquet");
-    let o = Command::new(env!("CARGO_BIN_EXE_sample-atlas"))
+    let o = crate::atlas_cmd()
         .args(["map"])
         .arg(crate::sample("sweep.jsonl"))
         .arg("-o")

@@ -220,12 +220,19 @@ fn choosing_model2vec_in_the_side_panel_recomputes_with_it() {
         h.state().state.params.vectors,
         VectorSource::Model2Vec(_)
     ));
-    let model = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/models/potion-base-8M");
+    let model = std::env::var_os("SAMPLE_ATLAS_MODEL2VEC_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/models/potion-base-8M")
+        });
     if !model.join("model.safetensors").is_file() {
         eprintln!("skipped the recompute: no model at {}", model.display());
         return;
     }
+    // The field may be prefilled with an installed default: start from an empty one.
+    h.state_mut().state.params.vectors = VectorSource::Model2Vec(Default::default());
+    h.run_steps(1);
     let field = h.get_by_label("model folder");
     field.click();
     h.run_steps(1);
