@@ -591,12 +591,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Load for an analysis command and settle the grouping and prompt columns.
 fn analysis_input(
-    file: &Path,
+    a: &AnalysisArgs,
     args: &MapArgs,
-    by: &[String],
-    prompt: Option<&String>,
     quiet: bool,
 ) -> anyhow::Result<(dataset::Samples, Vec<String>, Option<String>)> {
+    let (file, by, prompt) = (a.file.as_path(), &a.by[..], a.prompt.as_ref());
+    if a.output.as_deref() == Some(file) {
+        anyhow::bail!("{}: refusing to overwrite the input", file.display());
+    }
     let progress = CliProgress::new(quiet);
     let samples = dataset::load(file, &args.load_options()?, &progress, &CancelToken::new())?;
     progress.finish();
@@ -726,18 +728,7 @@ fn stats_rows(by: &[String], table: &[SettingRow]) -> (Vec<String>, Vec<Vec<Stri
 }
 
 fn run_stats(cmd: &StatsCommand) -> anyhow::Result<ExitCode> {
-    if let Some(out) = &cmd.a.output
-        && out == &cmd.a.file
-    {
-        anyhow::bail!("{}: refusing to overwrite the input", out.display());
-    }
-    let (samples, by, prompt) = analysis_input(
-        &cmd.a.file,
-        &cmd.map,
-        &cmd.a.by,
-        cmd.a.prompt.as_ref(),
-        cmd.quiet,
-    )?;
+    let (samples, by, prompt) = analysis_input(&cmd.a, &cmd.map, cmd.quiet)?;
     let embeddings = if cmd.no_diversity || prompt.is_none() {
         None
     } else {
@@ -807,18 +798,7 @@ fn bon_rows(by: &[String], curves: &[Curve]) -> (Vec<String>, Vec<Vec<String>>) 
 }
 
 fn run_bon(cmd: &BonCommand) -> anyhow::Result<ExitCode> {
-    if let Some(out) = &cmd.a.output
-        && out == &cmd.a.file
-    {
-        anyhow::bail!("{}: refusing to overwrite the input", out.display());
-    }
-    let (samples, by, prompt) = analysis_input(
-        &cmd.a.file,
-        &cmd.map,
-        &cmd.a.by,
-        cmd.a.prompt.as_ref(),
-        true,
-    )?;
+    let (samples, by, prompt) = analysis_input(&cmd.a, &cmd.map, true)?;
     let prompt = prompt.ok_or_else(|| analysis::AnalysisError::NoPromptColumn {
         path: cmd.a.file.display().to_string(),
     })?;

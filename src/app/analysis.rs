@@ -38,26 +38,38 @@ pub struct AnalysisState {
     pub new_name: String,
     pub new_expr: String,
     pub new_error: Option<String>,
+    /// Metric and group-by candidates of the current samples (counting distinct values of
+    /// every numeric column is O(rows): done when the samples change, not every frame).
+    metric_choices: Vec<String>,
+    group_choices: Vec<String>,
 }
 
 impl AnalysisState {
     /// Defaults from the detected run schema (hyperparameters, prompt, a score-like metric).
     pub fn reset_for(&mut self, samples: &Samples) {
+        self.refresh_choices(samples);
         let schema = analysis::detect_schema(samples);
+        let metrics = &self.metric_choices;
         let keep_metric = self
             .inputs
             .metric
             .as_ref()
-            .is_some_and(|m| metric_columns(samples).contains(m));
+            .is_some_and(|m| metrics.contains(m));
         if !keep_metric {
             self.inputs.metric = colors::default_color_column(samples)
-                .filter(|c| metric_columns(samples).contains(c))
-                .or_else(|| metric_columns(samples).into_iter().next());
+                .filter(|c| metrics.contains(c))
+                .or_else(|| metrics.first().cloned());
         }
         self.inputs.by = schema.hyperparameters;
         self.inputs.prompt = schema.prompt;
         self.computed = None;
         self.result = None;
+    }
+
+    /// Recompute the metric and group-by candidates (when columns were added or replaced).
+    pub fn refresh_choices(&mut self, samples: &Samples) {
+        self.metric_choices = metric_columns(samples);
+        self.group_choices = group_columns(samples);
     }
 
     /// Start a computation when the inputs changed; collect a finished one.
@@ -85,11 +97,7 @@ impl AnalysisState {
         self.running = true;
         self.rx = Some(rx);
         std::thread::spawn(move || {
-            let by = if inputs.by.is_empty() {
-                Vec::new()
-            } else {
-                inputs.by.clone()
-            };
+            let by = &inputs.by;
             let result = (|| {
                 let table = analysis::settings_table(
                     &samples,
@@ -127,13 +135,11 @@ pub fn metric_columns(samples: &Samples) -> Vec<String> {
         .collect()
 }
 
-/// Columns worth grouping by: categories, and numbers with few distinct values (not the
-/// prompt column).
-fn group_columns(samples: &Samples, current: &[String], prompt: Option<&str>) -> Vec<String> {
-    let mut out: Vec<String> = samples
+/// Columns worth grouping by: categories, and numbers with few distinct values.
+fn group_columns(samples: &Samples) -> Vec<String> {
+    samples
         .columns
         .iter()
-        .filter(|c| Some(c.name.as_str()) != prompt)
         .filter(|c| match &c.kind {
             ColumnKind::Category { levels, .. } => levels.len() <= 64,
             ColumnKind::Numeric { .. } => samples
@@ -145,13 +151,7 @@ fn group_columns(samples: &Samples, current: &[String], prompt: Option<&str>) ->
             _ => false,
         })
         .map(|c| c.name.clone())
-        .collect();
-    for c in current {
-        if !out.contains(c) {
-            out.push(c.clone());
-        }
-    }
-    out
+        .collect()
 }
 
 fn num(v: f64) -> String {
@@ -170,7 +170,7 @@ pub fn window(ctx: &egui::Context, state: &mut AnalysisState, samples: &Samples)
         .default_size([640.0, 700.0])
         .vscroll(true)
         .show(ctx, |ui| {
-            let metrics = metric_columns(samples);
+            let metrics = state.metric_choices.clone();
             ui.horizontal(|ui| {
                 let l = ui.label("metric");
                 egui::ComboBox::from_id_salt("analysis-metric")
@@ -256,7 +256,20 @@ pub fn window(ctx: &egui::Context, state: &mut AnalysisState, samples: &Samples)
             );
             ui.horizontal_wrapped(|ui| {
                 ui.label("group by");
-                for c in group_columns(samples, &state.inputs.by, state.inputs.prompt.as_deref()) {
+                // The candidates (not the prompt column), then any chosen column that is not one.
+                let prompt = state.inputs.prompt.clone();
+                let mut choices: Vec<String> = state
+                    .group_choices
+                    .iter()
+                    .filter(|c| Some(*c) != prompt.as_ref())
+                    .cloned()
+                    .collect();
+                for c in &state.inputs.by {
+                    if !choices.contains(c) {
+                        choices.push(c.clone());
+                    }
+                }
+                for c in choices {
                     let mut on = state.inputs.by.contains(&c);
                     if ui.checkbox(&mut on, &c).changed() {
                         if on {

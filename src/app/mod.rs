@@ -132,6 +132,25 @@ pub struct Highlight {
     pub label: String,
     pub mask: Vec<bool>,
     pub count: usize,
+    /// " · mean COL x" of the colour column over the highlighted rows (kept up to date by
+    /// `recolor`, not recomputed every frame).
+    pub mean: Option<String>,
+}
+
+/// The mean of a numeric colour column over the rows in `mask`, for the status bar.
+fn highlight_mean(samples: &Samples, color_by: Option<&str>, mask: &[bool]) -> Option<String> {
+    let c = color_by?;
+    let i = samples.column_index(c)?;
+    let crate::dataset::ColumnKind::Numeric { values, .. } = &samples.columns[i].kind else {
+        return None;
+    };
+    let v: Vec<f64> = values
+        .iter()
+        .zip(mask)
+        .filter(|(v, m)| **m && v.is_finite())
+        .map(|(v, _)| *v as f64)
+        .collect();
+    (!v.is_empty()).then(|| format!(" · mean {c} {:.3}", v.iter().sum::<f64>() / v.len() as f64))
 }
 
 /// Everything the widgets can ask for.
@@ -249,6 +268,7 @@ impl AtlasApp {
         match result {
             Ok((copy, name)) => {
                 a.new_error = None;
+                a.refresh_choices(&copy);
                 a.inputs.metric = Some(name.clone());
                 self.state.samples = Some(Arc::new(copy));
                 self.state.color_by = Some(name);
@@ -264,6 +284,9 @@ impl AtlasApp {
             let (colors, legend) = colors::point_colors(samples, s.color_by.as_deref());
             s.colors = colors;
             s.legend = legend;
+            if let Some(h) = &mut s.highlight {
+                h.mean = highlight_mean(samples, s.color_by.as_deref(), &h.mask);
+            }
         }
     }
 
@@ -331,10 +354,12 @@ impl AtlasApp {
                             *m = true;
                         }
                     }
+                    let mean = highlight_mean(samples, self.state.color_by.as_deref(), &mask);
                     self.state.highlight = Some(Highlight {
                         label,
                         count: rows.len(),
                         mask,
+                        mean,
                     });
                 }
             }

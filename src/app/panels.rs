@@ -62,31 +62,11 @@ pub fn status_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                     }
                     if let Some(h) = &state.highlight {
                         ui.separator();
-                        let mean = state.color_by.as_ref().and_then(|c| {
-                            let i = s.column_index(c)?;
-                            match &s.columns[i].kind {
-                                ColumnKind::Numeric { values, .. } => {
-                                    let v: Vec<f64> = values
-                                        .iter()
-                                        .zip(&h.mask)
-                                        .filter(|(v, m)| **m && v.is_finite())
-                                        .map(|(v, _)| *v as f64)
-                                        .collect();
-                                    (!v.is_empty()).then(|| {
-                                        format!(
-                                            " · mean {c} {:.3}",
-                                            v.iter().sum::<f64>() / v.len() as f64
-                                        )
-                                    })
-                                }
-                                _ => None,
-                            }
-                        });
                         ui.label(format!(
                             "{} highlighted ({}){}",
                             thousands(h.count),
                             h.label,
-                            mean.unwrap_or_default()
+                            h.mean.as_deref().unwrap_or_default()
                         ));
                         if ui.small_button("Clear").clicked() {
                             out.push(Command::ClearHighlight);

@@ -122,7 +122,6 @@ pub fn embed_with_store(
     report.embedded = missing.len();
 
     // Embed what is missing, chunk by chunk, storing each chunk as it completes.
-    let chunks = missing.len().div_ceil(SEGMENT_TEXTS);
     let mut done = 0usize;
     progress.report(Stage::Embed, 0, missing.len().max(1) as u64);
     for rows in missing.chunks(SEGMENT_TEXTS) {
@@ -173,7 +172,7 @@ pub fn embed_with_store(
         done += batch.len();
         progress.report(Stage::Embed, done as u64, missing.len() as u64);
     }
-    if chunks > 0
+    if !missing.is_empty()
         && let Some(c) = cache
     {
         compact(c, &space);
