@@ -141,8 +141,109 @@ pub struct MapCommand {
     #[arg(short, long)]
     pub quiet: bool,
 
+    /// Also draw the map (every point, with its legend) into this PNG file.
+    #[arg(long, value_name = "FILE.png")]
+    pub png: Option<PathBuf>,
+
+    /// Size of the PNG in pixels.
+    #[arg(long, value_name = "WxH", default_value = "1600x1000", value_parser = parse_size)]
+    pub png_size: (u32, u32),
+
+    /// Colour the PNG by this column (default: a score-like column, else a small category).
+    #[arg(long, value_name = "COLUMN")]
+    pub color_by: Option<String>,
+
+    /// Draw the PNG in density mode (brightness by how many points fall on a pixel).
+    #[arg(long)]
+    pub density: bool,
+
     #[command(flatten)]
     pub map: MapArgs,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("'{s}': expected WIDTHxHEIGHT, e.g. 1600x1000"))?;
+    let num = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (16..=16_384).contains(n))
+            .ok_or_else(|| format!("'{s}': each side must be a whole number from 16 to 16384"))
+    };
+    Ok((num(w)?, num(h)?))
+}
+
+/// Draw the map of `samples` into a PNG (every point, legend, caption).
+fn write_png(
+    samples: &dataset::Samples,
+    coords: &[[f32; 2]],
+    color_by: Option<&str>,
+    density: bool,
+    (width, height): (u32, u32),
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use crate::render::{self, colors, image};
+    let column = match color_by {
+        Some(c) => {
+            let ok = samples
+                .column_index(c)
+                .is_some_and(|i| samples.columns[i].colorable());
+            if !ok {
+                let choices: Vec<&str> = samples
+                    .columns
+                    .iter()
+                    .filter(|c| c.colorable())
+                    .map(|c| c.name.as_str())
+                    .collect();
+                anyhow::bail!(
+                    "--color-by {c}: no such numeric or category column in {} (choose from: {})",
+                    samples.path.display(),
+                    choices.join(", ")
+                );
+            }
+            Some(c.to_string())
+        }
+        None => colors::default_color_column(samples),
+    };
+    let (point_colors, legend) = colors::point_colors(samples, column.as_deref());
+    // Points a little larger on big images, as on a high-DPI screen.
+    let scale = (width.min(height) as f32 / 900.0).clamp(1.0, 4.0);
+    let name = samples
+        .path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy();
+    let pic = image::Picture {
+        coords,
+        colors: &point_colors,
+        classes: None,
+        legend: &legend,
+        caption: Some(format!(
+            "{name} · {} samples{}",
+            samples.len(),
+            column
+                .as_deref()
+                .map(|c| format!(" · colour: {c}"))
+                .unwrap_or_default()
+        )),
+        view: render::Viewport::fit(coords, width, height, 24.0 * scale),
+        style: render::Style {
+            radius_px: render::Style::radius_for(coords.len()) * scale,
+            opacity: 0.85,
+            faded_opacity: 0.12,
+            mode: if density {
+                render::Mode::Density
+            } else {
+                render::Mode::Points
+            },
+            background: image::BACKGROUND,
+        },
+        scale,
+    };
+    image::render(&pic)?.write_png(out)?;
+    Ok(())
 }
 
 /// Options shared by the app and `map`.
@@ -508,6 +609,17 @@ fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
     progress.report(Stage::Write, 0, 1);
     let (xn, yn) =
         dataset::write_map_parquet(&samples.frame, &result.coords, &cmd.file, &cmd.output)?;
+    if let Some(png) = &cmd.png {
+        write_png(
+            &samples,
+            &result.coords,
+            cmd.color_by.as_deref(),
+            cmd.density,
+            cmd.png_size,
+            png,
+        )
+        .with_context(|| format!("{}: drawing the map", png.display()))?;
+    }
     progress.report(Stage::Write, 1, 1);
     let write_s = t.elapsed().as_secs_f64();
     progress.finish();
@@ -520,6 +632,9 @@ fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
             "embedded {} new texts, {} from the cache, {} repeated texts embedded once",
             tc.embedded, tc.reused, tc.duplicates
         );
+    }
+    if let Some(png) = &cmd.png {
+        eprintln!("drew the map into {}", png.display());
     }
     if (xn.as_str(), yn.as_str()) != ("x", "y") {
         eprintln!("note: the input has x/y columns; coordinates are in '{xn}', '{yn}'");

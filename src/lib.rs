@@ -5,6 +5,9 @@
 //! - [`neighbors`]: k-nearest-neighbour graphs.
 //! - [`projection`]: UMAP (fuzzy graph, initialisation, deterministic parallel SGD).
 //! - [`cache`]: on-disk cache of embeddings, kNN graphs and layouts.
+//! - [`render`]: the map drawn on the CPU (app texture, PNG export) and its colours.
+//! - [`spatial`]: a grid index over the layout for picking and region selection.
+//! - [`filter`]: row filters (ranges, categories, search) and their histograms.
 //! - [`pipeline`]: the stage order, shared by the CLI and the app.
 //! - [`progress`]: progress sinks and cancellation tokens.
 //! - [`cli`]: headless commands.
@@ -16,11 +19,14 @@ pub mod cache;
 pub mod cli;
 pub mod dataset;
 pub mod embedding;
+pub mod filter;
 pub mod metrics;
 pub mod neighbors;
 pub mod pipeline;
 pub mod progress;
 pub mod projection;
+pub mod render;
+pub mod spatial;
 
 #[cfg(feature = "gui")]
 pub mod app;

@@ -8,9 +8,9 @@ use std::sync::mpsc::{Receiver, channel};
 use eframe::egui::{self, RichText};
 
 use super::Command;
-use super::colors;
 use crate::analysis::{self, Curve, SettingRow};
 use crate::dataset::{ColumnKind, Samples};
+use crate::render::colors;
 
 /// What the window computes from.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -67,6 +67,11 @@ impl AnalysisState {
     }
 
     /// Recompute the metric and group-by candidates (when columns were added or replaced).
+    /// The prompt column in use (detected or chosen), if any.
+    pub fn prompt_column(&self) -> Option<String> {
+        self.inputs.prompt.clone()
+    }
+
     pub fn refresh_choices(&mut self, samples: &Samples) {
         self.metric_choices = metric_columns(samples);
         self.group_choices = group_columns(samples);
@@ -395,7 +400,7 @@ fn plot(ui: &mut egui::Ui, curves: &[Curve]) {
             let bands = curves.len() <= 6;
             for (i, c) in curves.iter().enumerate() {
                 let name = c.setting.join(", ");
-                let color = colors::category(i);
+                let color = super::scatter::c32(colors::category(i));
                 let xs: Vec<f64> = c.points.iter().map(|q| q.n as f64).collect();
                 let lo: Vec<f64> = c
                     .points

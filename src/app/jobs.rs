@@ -38,6 +38,15 @@ pub enum JobMsg {
     },
     /// The file dialog closed (with a path when one was chosen).
     Picked(Option<PathBuf>),
+    /// A save dialog closed (with a path when one was chosen).
+    SaveTo(SaveKind, Option<PathBuf>),
+}
+
+/// What a save dialog is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaveKind {
+    Png,
+    Selection,
 }
 
 struct ChannelProgress {
@@ -157,13 +166,39 @@ impl Jobs {
             });
     }
 
+    /// Open a native save dialog on its own thread.
+    pub fn save_dialog(&self, ctx: &egui::Context, kind: SaveKind) {
+        let tx = self.tx.clone();
+        let ctx = ctx.clone();
+        let generation = self.generation;
+        let _ = std::thread::Builder::new()
+            .name("atlas-dialog".into())
+            .spawn(move || {
+                let dialog = rfd::FileDialog::new();
+                let dialog = match kind {
+                    SaveKind::Png => dialog
+                        .set_title("Save the map as PNG")
+                        .set_file_name("map.png")
+                        .add_filter("PNG image", &["png"]),
+                    SaveKind::Selection => dialog
+                        .set_title("Export the selected rows")
+                        .set_file_name("selection.jsonl")
+                        .add_filter("JSON Lines", &["jsonl"])
+                        .add_filter("CSV", &["csv"])
+                        .add_filter("Parquet", &["parquet"]),
+                };
+                let _ = tx.send((generation, JobMsg::SaveTo(kind, dialog.save_file())));
+                ctx.request_repaint();
+            });
+    }
+
     /// Messages that arrived since the last call, from the current generation (file
     /// dialog results are always delivered).
     pub fn drain(&mut self) -> Vec<JobMsg> {
         let mut out = Vec::new();
         while let Ok((generation, msg)) = self.rx.try_recv() {
             let current = generation == self.generation;
-            if matches!(msg, JobMsg::Picked(_)) || current {
+            if matches!(msg, JobMsg::Picked(_) | JobMsg::SaveTo(..)) || current {
                 if current && matches!(msg, JobMsg::Finished { .. } | JobMsg::Failed { .. }) {
                     self.running = false;
                     self.cancel = None;

@@ -2,8 +2,8 @@
 
 use eframe::egui::{self, RichText};
 
-use super::scatter;
-use super::{AppState, Command};
+use super::scatter::{self, MapData};
+use super::{AppState, Command, Tool, filters};
 use crate::dataset::{ColumnKind, truncate_chars};
 use crate::embedding::EndpointParams;
 use crate::neighbors::Metric;
@@ -39,9 +39,26 @@ pub fn top_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
             {
                 out.push(Command::ToggleAnalysis);
             }
+            if state.coords.is_some()
+                && ui
+                    .button("Save PNG…")
+                    .on_hover_text("Save the current view with its legend (Ctrl+S)")
+                    .clicked()
+            {
+                out.push(Command::SavePngDialog);
+            }
             if state.job_running && ui.button("Cancel").clicked() {
                 out.push(Command::Cancel);
             }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .selectable_label(state.show_help, " ? ")
+                    .on_hover_text("Keyboard shortcuts (?)")
+                    .clicked()
+                {
+                    out.push(Command::ToggleHelp);
+                }
+            });
         });
     });
     out
@@ -60,17 +77,28 @@ pub fn status_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                         ui.separator();
                         ui.label(format!("selected #{i}"));
                     }
-                    if let Some(h) = &state.highlight {
+                    if let Some(h) = &state.selection {
                         ui.separator();
                         ui.label(format!(
-                            "{} highlighted ({}){}",
-                            thousands(h.count),
+                            "{} selected ({}){}",
+                            thousands(h.count()),
                             h.label,
                             h.mean.as_deref().unwrap_or_default()
                         ));
-                        if ui.small_button("Clear").clicked() {
-                            out.push(Command::ClearHighlight);
+                        if ui
+                            .small_button(if state.table.open { "Hide table" } else { "Table" })
+                            .on_hover_text("T")
+                            .clicked()
+                        {
+                            out.push(Command::ToggleTable);
                         }
+                        if ui.small_button("Clear").on_hover_text("Esc").clicked() {
+                            out.push(Command::ClearSelection);
+                        }
+                    }
+                    if let Some(n) = &state.notice {
+                        ui.separator();
+                        ui.label(RichText::new(n).weak());
                     }
                     if let Some(i) = state.hovered {
                         ui.separator();
@@ -248,6 +276,35 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                 ui.add(
                     egui::Slider::new(&mut state.view.point_scale, 0.3..=4.0).text("point size"),
                 );
+                ui.add(egui::Slider::new(&mut state.view.opacity, 0.05..=1.0).text("opacity"));
+                ui.horizontal(|ui| {
+                    let mut density = state.view.density;
+                    if ui
+                        .checkbox(&mut density, "density")
+                        .on_hover_text("Show how many points fall on each pixel (D)")
+                        .changed()
+                    {
+                        out.push(Command::ToggleDensity);
+                    }
+                });
+                ui.horizontal(|ui| {
+                    ui.label("drag:");
+                    for (tool, label, key) in [
+                        (Tool::Pan, "pan", "V"),
+                        (Tool::Box, "box", "B"),
+                        (Tool::Lasso, "lasso", "L"),
+                    ] {
+                        if ui
+                            .selectable_label(state.view.tool == tool, label)
+                            .on_hover_text(format!(
+                                "{key}; with box and lasso, Shift adds to the selection and Ctrl subtracts"
+                            ))
+                            .clicked()
+                        {
+                            out.push(Command::SetTool(tool));
+                        }
+                    }
+                });
                 if ui
                     .button("Reset view")
                     .on_hover_text("Or double-click the map")
@@ -298,6 +355,24 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                         out.push(Command::Recompute);
                     }
                 });
+
+                ui.separator();
+                let filters_open = egui::CollapsingHeader::new(egui::RichText::new("Filters").heading())
+                    .id_salt("filters-section")
+                    .open(Some(state.filters.open))
+                    .show(ui, |ui| {
+                        let mut hide = state.view.hide_filtered;
+                        if filters::filter_section(ui, &mut state.filters, &samples, &mut hide) {
+                            out.push(Command::FiltersChanged);
+                        }
+                        if hide != state.view.hide_filtered {
+                            out.push(Command::ToggleHideFiltered);
+                        }
+                    });
+                if filters_open.header_response.clicked() {
+                    out.push(Command::ToggleFilters);
+                }
+
 
                 ui.separator();
                 ui.heading("Data");
@@ -373,6 +448,27 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                     }
                 });
             });
+            if let Some((col, rows)) = &state.same_prompt
+                && let Ok(at) = rows.binary_search(&(row as u32))
+            {
+                ui.horizontal(|ui| {
+                    if ui
+                        .small_button("<")
+                        .on_hover_text("Previous sample of this prompt ([)")
+                        .clicked()
+                    {
+                        out.push(Command::StepPrompt(-1));
+                    }
+                    ui.label(format!("{} {} of {}", col, at + 1, rows.len()));
+                    if ui
+                        .small_button(">")
+                        .on_hover_text("Next sample of this prompt (])")
+                        .clicked()
+                    {
+                        out.push(Command::StepPrompt(1));
+                    }
+                });
+            }
             ui.separator();
             let Some(detail) = state.detail.as_ref().filter(|d| d.row == row) else {
                 return;
@@ -430,7 +526,7 @@ pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                     });
                 });
         }
-        let (Some(samples), Some(coords)) = (state.samples.clone(), state.coords.as_ref()) else {
+        let (Some(samples), Some(coords)) = (state.samples.clone(), state.coords.clone()) else {
             ui.centered_and_justified(|ui| {
                 if state.job_running {
                     ui.label(RichText::new("Working… the map appears as soon as the layout starts.").size(16.0));
@@ -443,16 +539,25 @@ pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
             });
             return;
         };
-        let result = scatter::show_map(
-            ui,
-            &mut state.view,
-            &samples,
-            coords,
-            &state.colors,
-            &state.legend,
-            state.selected,
-            state.highlight.as_ref().map(|h| h.mask.as_slice()),
-        );
+        let index = state
+            .index
+            .as_ref()
+            .filter(|(v, _)| *v == state.coords_version)
+            .map(|(_, i)| i.clone());
+        let data = MapData {
+            samples: &samples,
+            coords: &coords.clone(),
+            colors: &state.colors,
+            classes: &state.classes,
+            version: state.version,
+            legend: &state.legend,
+            selected: state.selected,
+            index: index.as_deref(),
+        };
+        let result = scatter::show_map(ui, &mut state.view, &mut state.canvas, &data);
+        if let Some((polygon, op, label)) = result.region {
+            out.push(Command::SelectRegion(polygon, op, label));
+        }
         if result.hovered != state.hovered {
             out.push(Command::Hover(result.hovered));
         }

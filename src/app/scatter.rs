@@ -1,14 +1,55 @@
-//! The map: every point drawn as one egui mesh, pan and zoom, hover tooltip, click to select,
-//! and the legend / colour bar drawn over the map.
+//! The map: every point drawn by the CPU renderer (`crate::render`) into a texture on a worker
+//! thread (inline for small sets), pan and zoom (the last texture follows the view at once),
+//! hover picking through the grid index, click to open a sample, box and lasso selection, and
+//! the legend / colour bar drawn over the map.
+
+use std::sync::Arc;
 
 use eframe::egui::{
-    self, Align2, Color32, FontId, Id, Mesh, Pos2, Rect, Sense, Shape, Stroke, Vec2, pos2, vec2,
+    self, Align2, Color32, FontId, Id, Mesh, Pos2, Rect, Sense, Shape, Stroke, pos2, vec2,
 };
 
-use super::colors::{self, Legend};
+use super::background::{INLINE_ROWS, Task};
 use crate::dataset::{ColumnKind, MISSING_CODE, Samples, truncate_chars};
+use crate::render::colors::{self, Legend};
+use crate::render::{self, Rgba};
+use crate::spatial::GridIndex;
 
-/// The mapping between layout coordinates and the screen.
+pub fn c32(c: Rgba) -> Color32 {
+    Color32::from_rgba_unmultiplied(c[0], c[1], c[2], c[3])
+}
+
+/// What a primary-button drag on the map does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Tool {
+    #[default]
+    Pan,
+    Box,
+    Lasso,
+}
+
+/// How a drawn region changes the selection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectOp {
+    Replace,
+    Add,
+    Subtract,
+}
+
+impl SelectOp {
+    /// Shift adds, Ctrl / Cmd / Alt subtracts.
+    pub fn from_modifiers(m: egui::Modifiers) -> SelectOp {
+        if m.shift {
+            SelectOp::Add
+        } else if m.command || m.ctrl || m.alt {
+            SelectOp::Subtract
+        } else {
+            SelectOp::Replace
+        }
+    }
+}
+
+/// The mapping between layout coordinates and the screen, and the drawing style.
 #[derive(Clone, Debug)]
 pub struct MapView {
     /// Layout coordinates at the centre of the map.
@@ -18,8 +59,17 @@ pub struct MapView {
     pub auto_fit: bool,
     /// User's point size multiplier.
     pub point_scale: f32,
+    /// Opacity of the points (0..=1).
+    pub opacity: f32,
+    /// Density mode: pixels show how many points fall on them.
+    pub density: bool,
+    /// Hide filtered-out points (else fade them).
+    pub hide_filtered: bool,
+    pub tool: Tool,
     /// The map's rectangle in the last frame.
     pub rect: Rect,
+    /// The box / lasso being drawn (screen positions).
+    pub drawing: Vec<Pos2>,
 }
 
 impl Default for MapView {
@@ -29,7 +79,12 @@ impl Default for MapView {
             px_per_unit: 1.0,
             auto_fit: true,
             point_scale: 1.0,
+            opacity: 0.85,
+            density: false,
+            hide_filtered: false,
+            tool: Tool::Pan,
             rect: Rect::from_min_size(Pos2::ZERO, vec2(1.0, 1.0)),
+            drawing: Vec::new(),
         }
     }
 }
@@ -51,105 +106,232 @@ impl MapView {
         ]
     }
 
-    fn fit(&mut self, coords: &[[f32; 2]]) {
-        let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
-        for p in coords {
-            for a in 0..2 {
-                if p[a].is_finite() {
-                    lo[a] = lo[a].min(p[a]);
-                    hi[a] = hi[a].max(p[a]);
-                }
+    /// Show every point of `coords` (only the rows `rows` when given).
+    pub fn fit(&mut self, coords: &[[f32; 2]], rows: Option<&[u32]>) {
+        let v = match rows {
+            Some(rows) => {
+                let pts: Vec<[f32; 2]> = rows.iter().map(|&r| coords[r as usize]).collect();
+                render::Viewport::fit(
+                    &pts,
+                    self.rect.width() as u32,
+                    self.rect.height() as u32,
+                    24.0,
+                )
             }
-        }
-        if !(lo[0].is_finite() && lo[1].is_finite()) {
-            return;
-        }
-        self.center = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
-        let margin = 24.0;
-        let w = (self.rect.width() - 2.0 * margin).max(10.0);
-        let h = (self.rect.height() - 2.0 * margin).max(10.0);
-        let span_x = (hi[0] - lo[0]).max(1e-6);
-        let span_y = (hi[1] - lo[1]).max(1e-6);
-        self.px_per_unit = (w / span_x).min(h / span_y);
+            None => render::Viewport::fit(
+                coords,
+                self.rect.width() as u32,
+                self.rect.height() as u32,
+                24.0,
+            ),
+        };
+        self.center = v.center;
+        // A single point (or one spot) would zoom in without bound.
+        self.px_per_unit = v.px_per_unit.min(1e5);
     }
 
     /// Point radius in pixels for `n` points.
     pub fn radius_px(&self, n: usize) -> f32 {
-        let base = match n {
-            0..=2_000 => 4.0,
-            2_001..=20_000 => 3.0,
-            20_001..=200_000 => 2.0,
-            _ => 1.4,
-        };
-        base * self.point_scale
+        render::Style::radius_for(n) * self.point_scale
     }
+
+    /// The renderer's view of this map at `ppp` physical pixels per point.
+    pub fn viewport(&self, ppp: f32) -> render::Viewport {
+        render::Viewport {
+            center: self.center,
+            px_per_unit: self.px_per_unit * ppp,
+            width: (self.rect.width() * ppp).round().max(1.0) as u32,
+            height: (self.rect.height() * ppp).round().max(1.0) as u32,
+        }
+    }
+
+    pub fn style(&self, n: usize, ppp: f32, background: Color32) -> render::Style {
+        render::Style {
+            radius_px: self.radius_px(n) * ppp,
+            opacity: self.opacity,
+            faded_opacity: if self.hide_filtered { 0.0 } else { 0.12 },
+            mode: if self.density {
+                render::Mode::Density
+            } else {
+                render::Mode::Points
+            },
+            background: [background.r(), background.g(), background.b(), 255],
+        }
+    }
+}
+
+/// What the renderer drew: the view, the style and the data version.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RenderKey {
+    pub view: render::Viewport,
+    pub style: render::Style,
+    pub version: u64,
+}
+
+/// The map texture and the render that will replace it.
+#[derive(Default)]
+pub struct MapCanvas {
+    texture: Option<egui::TextureHandle>,
+    pub drawn: Option<RenderKey>,
+    running: Option<RenderKey>,
+    task: Task<(RenderKey, egui::ColorImage)>,
+}
+
+impl MapCanvas {
+    /// Take in a finished render; start one for `want` unless it is drawn or running.
+    fn update(&mut self, ctx: &egui::Context, want: RenderKey, data: &MapData<'_>) {
+        if let Some((key, image)) = self.task.poll() {
+            self.running = None;
+            match &mut self.texture {
+                Some(t) => t.set(image, egui::TextureOptions::LINEAR),
+                None => {
+                    self.texture =
+                        Some(ctx.load_texture("atlas-map", image, egui::TextureOptions::LINEAR))
+                }
+            }
+            self.drawn = Some(key);
+        }
+        if self.drawn == Some(want) || self.running == Some(want) || self.task.busy() {
+            return;
+        }
+        let coords = data.coords.clone();
+        let colors = data.colors.clone();
+        let classes = data.classes.clone();
+        let inline = coords.len() <= INLINE_ROWS;
+        self.running = Some(want);
+        self.task.start(ctx, inline, move || {
+            let pixels = render::rasterize(
+                &coords,
+                &colors,
+                Some(&classes),
+                &want.view,
+                &want.style,
+                !inline,
+            );
+            (want, to_color_image(&want.view, &pixels))
+        });
+        if let Some((key, image)) = self.task.poll() {
+            self.running = None;
+            match &mut self.texture {
+                Some(t) => t.set(image, egui::TextureOptions::LINEAR),
+                None => {
+                    self.texture =
+                        Some(ctx.load_texture("atlas-map", image, egui::TextureOptions::LINEAR))
+                }
+            }
+            self.drawn = Some(key);
+        }
+    }
+
+    /// Whether a render is on its way (tests wait for it).
+    pub fn busy(&self) -> bool {
+        self.task.busy()
+    }
+}
+
+/// The renderer's pixels as an egui image (opaque, so straight = premultiplied).
+pub fn to_color_image(view: &render::Viewport, pixels: &[Rgba]) -> egui::ColorImage {
+    egui::ColorImage::new(
+        [view.width as usize, view.height as usize],
+        pixels
+            .iter()
+            .map(|p| Color32::from_rgba_premultiplied(p[0], p[1], p[2], 255))
+            .collect(),
+    )
+}
+
+/// What the map draws.
+pub struct MapData<'a> {
+    pub samples: &'a Samples,
+    pub coords: &'a Arc<Vec<[f32; 2]>>,
+    pub colors: &'a Arc<Vec<Rgba>>,
+    /// How each point is drawn (`render::HIDDEN` … `render::TOP`).
+    pub classes: &'a Arc<Vec<u8>>,
+    /// Changes whenever coords, colours or classes change.
+    pub version: u64,
+    pub legend: &'a Legend,
+    pub selected: Option<usize>,
+    /// The picking index, when it matches `coords`.
+    pub index: Option<&'a GridIndex>,
 }
 
 /// What happened on the map this frame.
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn numbers_are_compact() {
-        use super::format_number as f;
-        assert_eq!(f(1.5), "1.5");
-        assert_eq!(f(0.848), "0.848");
-        assert_eq!(f(22.0), "22");
-        assert_eq!(f(0.123456), "0.1235");
-        assert_eq!(f(1234.5678), "1235");
-        assert_eq!(f(0.0001), "1.000e-4");
-    }
-}
-
 #[derive(Default)]
 pub struct MapOutput {
     pub hovered: Option<usize>,
     /// A click: on a point (`Some(Some(i))`) or on empty space (`Some(None)`).
     pub clicked: Option<Option<usize>>,
-}
-
-/// Unit octagon, for round-looking points from 8 triangles.
-fn octagon() -> [Vec2; 8] {
-    std::array::from_fn(|k| {
-        let a = k as f32 * std::f32::consts::TAU / 8.0;
-        vec2(a.cos(), a.sin())
-    })
-}
-
-fn add_point(mesh: &mut Mesh, ring: &[Vec2; 8], center: Pos2, radius: f32, color: Color32) {
-    let base = mesh.vertices.len() as u32;
-    mesh.colored_vertex(center, color);
-    for d in ring {
-        mesh.colored_vertex(center + *d * radius, color);
-    }
-    for k in 0..8u32 {
-        mesh.add_triangle(base, base + 1 + k, base + 1 + (k + 1) % 8);
-    }
+    /// A finished box or lasso: the region (layout coordinates) and what to do with it.
+    pub region: Option<(Vec<[f32; 2]>, SelectOp, &'static str)>,
 }
 
 pub fn show_map(
     ui: &mut egui::Ui,
     view: &mut MapView,
-    samples: &Samples,
-    coords: &[[f32; 2]],
-    colors: &[Color32],
-    legend: &Legend,
-    selected: Option<usize>,
-    highlight: Option<&[bool]>,
+    canvas: &mut MapCanvas,
+    data: &MapData<'_>,
 ) -> MapOutput {
     let rect = ui.available_rect_before_wrap();
     let response = ui.allocate_rect(rect, Sense::click_and_drag());
     view.rect = rect;
     let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
+    let background = ui.visuals().extreme_bg_color;
+    painter.rect_filled(rect, 0.0, background);
+    let coords: &[[f32; 2]] = data.coords;
+    let mut out = MapOutput::default();
 
-    // Pan and zoom.
-    if response.dragged_by(egui::PointerButton::Primary)
+    // Drag: pan, or draw a box / lasso (the Box and Lasso tools, or Shift / Ctrl with Pan).
+    let modifiers = ui.input(|i| i.modifiers);
+    let region_tool = match view.tool {
+        Tool::Pan if modifiers.shift || modifiers.command || modifiers.ctrl => Some(Tool::Box),
+        Tool::Pan => None,
+        t => Some(t),
+    };
+    let primary = response.dragged_by(egui::PointerButton::Primary);
+    if response.drag_started_by(egui::PointerButton::Primary) {
+        view.drawing.clear();
+    }
+    let origin = ui.input(|i| i.pointer.press_origin());
+    if primary && let (Some(tool), Some(pos)) = (region_tool, response.interact_pointer_pos()) {
+        match tool {
+            Tool::Box => {
+                if view.drawing.is_empty() {
+                    view.drawing.push(origin.unwrap_or(pos));
+                }
+                view.drawing.truncate(1);
+                view.drawing.push(pos);
+            }
+            _ => {
+                if view.drawing.is_empty() {
+                    view.drawing.push(origin.unwrap_or(pos));
+                }
+                if view.drawing.last().is_none_or(|l| l.distance(pos) >= 2.0) {
+                    view.drawing.push(pos);
+                }
+            }
+        }
+    } else if primary
         || response.dragged_by(egui::PointerButton::Middle)
+        || response.dragged_by(egui::PointerButton::Secondary)
     {
         let d = response.drag_delta();
         view.center[0] -= d.x / view.px_per_unit;
         view.center[1] += d.y / view.px_per_unit;
         view.auto_fit = false;
+    }
+    if response.drag_stopped() && !view.drawing.is_empty() {
+        let drawn = std::mem::take(&mut view.drawing);
+        let is_box = drawn.len() == 2 && region_tool == Some(Tool::Box);
+        let polygon: Vec<[f32; 2]> = if is_box {
+            let (a, b) = (view.to_layout(drawn[0]), view.to_layout(drawn[1]));
+            vec![a, [b[0], a[1]], b, [a[0], b[1]]]
+        } else {
+            drawn.iter().map(|p| view.to_layout(*p)).collect()
+        };
+        if polygon.len() >= 3 {
+            let label = if is_box { "box" } else { "lasso" };
+            out.region = Some((polygon, SelectOp::from_modifiers(modifiers), label));
+        }
     }
     if response.hovered() {
         let (scroll, zoom) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
@@ -171,66 +353,89 @@ pub fn show_map(
         view.auto_fit = true;
     }
     if view.auto_fit {
-        view.fit(coords);
+        view.fit(coords, None);
     }
 
-    // Points.
+    // The points: the last texture placed where its view puts it in the current one, and a
+    // new render requested when the view, style or data changed.
+    let ppp = ui.ctx().pixels_per_point();
+    let want = RenderKey {
+        view: view.viewport(ppp),
+        style: view.style(coords.len(), ppp, background),
+        version: data.version,
+    };
+    canvas.update(ui.ctx(), want, data);
+    if let (Some(tex), Some(key)) = (&canvas.texture, canvas.drawn) {
+        let kv = key.view;
+        let half = [
+            kv.width as f32 / 2.0 / kv.px_per_unit,
+            kv.height as f32 / 2.0 / kv.px_per_unit,
+        ];
+        let top_left = view.to_screen([kv.center[0] - half[0], kv.center[1] + half[1]]);
+        let bottom_right = view.to_screen([kv.center[0] + half[0], kv.center[1] - half[1]]);
+        painter.image(
+            tex.id(),
+            Rect::from_min_max(top_left, bottom_right),
+            Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0)),
+            Color32::WHITE,
+        );
+    }
+
+    // Hover: the nearest drawn point within a few pixels of the cursor.
     let radius = view.radius_px(coords.len());
-    let ring = octagon();
-    let mut mesh = Mesh::default();
-    let visible = rect.expand(radius);
-    let pointer = response.hover_pos();
-    let pick_radius = radius + 3.0;
-    let mut hovered: Option<(usize, f32)> = None;
-    // Highlighted points go into a second mesh drawn on top; the rest fade.
-    let mut top = Mesh::default();
-    for (i, p) in coords.iter().enumerate() {
-        let s = view.to_screen(*p);
-        if !visible.contains(s) {
-            continue;
+    let dragging_region = !view.drawing.is_empty();
+    let hovered = match (response.hover_pos(), data.index) {
+        (Some(ptr), Some(index)) if !dragging_region => {
+            let max = (radius + 3.0) / view.px_per_unit;
+            index.nearest(coords, view.to_layout(ptr), max, |r| {
+                data.classes.get(r).is_none_or(|&c| c != render::HIDDEN)
+            })
         }
-        let color = colors.get(i).copied().unwrap_or(colors::DEFAULT_POINT);
-        match highlight.map(|h| h.get(i).copied().unwrap_or(false)) {
-            None => add_point(&mut mesh, &ring, s, radius, color.gamma_multiply(0.85)),
-            Some(true) => add_point(&mut top, &ring, s, radius * 1.15, color),
-            Some(false) => add_point(&mut mesh, &ring, s, radius, color.gamma_multiply(0.12)),
-        }
-        if let Some(ptr) = pointer {
-            let d2 = (s - ptr).length_sq();
-            if d2 <= pick_radius * pick_radius && hovered.is_none_or(|(_, best)| d2 <= best) {
-                hovered = Some((i, d2));
-            }
-        }
-    }
-    painter.add(Shape::mesh(mesh));
-    if !top.is_empty() {
-        painter.add(Shape::mesh(top));
-    }
+        _ => None,
+    };
 
-    // Highlights on top.
     let outline = ui.visuals().strong_text_color();
-    if let Some(i) = selected
+    if let Some(i) = data.selected
         && let Some(p) = coords.get(i)
     {
         let s = view.to_screen(*p);
-        painter.circle_filled(
-            s,
-            radius + 2.0,
-            colors.get(i).copied().unwrap_or(colors::DEFAULT_POINT),
-        );
+        let color = data.colors.get(i).copied().unwrap_or(colors::DEFAULT_POINT);
+        painter.circle_filled(s, radius + 2.0, c32(color));
         painter.circle_stroke(s, radius + 4.0, Stroke::new(2.0, outline));
     }
-    let hovered = hovered.map(|(i, _)| i);
     if let Some(i) = hovered {
         let s = view.to_screen(coords[i]);
         painter.circle_stroke(s, radius + 3.0, Stroke::new(1.5, outline));
-        show_tooltip(ui.ctx(), samples, i, s, rect);
+        show_tooltip(ui.ctx(), data.samples, i, s, rect);
     }
-    draw_legend(ui, &painter, rect, legend);
+    // The region being drawn.
+    let accent = ui.visuals().selection.stroke.color;
+    match (region_tool, view.drawing.as_slice()) {
+        (Some(Tool::Box), [a, b]) => {
+            let r = Rect::from_two_pos(*a, *b);
+            painter.rect_filled(r, 0.0, accent.gamma_multiply(0.12));
+            painter.rect_stroke(r, 0.0, Stroke::new(1.5, accent), egui::StrokeKind::Middle);
+        }
+        (Some(_), pts) if pts.len() >= 2 => {
+            let mut closed = pts.to_vec();
+            closed.push(pts[0]);
+            painter.add(Shape::line(closed, Stroke::new(1.5, accent)));
+        }
+        _ => {}
+    }
+    draw_legend(ui, &painter, rect, data.legend);
 
-    MapOutput {
-        hovered,
-        clicked: response.clicked().then_some(hovered),
+    out.hovered = hovered;
+    out.clicked = response.clicked().then_some(hovered);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_are_compact() {
+        use super::format_number as f;
+        assert_eq!(f(0.848), "0.848");
     }
 }
 
@@ -254,22 +459,7 @@ pub fn format_value(kind: &ColumnKind, row: usize) -> Option<String> {
     }
 }
 
-pub fn format_number(v: f32) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e9 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1e5 || v.abs() < 1e-3 {
-        format!("{v:.3e}")
-    } else {
-        // Four significant digits, without trailing zeros.
-        let decimals = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
-        let s = format!("{v:.decimals$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    }
-}
+pub use crate::render::image::format_number;
 
 fn show_tooltip(ctx: &egui::Context, samples: &Samples, row: usize, at: Pos2, map: Rect) {
     let flip_x = at.x > map.right() - 440.0;
@@ -353,7 +543,7 @@ fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legen
                     bar.left() + t0 * bar.width()..=bar.left() + t1 * bar.width(),
                     bar.y_range(),
                 );
-                mesh.add_colored_rect(r, colors::continuous((t0 + t1) / 2.0));
+                mesh.add_colored_rect(r, c32(colors::continuous((t0 + t1) / 2.0)));
             }
             painter.add(Shape::mesh(mesh));
             let y = bar.bottom() + 3.0;
@@ -372,7 +562,7 @@ fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legen
                 text_color,
             );
             if *missing > 0 {
-                painter.circle_filled(pos2(bar.left() + 4.0, y + 22.0), 4.0, colors::MISSING);
+                painter.circle_filled(pos2(bar.left() + 4.0, y + 22.0), 4.0, c32(colors::MISSING));
                 painter.text(
                     pos2(bar.left() + 14.0, y + 22.0),
                     Align2::LEFT_CENTER,
@@ -413,7 +603,7 @@ fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legen
             );
             let mut y = frame.top() + 30.0;
             for (label, color, count) in entries.iter().take(shown) {
-                painter.circle_filled(pos2(frame.left() + 14.0, y), 4.5, *color);
+                painter.circle_filled(pos2(frame.left() + 14.0, y), 4.5, c32(*color));
                 let label = truncate_chars(label, 28);
                 painter.text(
                     pos2(frame.left() + 24.0, y),
@@ -442,7 +632,7 @@ fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legen
                 y += 16.0;
             }
             if *missing > 0 {
-                painter.circle_filled(pos2(frame.left() + 14.0, y), 4.5, colors::MISSING);
+                painter.circle_filled(pos2(frame.left() + 14.0, y), 4.5, c32(colors::MISSING));
                 painter.text(
                     pos2(frame.left() + 24.0, y),
                     Align2::LEFT_CENTER,

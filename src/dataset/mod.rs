@@ -15,7 +15,7 @@ use polars::prelude::{AnyValue, DataFrame, DataType};
 pub use columns::{ColumnInfo, ColumnKind, detect_text_column};
 pub use columns::{MISSING_CODE, natural_cmp};
 pub use read::Format;
-pub use write::{WriteError, coordinate_names, write_map_parquet};
+pub use write::{TableFormat, WriteError, coordinate_names, write_map_parquet, write_rows};
 
 use crate::progress::{CancelToken, Progress};
 

@@ -16,6 +16,14 @@ pub enum WriteError {
     },
     #[error("{path}: could not write Parquet: {detail}")]
     Parquet { path: PathBuf, detail: String },
+    #[error("{path}: could not write {format}: {detail}")]
+    Encode {
+        path: PathBuf,
+        format: &'static str,
+        detail: String,
+    },
+    #[error("{path}: unknown output format (use .parquet, .csv or .jsonl)")]
+    Format { path: PathBuf },
     #[error("{coords} coordinates for {rows} rows")]
     Length { coords: usize, rows: usize },
 }
@@ -85,4 +93,142 @@ pub fn write_map_parquet(
     tmp.as_file().sync_all().map_err(io_err)?;
     tmp.persist(out).map_err(|e| io_err(e.error))?;
     Ok((xn, yn))
+}
+
+/// Table formats an export can be written in, chosen by the file extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableFormat {
+    Parquet,
+    Csv,
+    JsonLines,
+}
+
+impl TableFormat {
+    pub fn from_path(path: &Path) -> Option<TableFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "parquet" => Some(TableFormat::Parquet),
+            "csv" => Some(TableFormat::Csv),
+            "jsonl" | "ndjson" | "json" => Some(TableFormat::JsonLines),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            TableFormat::Parquet => "Parquet",
+            TableFormat::Csv => "CSV",
+            TableFormat::JsonLines => "JSON Lines",
+        }
+    }
+}
+
+/// Write the rows `rows` of `frame` with their coordinates (`x`, `y` unless taken) to `out`,
+/// in the format its extension names, through a temporary file renamed into place.
+pub fn write_rows(
+    frame: &DataFrame,
+    rows: &[u32],
+    coords: &[[f32; 2]],
+    input: &Path,
+    out: &Path,
+) -> Result<usize, WriteError> {
+    let format = TableFormat::from_path(out).ok_or_else(|| WriteError::Format {
+        path: out.to_path_buf(),
+    })?;
+    if frame.height() != coords.len() {
+        return Err(WriteError::Length {
+            coords: coords.len(),
+            rows: frame.height(),
+        });
+    }
+    if let (Ok(a), Ok(b)) = (input.canonicalize(), out.canonicalize())
+        && a == b
+    {
+        return Err(WriteError::WouldOverwriteInput {
+            path: out.to_path_buf(),
+        });
+    }
+    let encode = |e: PolarsError| WriteError::Encode {
+        path: out.to_path_buf(),
+        format: format.name(),
+        detail: e.to_string(),
+    };
+    let idx = IdxCa::from_vec("rows".into(), rows.iter().map(|&r| r as IdxSize).collect());
+    let mut df = frame.take(&idx).map_err(encode)?;
+    let (xn, yn) = coordinate_names(frame);
+    let xs: Vec<f32> = rows.iter().map(|&r| coords[r as usize][0]).collect();
+    let ys: Vec<f32> = rows.iter().map(|&r| coords[r as usize][1]).collect();
+    df.with_column(Column::new(xn.as_str().into(), xs))
+        .map_err(encode)?;
+    df.with_column(Column::new(yn.as_str().into(), ys))
+        .map_err(encode)?;
+    let io_err = |source| WriteError::Io {
+        path: out.to_path_buf(),
+        source,
+    };
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".sample-atlas-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(io_err)?;
+    {
+        let file = std::io::BufWriter::new(tmp.as_file_mut());
+        match format {
+            TableFormat::Parquet => ParquetWriter::new(file).finish(&mut df).map(|_| ()),
+            TableFormat::Csv => CsvWriter::new(file).finish(&mut df),
+            TableFormat::JsonLines => JsonWriter::new(file)
+                .with_json_format(JsonFormat::JsonLines)
+                .finish(&mut df),
+        }
+        .map_err(encode)?;
+    }
+    tmp.as_file().sync_all().map_err(io_err)?;
+    tmp.persist(out).map_err(|e| io_err(e.error))?;
+    Ok(rows.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_written_in_each_format_with_their_coordinates() {
+        let dir = tempfile::tempdir().unwrap();
+        let frame = df!("text" => ["a", "b", "c", "d"], "x" => [1i64, 2, 3, 4]).unwrap();
+        let coords = [[0.5, 1.5], [2.0, 3.0], [4.0, 5.0], [6.0, 7.0]];
+        let input = dir.path().join("in.jsonl");
+        for name in ["sel.parquet", "sel.csv", "sel.jsonl"] {
+            let out = dir.path().join(name);
+            assert_eq!(
+                write_rows(&frame, &[1, 3], &coords, &input, &out).unwrap(),
+                2
+            );
+            let options = crate::dataset::LoadOptions {
+                text_column: Some("text".into()),
+                ..Default::default()
+            };
+            let cancel = crate::progress::CancelToken::new();
+            let back = crate::dataset::load(&out, &options, &crate::progress::NoProgress, &cancel)
+                .unwrap()
+                .frame;
+            assert_eq!(back.height(), 2, "{name}");
+            let t = back.column("text").unwrap().str().unwrap();
+            assert_eq!((t.get(0), t.get(1)), (Some("b"), Some("d")), "{name}");
+            // `x` is taken by the input, so the coordinates are atlas_x / atlas_y.
+            let ay = back
+                .column("atlas_y")
+                .unwrap()
+                .cast(&DataType::Float64)
+                .unwrap();
+            assert_eq!(ay.f64().unwrap().get(1), Some(7.0), "{name}");
+        }
+        let err = write_rows(&frame, &[0], &coords, &input, &dir.path().join("a.txt")).unwrap_err();
+        assert!(matches!(err, WriteError::Format { .. }));
+        // Only the three outputs: no temporary files left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+    }
 }

@@ -323,13 +323,13 @@ fn analysis_table_highlights_a_setting_and_plots_best_of_n() {
     h.get_by_role_and_label(egui::accesskit::Role::Button, "chat-8b")
         .click();
     h.run_steps(2);
-    let hl = h.state().state.highlight.as_ref().expect("highlighted");
-    assert_eq!(hl.count, 768);
+    let hl = h.state().state.selection.as_ref().expect("selected");
+    assert_eq!(hl.count(), 768);
     assert_eq!(hl.label, "model = chat-8b");
-    h.get_by_label_contains("768 highlighted (model = chat-8b)");
+    h.get_by_label_contains("768 selected (model = chat-8b)");
     h.get_by_label("Clear").click();
     h.run_steps(1);
-    assert!(h.state().state.highlight.is_none());
+    assert!(h.state().state.selection.is_none());
 }
 
 #[test]
@@ -358,4 +358,311 @@ fn a_new_metric_from_an_expression_becomes_a_column() {
     assert!(samples.column_index("adj").is_some());
     assert_eq!(s.color_by.as_deref(), Some("adj"));
     assert_eq!(s.analysis.inputs.metric.as_deref(), Some("adj"));
+}
+
+/// Drag with the primary button from `a` to `b` (screen positions), holding `modifiers`.
+fn drag(h: &mut Harness<'_, AtlasApp>, a: egui::Pos2, b: egui::Pos2, modifiers: egui::Modifiers) {
+    h.event(egui::Event::ModifiersChanged(modifiers));
+    h.hover_at(a);
+    h.step();
+    h.event(egui::Event::PointerButton {
+        pos: a,
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers,
+    });
+    h.step();
+    for k in 1..=8 {
+        let t = k as f32 / 8.0;
+        h.hover_at(a + (b - a) * t);
+        h.step();
+    }
+    h.event(egui::Event::PointerButton {
+        pos: b,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers,
+    });
+    h.step();
+    h.event(egui::Event::ModifiersChanged(egui::Modifiers::NONE));
+    h.run_steps(2);
+}
+
+/// Rows whose layout x lies in `lo..=hi` and y in `ylo..=yhi`.
+fn rows_in(app: &AtlasApp, x: (f32, f32), y: (f32, f32)) -> Vec<u32> {
+    let coords = app.state.coords.as_ref().unwrap();
+    (0..coords.len() as u32)
+        .filter(|&r| {
+            let p = coords[r as usize];
+            p[0] >= x.0 && p[0] <= x.1 && p[1] >= y.0 && p[1] <= y.1
+        })
+        .collect()
+}
+
+#[test]
+fn box_select_then_add_and_subtract_with_modifiers() {
+    let mut h = harness(sweep_app());
+    // The Box tool from the keyboard.
+    h.key_press(egui::Key::B);
+    h.run_steps(2);
+    assert_eq!(h.state().state.view.tool, sample_atlas::app::Tool::Box);
+    let to_screen = |h: &Harness<'_, AtlasApp>, p: [f32; 2]| h.state().state.view.to_screen(p);
+    let (a, b) = (to_screen(&h, [-3.0, -3.0]), to_screen(&h, [0.0, 3.0]));
+    drag(&mut h, a, b, egui::Modifiers::NONE);
+    let expected = rows_in(h.state(), (-3.0, 0.0), (-3.0, 3.0));
+    assert!(expected.len() > 50, "{}", expected.len());
+    let selected = |h: &Harness<'_, AtlasApp>| {
+        h.state()
+            .state
+            .selection
+            .as_ref()
+            .map(|s| s.rows.to_vec())
+            .unwrap_or_default()
+    };
+    // Screen rounding may move the edges by a fraction of a pixel: compare with a tolerance.
+    let close = |got: &[u32], want: &[u32]| got.len().abs_diff(want.len()) <= 2;
+    let got = selected(&h);
+    assert!(
+        close(&got, &expected),
+        "{} vs {}",
+        got.len(),
+        expected.len()
+    );
+    assert!(h.state().state.table.open, "the selection table opens");
+    h.get_by_label_contains(&format!("{} selected (box)", got.len()));
+    // Shift adds a second box; Ctrl subtracts one.
+    let (c, d) = (to_screen(&h, [0.5, -3.0]), to_screen(&h, [3.0, 3.0]));
+    drag(&mut h, c, d, egui::Modifiers::SHIFT);
+    let mut both = expected.clone();
+    both.extend(rows_in(h.state(), (0.5, 3.0), (-3.0, 3.0)));
+    both.sort_unstable();
+    let got = selected(&h);
+    assert!(close(&got, &both), "{} vs {}", got.len(), both.len());
+    let (e, f) = (to_screen(&h, [-4.0, -4.0]), to_screen(&h, [4.0, 0.0]));
+    drag(&mut h, e, f, egui::Modifiers::COMMAND);
+    let top: Vec<u32> = both
+        .iter()
+        .copied()
+        .filter(|&r| h.state().state.coords.as_ref().unwrap()[r as usize][1] > 0.0)
+        .collect();
+    let got = selected(&h);
+    assert!(close(&got, &top), "{} vs {}", got.len(), top.len());
+    // Selected points are drawn on top, the rest fade.
+    let classes = h.state().state.classes.clone();
+    for r in 0..classes.len() {
+        let want = if got.binary_search(&(r as u32)).is_ok() {
+            sample_atlas::render::TOP
+        } else {
+            sample_atlas::render::FADED
+        };
+        assert_eq!(classes[r], want, "row {r}");
+    }
+    // Escape clears the selection.
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(h.state().state.selection.is_none());
+}
+
+#[test]
+fn a_lasso_selects_the_points_inside_it() {
+    let mut h = harness(sweep_app());
+    h.key_press(egui::Key::L);
+    h.run_steps(1);
+    // A triangle drawn point by point.
+    let corners = [[-4.0f32, -4.0], [4.0, -4.0], [0.0, 4.0]];
+    let screen: Vec<egui::Pos2> = corners
+        .iter()
+        .map(|p| h.state().state.view.to_screen(*p))
+        .collect();
+    h.hover_at(screen[0]);
+    h.step();
+    h.event(egui::Event::PointerButton {
+        pos: screen[0],
+        button: egui::PointerButton::Primary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.step();
+    for k in 0..3 {
+        let (a, b) = (screen[k], screen[(k + 1) % 3]);
+        for s in 1..=10 {
+            h.hover_at(a + (b - a) * (s as f32 / 10.0));
+            h.step();
+        }
+    }
+    h.event(egui::Event::PointerButton {
+        pos: screen[0],
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run_steps(3);
+    let coords = h.state().state.coords.clone().unwrap();
+    let expected = (0..coords.len())
+        .filter(|&r| sample_atlas::spatial::point_in_polygon(coords[r], &corners))
+        .count();
+    let sel = h
+        .state()
+        .state
+        .selection
+        .as_ref()
+        .expect("a lasso selection");
+    assert_eq!(sel.label, "lasso");
+    assert!(
+        sel.count().abs_diff(expected) <= 3,
+        "{} vs {expected}",
+        sel.count()
+    );
+}
+
+#[test]
+fn filters_fade_the_rows_filtered_out_and_count_live() {
+    let mut h = harness(sweep_app());
+    h.run_steps(2);
+    h.get_by_label_contains("2,304 of 2,304 pass");
+    // Untick one family: its 384 rows fade.
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "math  (384)")
+        .click();
+    h.run_steps(3);
+    h.get_by_label_contains("1,920 of 2,304 pass");
+    let app = h.state();
+    let samples = app.state.samples.clone().unwrap();
+    let family = samples.column_index("family").unwrap();
+    let sample_atlas::dataset::ColumnKind::Category { levels, codes, .. } =
+        &samples.columns[family].kind
+    else {
+        panic!("family is a category")
+    };
+    let math = levels.iter().position(|l| l == "math").unwrap() as u32;
+    for (r, &c) in codes.iter().enumerate() {
+        let want = if c == math {
+            sample_atlas::render::FADED
+        } else {
+            sample_atlas::render::NORMAL
+        };
+        assert_eq!(app.state.classes[r], want, "row {r}");
+    }
+    // A text search combines with it; "hide others" hides instead of fading.
+    h.get_by_label("search").click();
+    h.run_steps(1);
+    h.get_by_label("search").type_text("sure");
+    h.run_steps(3);
+    let expected = samples
+        .texts
+        .iter()
+        .zip(codes)
+        .filter(|(t, c)| **c != math && t.to_lowercase().contains("sure"))
+        .count();
+    assert!(expected > 0 && expected < 1920);
+    h.get_by_label_contains(&format!("{expected} of 2,304 pass"));
+    h.get_by_label("hide others").click();
+    h.run_steps(2);
+    let hidden = h
+        .state()
+        .state
+        .classes
+        .iter()
+        .filter(|&&c| c == sample_atlas::render::HIDDEN)
+        .count();
+    assert_eq!(hidden, 2304 - expected);
+    // A hidden point cannot be hovered.
+    let row = h
+        .state()
+        .state
+        .classes
+        .iter()
+        .position(|&c| c == sample_atlas::render::HIDDEN)
+        .unwrap();
+    let pos = point_on_screen(&h, row);
+    h.hover_at(pos);
+    h.run_steps(2);
+    assert_ne!(h.state().state.hovered, Some(row));
+}
+
+#[test]
+fn shortcuts_cycle_colours_show_help_and_step_through_points() {
+    let mut h = harness(sweep_app());
+    let before = h.state().state.color_by.clone();
+    h.key_press(egui::Key::C);
+    h.run_steps(2);
+    let after = h.state().state.color_by.clone();
+    assert_ne!(before, after, "C colours by the next column");
+    h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::C);
+    h.run_steps(2);
+    assert_eq!(h.state().state.color_by, before, "Shift+C goes back");
+    h.event(egui::Event::Text("?".into()));
+    h.run_steps(2);
+    assert!(h.state().state.show_help, "? opens the shortcut list");
+    h.run_steps(3);
+    h.get_by_label("colour by the next / previous column");
+    h.get_by_label("/  or  Ctrl+F");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    assert!(!h.state().state.show_help);
+    // N selects the first sample, then the next; ] steps within the same prompt.
+    h.key_press(egui::Key::N);
+    h.run_steps(1);
+    h.key_press(egui::Key::N);
+    h.run_steps(2);
+    assert_eq!(h.state().state.selected, Some(1));
+    h.event(egui::Event::Text("]".into()));
+    h.run_steps(2);
+    let samples = h.state().state.samples.clone().unwrap();
+    let next = h.state().state.selected.unwrap();
+    assert_ne!(next, 1);
+    let prompt = |r: usize| {
+        samples
+            .row_fields(r, 100)
+            .into_iter()
+            .find(|f| f.0 == "prompt_id")
+            .unwrap()
+            .1
+    };
+    assert_eq!(prompt(next), prompt(1));
+    h.get_by_label_contains("prompt_id 3 of");
+    // F hides the filters.
+    assert!(h.state().state.filters.open);
+    h.key_press(egui::Key::F);
+    h.run_steps(2);
+    assert!(!h.state().state.filters.open);
+}
+
+#[test]
+fn a_png_of_the_view_and_the_selection_export_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(sweep_app());
+    h.state_mut().apply(
+        &egui::Context::default(),
+        Command::Highlight("model = chat-8b".into(), (0..768).collect()),
+    );
+    let png = dir.path().join("view.png");
+    let out = dir.path().join("sel.csv");
+    let ctx = egui::Context::default();
+    h.state_mut().apply(&ctx, Command::SavePng(png.clone()));
+    h.state_mut().wait_for_map_work(&ctx);
+    assert!(
+        h.state()
+            .state
+            .notice
+            .as_deref()
+            .unwrap()
+            .starts_with("saved the map")
+    );
+    h.state_mut()
+        .apply(&ctx, Command::ExportSelection(out.clone()));
+    h.state_mut().wait_for_map_work(&ctx);
+    assert_eq!(
+        h.state().state.notice.as_deref().unwrap(),
+        format!("saved 768 rows to {}", out.display())
+    );
+    assert!(
+        h.state().state.error.is_none(),
+        "{:?}",
+        h.state().state.error
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(csv.lines().count(), 769, "header + 768 rows");
+    assert!(csv.lines().next().unwrap().ends_with(",x,y"));
 }

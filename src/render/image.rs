@@ -1,0 +1,386 @@
+//! A map as a PNG: the points (see [`super::rasterize`]) plus the legend / colour bar, drawn
+//! with egui's own font so the file looks like the app; written atomically.
+
+use std::path::{Path, PathBuf};
+
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
+
+use super::colors::{self, Legend};
+use super::{Rgba, Style, Viewport, blend};
+use crate::dataset::truncate_chars;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: could not encode PNG: {detail}")]
+    Encode { path: PathBuf, detail: String },
+    #[error("image size {width}×{height} is out of range (1..=16384 per side)")]
+    Size { width: u32, height: u32 },
+}
+
+/// An RGBA image being drawn on.
+pub struct Canvas {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<Rgba>,
+    /// Multiplies font sizes and legend geometry (2 for a high-DPI export).
+    pub scale: f32,
+}
+
+const TEXT: Rgba = [225, 225, 225, 255];
+const WEAK_TEXT: Rgba = [150, 150, 150, 255];
+const PANEL: Rgba = [30, 30, 30, 255];
+pub const BACKGROUND: Rgba = [12, 12, 12, 255];
+
+impl Canvas {
+    fn fill_rect(&mut self, x0: f32, y0: f32, x1: f32, y1: f32, color: Rgba, alpha: u32) {
+        let clamp_x = |v: f32| (v.max(0.0) as u32).min(self.width);
+        let clamp_y = |v: f32| (v.max(0.0) as u32).min(self.height);
+        for y in clamp_y(y0)..clamp_y(y1) {
+            for x in clamp_x(x0)..clamp_x(x1) {
+                let p = &mut self.pixels[(y * self.width + x) as usize];
+                blend(p, color, alpha);
+            }
+        }
+    }
+
+    fn disc(&mut self, cx: f32, cy: f32, r: f32, color: Rgba) {
+        let reach = r.ceil() as i32 + 1;
+        for dy in -reach..=reach {
+            for dx in -reach..=reach {
+                let (x, y) = (cx.floor() as i32 + dx, cy.floor() as i32 + dy);
+                if x < 0 || y < 0 || x >= self.width as i32 || y >= self.height as i32 {
+                    continue;
+                }
+                let d = ((x as f32 + 0.5 - cx).powi(2) + (y as f32 + 0.5 - cy).powi(2)).sqrt();
+                let cov = (r + 0.5 - d).clamp(0.0, 1.0);
+                if cov > 0.0 {
+                    let p = &mut self.pixels[(y as u32 * self.width + x as u32) as usize];
+                    blend(p, color, (cov * 255.0) as u32);
+                }
+            }
+        }
+    }
+
+    /// Draw `text` with its top-left corner at (x, y); returns its width in pixels.
+    /// `right_aligned` puts its right edge at x instead.
+    fn text(
+        &mut self,
+        x: f32,
+        y: f32,
+        text: &str,
+        size: f32,
+        color: Rgba,
+        right_aligned: bool,
+    ) -> f32 {
+        // The font is compiled in; parsing it cannot fail (tested).
+        let Ok(font) = FontRef::try_from_slice(epaint_default_fonts::UBUNTU_LIGHT) else {
+            return 0.0;
+        };
+        let scaled = font.as_scaled(PxScale::from(size * self.scale));
+        let width = text_width(&scaled, text);
+        let mut caret = if right_aligned { x - width } else { x };
+        let baseline = y + scaled.ascent();
+        let mut prev = None;
+        for ch in text.chars() {
+            let id = scaled.glyph_id(ch);
+            if let Some(p) = prev {
+                caret += scaled.kern(p, id);
+            }
+            let glyph = id.with_scale_and_position(scaled.scale(), point(caret, baseline));
+            caret += scaled.h_advance(id);
+            prev = Some(id);
+            if let Some(outline) = font.outline_glyph(glyph) {
+                let b = outline.px_bounds();
+                let (w, h) = (self.width as i32, self.height as i32);
+                outline.draw(|gx, gy, cov| {
+                    let (px, py) = (b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32);
+                    if px >= 0 && py >= 0 && px < w && py < h {
+                        let p = &mut self.pixels[(py * w + px) as usize];
+                        blend(p, color, (cov.clamp(0.0, 1.0) * 255.0) as u32);
+                    }
+                });
+            }
+        }
+        width
+    }
+
+    /// The legend / colour bar in the top-right corner, as the app draws it.
+    pub fn legend(&mut self, legend: &Legend) {
+        let s = self.scale;
+        let right = self.width as f32 - 12.0 * s;
+        match legend {
+            Legend::None => {}
+            Legend::Continuous {
+                column,
+                min,
+                max,
+                missing,
+            } => {
+                let (w, h) = (
+                    220.0 * s,
+                    (58.0 + if *missing > 0 { 16.0 } else { 0.0 }) * s,
+                );
+                let (x0, y0) = (right - w, 12.0 * s);
+                self.fill_rect(x0, y0, x0 + w, y0 + h, PANEL, 230);
+                self.text(x0 + 10.0 * s, y0 + 6.0 * s, column, 12.0, TEXT, false);
+                let (bx0, by0, bw, bh) = (x0 + 10.0 * s, y0 + 24.0 * s, w - 20.0 * s, 12.0 * s);
+                for k in 0..bw as u32 {
+                    let c = colors::continuous(k as f32 / bw.max(1.0));
+                    self.fill_rect(bx0 + k as f32, by0, bx0 + k as f32 + 1.0, by0 + bh, c, 255);
+                }
+                let ty = by0 + bh + 3.0 * s;
+                self.text(bx0, ty, &format_number(*min), 12.0, TEXT, false);
+                self.text(bx0 + bw, ty, &format_number(*max), 12.0, TEXT, true);
+                if *missing > 0 {
+                    self.disc(bx0 + 4.0 * s, ty + 22.0 * s, 4.0 * s, colors::MISSING);
+                    let label = format!("missing ({missing})");
+                    self.text(bx0 + 14.0 * s, ty + 15.0 * s, &label, 12.0, TEXT, false);
+                }
+            }
+            Legend::Categories {
+                column,
+                entries,
+                missing,
+            } => {
+                const MAX_ROWS: usize = 12;
+                let shown = entries.len().min(MAX_ROWS);
+                let extra = usize::from(entries.len() > MAX_ROWS) + usize::from(*missing > 0);
+                let longest = entries
+                    .iter()
+                    .take(shown)
+                    .map(|e| e.0.chars().count().min(28))
+                    .max()
+                    .unwrap_or(0)
+                    .max(column.chars().count());
+                let w = (longest as f32 * 7.0 + 80.0).clamp(140.0, 300.0) * s;
+                let h = (30.0 + 16.0 * (shown + extra) as f32) * s;
+                let (x0, y0) = (right - w, 12.0 * s);
+                self.fill_rect(x0, y0, x0 + w, y0 + h, PANEL, 230);
+                self.text(x0 + 10.0 * s, y0 + 6.0 * s, column, 12.0, TEXT, false);
+                let mut y = y0 + 30.0 * s;
+                let row =
+                    |canvas: &mut Canvas, y: f32, color: Option<Rgba>, label: &str, count: &str| {
+                        if let Some(c) = color {
+                            canvas.disc(x0 + 14.0 * s, y, 4.5 * s, c);
+                        }
+                        canvas.text(x0 + 24.0 * s, y - 7.0 * s, label, 12.0, TEXT, false);
+                        canvas.text(x0 + w - 10.0 * s, y - 7.0 * s, count, 12.0, WEAK_TEXT, true);
+                    };
+                for (label, color, count) in entries.iter().take(shown) {
+                    row(
+                        self,
+                        y,
+                        Some(*color),
+                        truncate_chars(label, 28),
+                        &count.to_string(),
+                    );
+                    y += 16.0 * s;
+                }
+                if entries.len() > MAX_ROWS {
+                    let more = format!("… {} more", entries.len() - MAX_ROWS);
+                    row(self, y, None, &more, "");
+                    y += 16.0 * s;
+                }
+                if *missing > 0 {
+                    row(
+                        self,
+                        y,
+                        Some(colors::MISSING),
+                        &format!("missing ({missing})"),
+                        "",
+                    );
+                }
+            }
+        }
+    }
+
+    /// A caption in the bottom-left corner (file name, point count).
+    pub fn caption(&mut self, text: &str) {
+        let y = self.height as f32 - 22.0 * self.scale;
+        self.text(10.0 * self.scale, y, text, 12.0, WEAK_TEXT, false);
+    }
+
+    /// Encode as PNG and write through a temporary file in the same directory, renamed into place.
+    pub fn write_png(&self, path: &Path) -> Result<(), ImageError> {
+        let io = |source| ImageError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        {
+            let file = std::io::BufWriter::new(tmp.as_file());
+            let mut encoder = png::Encoder::new(file, self.width, self.height);
+            encoder.set_color(png::ColorType::Rgba);
+            encoder.set_depth(png::BitDepth::Eight);
+            let encode = |e: png::EncodingError| ImageError::Encode {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            };
+            let mut writer = encoder.write_header().map_err(encode)?;
+            writer
+                .write_image_data(self.pixels.as_flattened())
+                .map_err(encode)?;
+            writer.finish().map_err(encode)?;
+        }
+        tmp.persist(path).map_err(|e| io(e.error))?;
+        Ok(())
+    }
+}
+
+fn text_width<F: Font, S: ScaleFont<F>>(scaled: &S, text: &str) -> f32 {
+    let mut width = 0.0;
+    let mut prev = None;
+    for ch in text.chars() {
+        let id = scaled.glyph_id(ch);
+        if let Some(p) = prev {
+            width += scaled.kern(p, id);
+        }
+        width += scaled.h_advance(id);
+        prev = Some(id);
+    }
+    width
+}
+
+/// A compact display of a number (the app's legend uses the same).
+pub fn format_number(v: f32) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e9 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1e5 || v.abs() < 1e-3 {
+        format!("{v:.3e}")
+    } else {
+        // Four significant digits, without trailing zeros.
+        let decimals = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+        let s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    }
+}
+
+/// Everything a map picture needs.
+pub struct Picture<'a> {
+    pub coords: &'a [[f32; 2]],
+    pub colors: &'a [Rgba],
+    pub classes: Option<&'a [u8]>,
+    pub legend: &'a Legend,
+    pub caption: Option<String>,
+    pub view: Viewport,
+    pub style: Style,
+    pub scale: f32,
+}
+
+/// Draw the points, the legend and the caption. Runs the points on rayon's threads.
+pub fn render(p: &Picture<'_>) -> Result<Canvas, ImageError> {
+    let (width, height) = (p.view.width, p.view.height);
+    if !(1..=16_384).contains(&width) || !(1..=16_384).contains(&height) {
+        return Err(ImageError::Size { width, height });
+    }
+    let pixels = super::rasterize(p.coords, p.colors, p.classes, &p.view, &p.style, true);
+    let mut canvas = Canvas {
+        width,
+        height,
+        pixels,
+        scale: p.scale,
+    };
+    canvas.legend(p.legend);
+    if let Some(c) = &p.caption {
+        canvas.caption(c);
+    }
+    Ok(canvas)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::Mode;
+
+    #[test]
+    fn numbers_are_compact() {
+        let f = format_number;
+        assert_eq!(f(1.5), "1.5");
+        assert_eq!(f(0.848), "0.848");
+        assert_eq!(f(22.0), "22");
+        assert_eq!(f(0.123456), "0.1235");
+        assert_eq!(f(1234.5678), "1235");
+        assert_eq!(f(0.0001), "1.000e-4");
+    }
+
+    #[test]
+    fn the_font_parses_and_text_is_drawn() {
+        assert!(FontRef::try_from_slice(epaint_default_fonts::UBUNTU_LIGHT).is_ok());
+        let mut c = Canvas {
+            width: 80,
+            height: 20,
+            pixels: vec![[0, 0, 0, 255]; 1600],
+            scale: 1.0,
+        };
+        let w = c.text(2.0, 2.0, "score", 12.0, TEXT, false);
+        assert!(w > 20.0 && w < 60.0, "{w}");
+        assert!(c.pixels.iter().filter(|p| p[0] > 100).count() > 20);
+    }
+
+    #[test]
+    fn a_png_round_trips_with_its_legend() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("map.png");
+        let coords: Vec<[f32; 2]> = (0..500).map(|i| [i as f32, (i % 7) as f32]).collect();
+        let colors = vec![colors::category(1); 500];
+        let legend = Legend::Continuous {
+            column: "score".into(),
+            min: 0.0,
+            max: 1.0,
+            missing: 3,
+        };
+        let pic = Picture {
+            coords: &coords,
+            colors: &colors,
+            classes: None,
+            legend: &legend,
+            caption: Some("500 samples".into()),
+            view: Viewport::fit(&coords, 400, 300, 20.0),
+            style: Style {
+                radius_px: 2.0,
+                opacity: 1.0,
+                faded_opacity: 0.1,
+                mode: Mode::Points,
+                background: BACKGROUND,
+            },
+            scale: 1.0,
+        };
+        render(&pic).unwrap().write_png(&path).unwrap();
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), (400, 300));
+        // The viridis bar's left end (dark purple) is in the top-right legend.
+        let px = |x: u32, y: u32| {
+            let i = ((y * 400 + x) * 4) as usize;
+            [buf[i], buf[i + 1], buf[i + 2]]
+        };
+        assert_eq!(px(400 - 12 - 220 + 10, 12 + 24 + 6), [68, 1, 84]);
+        // Only the temporary file's rename left a file behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let bad = Picture {
+            view: Viewport {
+                width: 0,
+                ..pic.view
+            },
+            ..pic
+        };
+        assert!(matches!(render(&bad), Err(ImageError::Size { .. })));
+    }
+}
