@@ -54,7 +54,7 @@ pub fn run(
             {
                 app.persisted = saved;
             }
-            app.state.color_by = color_by;
+            app.requested_color_by = color_by;
             app.state.use_cache = use_cache;
             if let Some(path) = file {
                 app.apply(&cc.egui_ctx, Command::Open(path));
@@ -251,6 +251,8 @@ pub struct AtlasApp {
     pending: Vec<Command>,
     /// Settings remembered between runs.
     pub persisted: Persisted,
+    /// The colour column asked for on the command line: wins over the remembered one, once.
+    pub requested_color_by: Option<String>,
 }
 
 impl AtlasApp {
@@ -299,6 +301,7 @@ impl AtlasApp {
             jobs: Jobs::default(),
             pending: Vec::new(),
             persisted: Persisted::default(),
+            requested_color_by: None,
         }
     }
 
@@ -349,10 +352,13 @@ impl AtlasApp {
         s.same_prompt = None;
         s.warnings = samples.warnings.clone();
         s.path = Some(samples.path.clone());
-        if let Some(v) = self.persisted.files.get(&Self::path_key(&samples.path)) {
-            if s.color_by.is_none() {
-                s.color_by = v.color_by.clone();
-            }
+        let saved = self.persisted.files.get(&Self::path_key(&samples.path));
+        if let Some(c) = self.requested_color_by.take() {
+            s.color_by = Some(c);
+        } else if let Some(c) = saved.and_then(|v| v.color_by.clone()) {
+            s.color_by = Some(c);
+        }
+        if let Some(v) = saved {
             s.view.point_scale = if v.point_scale > 0.0 {
                 v.point_scale
             } else {

@@ -149,7 +149,7 @@ impl MapView {
         render::Style {
             radius_px: self.radius_px(n) * ppp,
             opacity: self.opacity,
-            faded_opacity: if self.hide_filtered { 0.0 } else { 0.12 },
+            faded_opacity: 0.12,
             mode: if self.density {
                 render::Mode::Density
             } else {
@@ -326,7 +326,14 @@ pub fn show_map(
             let (a, b) = (view.to_layout(drawn[0]), view.to_layout(drawn[1]));
             vec![a, [b[0], a[1]], b, [a[0], b[1]]]
         } else {
-            drawn.iter().map(|p| view.to_layout(*p)).collect()
+            // A long lasso is thinned to at most ~256 vertices: each point-in-polygon test
+            // costs one step per vertex.
+            let step = drawn.len().div_ceil(256).max(1);
+            drawn
+                .iter()
+                .step_by(step)
+                .map(|p| view.to_layout(*p))
+                .collect()
         };
         if polygon.len() >= 3 {
             let label = if is_box { "box" } else { "lasso" };

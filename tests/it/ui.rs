@@ -39,9 +39,19 @@ fn app_with_map() -> AtlasApp {
 fn harness(mut app: AtlasApp) -> Harness<'static, AtlasApp> {
     // Tests never touch the user's cache.
     app.state.use_cache = false;
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1200.0, 800.0))
-        .build_ui_state(|ui, app: &mut AtlasApp| app.show(ui), app);
+    // A glyph missing from the app's own strings fails the test (kittest panics on it) —
+    // except where user texts are shown: the sweep has emoji that no bundled font draws,
+    // which the app shows as boxes.
+    let user_emoji = app.state.samples.as_ref().is_some_and(|s| {
+        s.texts
+            .iter()
+            .any(|t| t.chars().any(|c| c as u32 >= 0x1F000))
+    });
+    let mut builder = Harness::builder().with_size(egui::vec2(1200.0, 800.0));
+    if user_emoji {
+        builder = builder.allow_missing_glyphs();
+    }
+    let mut h = builder.build_ui_state(|ui, app: &mut AtlasApp| app.show(ui), app);
     h.run_steps(3);
     h
 }
@@ -665,4 +675,77 @@ fn a_png_of_the_view_and_the_selection_export_are_written() {
     let csv = std::fs::read_to_string(&out).unwrap();
     assert_eq!(csv.lines().count(), 769, "header + 768 rows");
     assert!(csv.lines().next().unwrap().ends_with(",x,y"));
+}
+
+#[test]
+fn view_settings_are_remembered_per_file() {
+    let mut app = sweep_app();
+    let ctx = egui::Context::default();
+    app.apply(&ctx, Command::SetColorBy(Some("family".into())));
+    app.apply(&ctx, Command::ToggleDensity);
+    app.state.view.point_scale = 2.5;
+    // Another file: its own defaults.
+    let chat = load(
+        &sample("chat.jsonl"),
+        &LoadOptions::default(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let n = chat.len();
+    app.set_map(Arc::new(chat), vec![[0.0, 0.0]; n]);
+    app.state.view.density = false;
+    app.state.view.point_scale = 1.0;
+    // What eframe stores survives a round trip, and reopening the sweep restores its view.
+    app.apply(&ctx, Command::SetColorBy(Some("model".into())));
+    let sweep = sweep_app().state.samples.clone().unwrap();
+    let coords = vec![[0.0, 0.0]; sweep.len()];
+    let stored = {
+        app.set_map(sweep.clone(), coords.clone());
+        serde_json::to_string(&app.persisted).unwrap()
+    };
+    let mut fresh = AtlasApp::new(LoadOptions::default(), MapParams::default());
+    fresh.persisted = serde_json::from_str(&stored).unwrap();
+    fresh.set_map(sweep, coords);
+    assert_eq!(fresh.state.color_by.as_deref(), Some("family"));
+    assert!(fresh.state.view.density);
+    assert_eq!(fresh.state.view.point_scale, 2.5);
+    assert_eq!(app.state.color_by.as_deref(), Some("family"));
+}
+
+#[test]
+fn the_selection_table_sorts_by_a_column() {
+    let mut h = harness(sweep_app());
+    let ctx = egui::Context::default();
+    h.state_mut().apply(
+        &ctx,
+        Command::Highlight("first rows".into(), (0..300).collect()),
+    );
+    h.state_mut().apply(&ctx, Command::ToggleTable);
+    h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "score")
+        .click();
+    h.run_steps(2);
+    let samples = h.state().state.samples.clone().unwrap();
+    let score = match &samples.columns[samples.column_index("score").unwrap()].kind {
+        sample_atlas::dataset::ColumnKind::Numeric { values, .. } => values.clone(),
+        _ => panic!(),
+    };
+    let order = h.state().state.table.order.clone().unwrap().1;
+    assert_eq!(order.len(), 300);
+    assert!(
+        order
+            .windows(2)
+            .all(|w| score[w[0] as usize] <= score[w[1] as usize])
+    );
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "score (asc)")
+        .click();
+    h.run_steps(2);
+    let order = h.state().state.table.order.clone().unwrap().1;
+    assert!(
+        order
+            .windows(2)
+            .all(|w| score[w[0] as usize] >= score[w[1] as usize])
+    );
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "score (desc)");
 }
