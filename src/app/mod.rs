@@ -133,6 +133,8 @@ pub struct AppState {
     index_task: Task<(u64, GridIndex)>,
     /// Version of the coordinates (the index is rebuilt when it changes).
     pub coords_version: u64,
+    /// The box around the current coordinates.
+    pub bounds: ([f32; 2], [f32; 2]),
     /// A box / lasso selection being computed.
     region_task: Task<(String, Vec<u32>)>,
     pub filters: filters::FilterState,
@@ -280,6 +282,7 @@ impl AtlasApp {
                 index: None,
                 index_task: Task::default(),
                 coords_version: 0,
+                bounds: ([0.0; 2], [0.0; 2]),
                 region_task: Task::default(),
                 filters: filters::FilterState::opened(),
                 table: Default::default(),
@@ -314,6 +317,7 @@ impl AtlasApp {
 
     fn set_coords(&mut self, coords: Vec<[f32; 2]>) {
         let s = &mut self.state;
+        s.bounds = render::bounds(&coords);
         s.coords = Some(Arc::new(coords));
         s.coords_version += 1;
         s.version += 1;
@@ -628,7 +632,8 @@ impl AtlasApp {
             Command::ZoomToSelection => {
                 let s = &mut self.state;
                 if let (Some(coords), Some(sel)) = (&s.coords, &s.selection) {
-                    s.view.fit(coords, Some(&sel.rows));
+                    let pts: Vec<[f32; 2]> = sel.rows.iter().map(|&r| coords[r as usize]).collect();
+                    s.view.fit(render::bounds(&pts));
                     s.view.auto_fit = false;
                 } else if let (Some(coords), Some(r)) = (&s.coords, s.selected) {
                     s.view.center = coords[r];

@@ -553,6 +553,7 @@ pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
             legend: &state.legend,
             selected: state.selected,
             index: index.as_deref(),
+            bounds: state.bounds,
         };
         let result = scatter::show_map(ui, &mut state.view, &mut state.canvas, &data);
         if let Some((polygon, op, label)) = result.region {

@@ -106,25 +106,15 @@ impl MapView {
         ]
     }
 
-    /// Show every point of `coords` (only the rows `rows` when given).
-    pub fn fit(&mut self, coords: &[[f32; 2]], rows: Option<&[u32]>) {
-        let v = match rows {
-            Some(rows) => {
-                let pts: Vec<[f32; 2]> = rows.iter().map(|&r| coords[r as usize]).collect();
-                render::Viewport::fit(
-                    &pts,
-                    self.rect.width() as u32,
-                    self.rect.height() as u32,
-                    24.0,
-                )
-            }
-            None => render::Viewport::fit(
-                coords,
-                self.rect.width() as u32,
-                self.rect.height() as u32,
-                24.0,
-            ),
-        };
+    /// Show the box `lo..hi` (layout coordinates).
+    pub fn fit(&mut self, (lo, hi): ([f32; 2], [f32; 2])) {
+        let v = render::Viewport::fit_bounds(
+            lo,
+            hi,
+            self.rect.width() as u32,
+            self.rect.height() as u32,
+            24.0,
+        );
         self.center = v.center;
         // A single point (or one spot) would zoom in without bound.
         self.px_per_unit = v.px_per_unit.min(1e5);
@@ -253,6 +243,8 @@ pub struct MapData<'a> {
     pub selected: Option<usize>,
     /// The picking index, when it matches `coords`.
     pub index: Option<&'a GridIndex>,
+    /// The box around the points (computed once per layout, not per frame).
+    pub bounds: ([f32; 2], [f32; 2]),
 }
 
 /// What happened on the map this frame.
@@ -360,7 +352,7 @@ pub fn show_map(
         view.auto_fit = true;
     }
     if view.auto_fit {
-        view.fit(coords, None);
+        view.fit(data.bounds);
     }
 
     // The points: the last texture placed where its view puts it in the current one, and a

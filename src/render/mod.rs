@@ -32,16 +32,19 @@ pub struct Viewport {
 impl Viewport {
     /// The view that shows every finite point with `margin_px` to spare.
     pub fn fit(coords: &[[f32; 2]], width: u32, height: u32, margin_px: f32) -> Viewport {
-        let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
-        for p in coords {
-            for a in 0..2 {
-                if p[a].is_finite() {
-                    lo[a] = lo[a].min(p[a]);
-                    hi[a] = hi[a].max(p[a]);
-                }
-            }
-        }
-        if !(lo[0].is_finite() && lo[1].is_finite()) {
+        let (lo, hi) = bounds(coords);
+        Viewport::fit_bounds(lo, hi, width, height, margin_px)
+    }
+
+    /// The view that shows the box `lo..hi` with `margin_px` to spare.
+    pub fn fit_bounds(
+        lo: [f32; 2],
+        hi: [f32; 2],
+        width: u32,
+        height: u32,
+        margin_px: f32,
+    ) -> Viewport {
+        if !(lo[0].is_finite() && lo[1].is_finite() && hi[0].is_finite() && hi[1].is_finite()) {
             return Viewport {
                 center: [0.0, 0.0],
                 px_per_unit: 1.0,
@@ -68,6 +71,20 @@ impl Viewport {
             self.height as f32 / 2.0 - (p[1] - self.center[1]) * self.px_per_unit,
         ]
     }
+}
+
+/// The box around the finite points (infinite when there are none).
+pub fn bounds(coords: &[[f32; 2]]) -> ([f32; 2], [f32; 2]) {
+    let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
+    for p in coords {
+        for a in 0..2 {
+            if p[a].is_finite() {
+                lo[a] = lo[a].min(p[a]);
+                hi[a] = hi[a].max(p[a]);
+            }
+        }
+    }
+    (lo, hi)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -139,16 +156,16 @@ impl Stamps {
         Stamps { masks, reach }
     }
 
-    /// The integer pixel and the mask for a point at pixel position `p`.
+    /// The integer pixel and the index of the sub-pixel mask for a point at pixel position `p`.
     #[inline]
-    fn locate(&self, p: [f32; 2]) -> Option<(i32, i32, &[(i32, i32, u32)])> {
+    fn locate(&self, p: [f32; 2]) -> Option<(i32, i32, usize)> {
         if !(p[0].is_finite() && p[1].is_finite()) || p[0].abs() > 1e8 || p[1].abs() > 1e8 {
             return None;
         }
         let (fx, fy) = (p[0].floor(), p[1].floor());
         let qx = (((p[0] - fx) * SUBPIXEL as f32) as usize).min(SUBPIXEL - 1);
         let qy = (((p[1] - fy) * SUBPIXEL as f32) as usize).min(SUBPIXEL - 1);
-        Some((fx as i32, fy as i32, &self.masks[qy * SUBPIXEL + qx]))
+        Some((fx as i32, fy as i32, qy * SUBPIXEL + qx))
     }
 }
 
@@ -163,9 +180,29 @@ fn blend(dst: &mut Rgba, src: Rgba, a: u32) {
     }
 }
 
+/// Rows per band: a band's pixels (16 × 1280 × 4 bytes = 80 KB) stay in the L2 cache while
+/// its points are drawn.
+const BAND_ROWS: usize = 16;
+
+/// One point to draw: its pixel, sub-pixel stamp, opacity and colour (10 bytes).
+#[derive(Clone, Copy)]
+struct Entry {
+    x: i16,
+    y: i16,
+    /// Index of the sub-pixel stamp.
+    q: u8,
+    /// Opacity 1..=255, or 0 for "accumulate into the density".
+    a: u8,
+    color: Rgba,
+}
+
 /// Draw every point into a `view.width × view.height` image (row-major, top row first).
 /// `classes[i]` says how point i is drawn (`HIDDEN`, `FADED`, `NORMAL`, `TOP`; all normal when
-/// `None`). `parallel` splits the image into bands over rayon's threads — never from a UI thread.
+/// `None`). `parallel` runs on rayon's threads — never from a UI thread.
+///
+/// Points are transformed once, binned by 16-row band in draw order (faded, normal, top; row
+/// order within a class), and each band is drawn from its own list: every pixel sees its
+/// points in the same order as a plain loop would, and a band's pixels stay in cache.
 pub fn rasterize(
     coords: &[[f32; 2]],
     colors: &[Rgba],
@@ -176,115 +213,160 @@ pub fn rasterize(
 ) -> Vec<Rgba> {
     let (w, h) = (view.width as usize, view.height as usize);
     let mut image = vec![style.background; w * h];
-    if w == 0 || h == 0 {
+    if w == 0 || h == 0 || w > i16::MAX as usize / 2 || h > i16::MAX as usize / 2 {
         return image;
     }
     let stamps = Stamps::new(style.radius_px);
-    let bands = if parallel {
-        (rayon::current_num_threads() * 2).clamp(1, h)
-    } else {
-        1
+    let reach = stamps.reach;
+    let alpha = |o: f32| (o.clamp(0.0, 1.0) * 255.0).round() as u8;
+    let class_of = |i: usize| classes.map_or(NORMAL, |c| c.get(i).copied().unwrap_or(NORMAL));
+    let (faded_a, normal_a) = (alpha(style.faded_opacity), alpha(style.opacity));
+    let density = style.mode == Mode::Density;
+    // Rank of each class in draw order; opacity per class (0 = accumulate density).
+    let rank_of = |class: u8| match class {
+        FADED => Some(0u8),
+        NORMAL => Some(1),
+        TOP => Some(2),
+        _ => None,
     };
-    let band_rows = h.div_ceil(bands);
+    let class_alpha = [
+        faded_a,
+        if density { 0 } else { normal_a },
+        if density { 0 } else { 255 },
+    ];
+    let entry_of = |i: usize| -> Option<(u8, Entry)> {
+        let rank = rank_of(class_of(i))?;
+        let a = class_alpha[rank as usize];
+        if a == 0 && rank == 0 {
+            return None;
+        }
+        let (px, py, q) = stamps.locate(view.to_pixel(coords[i]))?;
+        if px + reach < 0 || py + reach < 0 || px - reach >= w as i32 || py - reach >= h as i32 {
+            return None;
+        }
+        Some((
+            rank,
+            Entry {
+                x: px as i16,
+                y: py as i16,
+                q: q as u8,
+                a,
+                color: colors.get(i).copied().unwrap_or(colors::DEFAULT_POINT),
+            },
+        ))
+    };
+    // Transformed points in row order, in chunks (one pass, in parallel when allowed).
+    const CHUNK: usize = 65_536;
+    let chunk_entries = |start: usize| -> Vec<(u8, Entry)> {
+        (start..(start + CHUNK).min(coords.len()))
+            .filter_map(entry_of)
+            .collect()
+    };
+    let chunks: Vec<Vec<(u8, Entry)>> = if parallel {
+        (0..coords.len().div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| chunk_entries(c * CHUNK))
+            .collect()
+    } else {
+        (0..coords.len().div_ceil(CHUNK))
+            .map(|c| chunk_entries(c * CHUNK))
+            .collect()
+    };
+    // Stable counting sort by (band, class rank): each band's list is its faded, then normal,
+    // then top points, each in row order. A stamp crossing a band edge goes in both bands.
+    let bands = h.div_ceil(BAND_ROWS);
+    let band_range = |e: &Entry| {
+        let lo = (e.y as i32 - reach).max(0) as usize / BAND_ROWS;
+        let hi = ((e.y as i32 + reach).min(h as i32 - 1)).max(0) as usize / BAND_ROWS;
+        lo..=hi.min(bands - 1)
+    };
+    let mut starts = vec![0usize; bands * 3 + 1];
+    for (rank, e) in chunks.iter().flatten() {
+        for b in band_range(e) {
+            starts[b * 3 + *rank as usize + 1] += 1;
+        }
+    }
+    for k in 0..bands * 3 {
+        starts[k + 1] += starts[k];
+    }
+    let mut next = starts.clone();
+    let blank = Entry {
+        x: 0,
+        y: 0,
+        q: 0,
+        a: 0,
+        color: [0; 4],
+    };
+    let mut binned = vec![blank; starts[bands * 3]];
+    for (rank, e) in chunks.iter().flatten() {
+        for b in band_range(e) {
+            let slot = &mut next[b * 3 + *rank as usize];
+            binned[*slot] = *e;
+            *slot += 1;
+        }
+    }
+    drop(chunks);
+    let starts: Vec<usize> = (0..=bands).map(|b| starts[b * 3]).collect();
     let draw_band = |(b, band): (usize, &mut [Rgba])| {
-        let y0 = (b * band_rows) as i32;
-        let y1 = y0 + (band.len() / w) as i32;
-        draw(
-            coords, colors, classes, view, style, &stamps, band, w, y0, y1,
-        );
+        let list = &binned[starts[b]..starts[b + 1]];
+        draw_band(list, &stamps, style, band, w, (b * BAND_ROWS) as i32);
     };
     if parallel {
         image
-            .par_chunks_mut(band_rows * w)
+            .par_chunks_mut(BAND_ROWS * w)
             .enumerate()
             .for_each(draw_band);
     } else {
         image
-            .chunks_mut(band_rows * w)
+            .chunks_mut(BAND_ROWS * w)
             .enumerate()
             .for_each(draw_band);
     }
     image
 }
 
-/// Draw rows `y0..y1` into `band`.
-#[allow(clippy::too_many_arguments)]
-fn draw(
-    coords: &[[f32; 2]],
-    colors: &[Rgba],
-    classes: Option<&[u8]>,
-    view: &Viewport,
-    style: &Style,
-    stamps: &Stamps,
-    band: &mut [Rgba],
-    w: usize,
-    y0: i32,
-    y1: i32,
-) {
+/// Draw `list` (in order) into the band whose first row is `y0`.
+fn draw_band(list: &[Entry], stamps: &Stamps, style: &Style, band: &mut [Rgba], w: usize, y0: i32) {
+    let rows = (band.len() / w) as i32;
+    let y1 = y0 + rows;
+    let density = style.mode == Mode::Density;
+    let mut sums: Vec<[u32; 4]> = if density {
+        vec![[0; 4]; band.len()]
+    } else {
+        Vec::new()
+    };
     let reach = stamps.reach;
-    let alpha = |o: f32| (o.clamp(0.0, 1.0) * 255.0).round() as u32;
-    let color_of = |i: usize| colors.get(i).copied().unwrap_or(colors::DEFAULT_POINT);
-    let class_of = |i: usize| classes.map_or(NORMAL, |c| c.get(i).copied().unwrap_or(NORMAL));
-    let stamp = |band: &mut [Rgba], p: [f32; 2], color: Rgba, a: u32| {
-        let Some((px, py, mask)) = stamps.locate(p) else {
-            return;
-        };
-        if py + reach < y0 || py - reach >= y1 || px + reach < 0 || px - reach >= w as i32 {
-            return;
+    for e in list {
+        let mask = &stamps.masks[e.q as usize];
+        let (px, py) = (e.x as i32, e.y as i32);
+        let inside = px >= reach && px + reach < w as i32 && py - reach >= y0 && py + reach < y1;
+        if inside && e.a > 0 {
+            // The whole stamp is in the band: no per-pixel checks.
+            let base = (py - y0) as usize * w + px as usize;
+            for &(dx, dy, cov) in mask {
+                let idx = (base as isize + dy as isize * w as isize + dx as isize) as usize;
+                blend(&mut band[idx], e.color, (cov * e.a as u32 + 127) / 255);
+            }
+            continue;
         }
         for &(dx, dy, cov) in mask {
             let (x, y) = (px + dx, py + dy);
-            if x >= 0 && (x as usize) < w && y >= y0 && y < y1 {
-                let idx = (y - y0) as usize * w + x as usize;
-                blend(&mut band[idx], color, (cov * a + 127) / 255);
+            if x < 0 || x >= w as i32 || y < y0 || y >= y1 {
+                continue;
             }
-        }
-    };
-    let passes: &[(u8, u32)] = match style.mode {
-        Mode::Points => &[
-            (FADED, alpha(style.faded_opacity)),
-            (NORMAL, alpha(style.opacity)),
-            (TOP, 255),
-        ],
-        Mode::Density => &[(FADED, alpha(style.faded_opacity))],
-    };
-    for &(class, a) in passes {
-        if a == 0 {
-            continue;
-        }
-        for (i, p) in coords.iter().enumerate() {
-            if class_of(i) == class {
-                stamp(band, view.to_pixel(*p), color_of(i), a);
+            let idx = (y - y0) as usize * w + x as usize;
+            if e.a > 0 {
+                blend(&mut band[idx], e.color, (cov * e.a as u32 + 127) / 255);
+            } else {
+                let s = &mut sums[idx];
+                for k in 0..3 {
+                    s[k] = s[k].saturating_add(e.color[k] as u32 * cov);
+                }
+                s[3] = s[3].saturating_add(cov);
             }
         }
     }
-    if style.mode == Mode::Density {
-        // Per pixel: coverage-weighted colour sums and total coverage.
-        let rows = (y1 - y0) as usize;
-        let mut sums = vec![[0u32; 4]; rows * w];
-        for (i, p) in coords.iter().enumerate() {
-            let class = class_of(i);
-            if class < NORMAL {
-                continue;
-            }
-            let Some((px, py, mask)) = stamps.locate(view.to_pixel(*p)) else {
-                continue;
-            };
-            if py + reach < y0 || py - reach >= y1 {
-                continue;
-            }
-            let c = color_of(i);
-            for &(dx, dy, cov) in mask {
-                let (x, y) = (px + dx, py + dy);
-                if x >= 0 && (x as usize) < w && y >= y0 && y < y1 {
-                    let s = &mut sums[(y - y0) as usize * w + x as usize];
-                    for k in 0..3 {
-                        s[k] = s[k].saturating_add(c[k] as u32 * cov);
-                    }
-                    s[3] = s[3].saturating_add(cov);
-                }
-            }
-        }
+    if density {
         // Brightness by log density relative to a point's full coverage (255): one point is
         // faint, ~50 overlapping points are full strength.
         let full = (1.0f32 + 50.0).ln();
