@@ -222,7 +222,7 @@ fn write_png(
         legend: &legend,
         caption: Some(format!(
             "{name} · {} samples{}",
-            samples.len(),
+            image::thousands(samples.len()),
             column
                 .as_deref()
                 .map(|c| format!(" · colour: {c}"))

@@ -554,6 +554,7 @@ pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
             selected: state.selected,
             index: index.as_deref(),
             bounds: state.bounds,
+            pass: state.filters.pass(),
         };
         let result = scatter::show_map(ui, &mut state.view, &mut state.canvas, &data);
         if let Some((polygon, op, label)) = result.region {
@@ -590,15 +591,4 @@ pub fn warnings_window(ctx: &egui::Context, state: &AppState) -> Vec<Command> {
     out
 }
 
-/// 1234567 → "1,234,567".
-pub fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::render::image::thousands;

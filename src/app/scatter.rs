@@ -245,6 +245,8 @@ pub struct MapData<'a> {
     pub index: Option<&'a GridIndex>,
     /// The box around the points (computed once per layout, not per frame).
     pub bounds: ([f32; 2], [f32; 2]),
+    /// The rows that pass the filters, when a filter is on.
+    pub pass: Option<&'a [bool]>,
 }
 
 /// What happened on the map this frame.
@@ -386,8 +388,10 @@ pub fn show_map(
     let hovered = match (response.hover_pos(), data.index) {
         (Some(ptr), Some(index)) if !dragging_region => {
             let max = (radius + 3.0) / view.px_per_unit;
+            // Points filtered out are not picked, faded or hidden.
             index.nearest(coords, view.to_layout(ptr), max, |r| {
                 data.classes.get(r).is_none_or(|&c| c != render::HIDDEN)
+                    && data.pass.is_none_or(|p| p[r])
             })
         }
         _ => None,

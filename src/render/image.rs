@@ -251,6 +251,19 @@ fn text_width<F: Font, S: ScaleFont<F>>(scaled: &S, text: &str) -> f32 {
     width
 }
 
+/// 1234567 → "1,234,567".
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A compact display of a number (the app's legend uses the same).
 pub fn format_number(v: f32) -> String {
     if v.fract() == 0.0 && v.abs() < 1e9 {
