@@ -80,6 +80,36 @@ pub fn search_regex(search: &Search) -> Result<Option<Regex>, FilterError> {
         .map_err(|e| FilterError::Regex(e.to_string()))
 }
 
+/// A compiled search: a plain ASCII substring through aho-corasick (several times faster than
+/// a case-insensitive regex literal over a million texts), anything else through `regex`.
+enum Matcher {
+    Plain(aho_corasick::AhoCorasick),
+    Regex(Regex),
+}
+
+impl Matcher {
+    fn new(search: &Search) -> Result<Option<Matcher>, FilterError> {
+        if search.text.is_empty() {
+            return Ok(None);
+        }
+        if !search.regex && (search.case_sensitive || search.text.is_ascii()) {
+            let ac = aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(!search.case_sensitive)
+                .build([&search.text])
+                .map_err(|e| FilterError::Regex(e.to_string()))?;
+            return Ok(Some(Matcher::Plain(ac)));
+        }
+        Ok(search_regex(search)?.map(Matcher::Regex))
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Matcher::Plain(ac) => ac.is_match(text),
+            Matcher::Regex(r) => r.is_match(text),
+        }
+    }
+}
+
 /// Evaluate `spec` on every row (in parallel: call from a worker thread).
 pub fn apply(samples: &Samples, spec: &FilterSpec) -> Result<FilterResult, FilterError> {
     let n = samples.len();
@@ -101,8 +131,8 @@ pub fn apply(samples: &Samples, spec: &FilterSpec) -> Result<FilterResult, Filte
             cats.push((codes, allowed, *missing));
         }
     }
-    let regex = match &spec.search {
-        Some(s) => search_regex(s)?,
+    let matcher = match &spec.search {
+        Some(s) => Matcher::new(s)?,
         None => None,
     };
     let pass: Vec<bool> = (0..n)
@@ -118,7 +148,9 @@ pub fn apply(samples: &Samples, spec: &FilterSpec) -> Result<FilterResult, Filte
                         allowed.get(c as usize).copied().unwrap_or(true)
                     }
                 })
-                && regex.as_ref().is_none_or(|r| r.is_match(&samples.texts[i]))
+                && matcher
+                    .as_ref()
+                    .is_none_or(|m| m.is_match(&samples.texts[i]))
         })
         .collect();
     let count = pass.iter().filter(|&&p| p).count();
