@@ -243,6 +243,75 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn disconnected_components_stay_compact_and_apart() {
+        // Four tight clusters far apart: the kNN graph has four components.
+        let (dims, per) = (16, 150);
+        let (data, _) = blobs(per * 4, dims, 4, 9);
+        let mut far = data.clone();
+        for (i, row) in far.chunks_mut(dims).enumerate() {
+            row[i % 4] += 50.0;
+        }
+        let params = UmapParams {
+            metric: Metric::Euclidean,
+            n_epochs: Some(200),
+            ..Default::default()
+        };
+        let knn = exact_knn(
+            &far,
+            dims,
+            14,
+            Metric::Euclidean,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        for i in 0..knn.n {
+            assert!(knn.neighbors(i).0.iter().all(|&j| j as usize % 4 == i % 4));
+        }
+        let c = umap_layout(&far, dims, &knn, &params, &NoProgress, &CancelToken::new()).unwrap();
+        assert!(c.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
+        let centre = |k: usize| {
+            let pts: Vec<&[f32; 2]> = c.iter().skip(k).step_by(4).collect();
+            let m = pts.len() as f32;
+            [
+                pts.iter().map(|p| p[0]).sum::<f32>() / m,
+                pts.iter().map(|p| p[1]).sum::<f32>() / m,
+            ]
+        };
+        let dist =
+            |a: [f32; 2], b: [f32; 2]| ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+        let radius = (0..4)
+            .map(|k| {
+                let m = centre(k);
+                c.iter()
+                    .skip(k)
+                    .step_by(4)
+                    .map(|p| dist(*p, m))
+                    .fold(0.0f32, f32::max)
+            })
+            .fold(0.0f32, f32::max);
+        let mut gaps = Vec::new();
+        for a in 0..4 {
+            for b in a + 1..4 {
+                gaps.push(dist(centre(a), centre(b)));
+            }
+        }
+        let (min_gap, max_gap) = gaps.iter().fold((f32::INFINITY, 0.0f32), |(lo, hi), &g| {
+            (lo.min(g), hi.max(g))
+        });
+        // Each component is a separate island, and none drifted off: the whole map spans a
+        // few island widths, not hundreds.
+        assert!(
+            min_gap > radius,
+            "islands overlap: gap {min_gap}, radius {radius}"
+        );
+        assert!(
+            max_gap < 15.0 * radius,
+            "an island drifted off: gap {max_gap}, radius {radius}"
+        );
+    }
+
+    #[test]
     fn degenerate_inputs_give_finite_layouts() {
         // All points identical.
         let data = vec![0.5f32; 40 * 4];
