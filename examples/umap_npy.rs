@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release --example umap_npy -- IN.npy OUT.npy [cosine|euclidean] [seed] [auto|exact|nndescent] [norecall]`
 //!
-//! Also prints the kNN graph's recall@k against exact neighbours of 1,000 seeded queries.
+//! Also prints the kNN graph's recall@k against exact neighbours of 1,000 seeded queries, and
+//! trustworthiness@15 on a seeded 5,000-row subsample (as `../shared/bench/quality.py` does).
 
 use std::time::Instant;
 
@@ -105,11 +106,33 @@ fn main() {
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN);
     let input_mb = (n * d * 4) as f64 / (1024.0 * 1024.0);
+    // Trustworthiness@15 as quality.py computes it: on a seeded random subsample of 5,000
+    // rows, neighbourhoods taken inside the subsample.
+    let t = Instant::now();
+    let trust = {
+        use rand::SeedableRng;
+        use rand::seq::SliceRandom;
+        let mut rows: Vec<usize> = (0..n).collect();
+        rows.shuffle(&mut rand_pcg::Pcg64::seed_from_u64(0));
+        rows.truncate(5_000.min(n));
+        rows.sort_unstable();
+        let high: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| data[r * d..(r + 1) * d].iter().copied())
+            .collect();
+        let low: Vec<[f32; 2]> = rows.iter().map(|&r| coords[r]).collect();
+        if rows.len() > 31 {
+            sample_atlas::projection::quality::trustworthiness(&high, d, &low, 15, metric)
+        } else {
+            f64::NAN
+        }
+    };
+    let trust_s = t.elapsed().as_secs_f64();
     let flat: Vec<f32> = coords.iter().flat_map(|c| [c[0], c[1]]).collect();
     assert!(flat.iter().all(|v| v.is_finite()), "non-finite coordinate");
     std::fs::write(&args[2], npy_bytes(&flat, n, 2)).expect("writable output");
     println!(
-        "{{\"n\": {n}, \"d\": {d}, \"knn\": \"{:?}\", \"avx2\": {}, \"knn_s\": {knn_s:.3}, \"knn_recall\": {recall:.4}, \"graph_s\": {:.3}, \"init_s\": {:.3}, \"sgd_s\": {:.3}, \"layout_s\": {layout_s:.3}, \"total_s\": {:.3}, \"peak_rss_mb\": {peak_mb:.0}, \"input_mb\": {input_mb:.0}}}",
+        "{{\"n\": {n}, \"d\": {d}, \"knn\": \"{:?}\", \"avx2\": {}, \"knn_s\": {knn_s:.3}, \"knn_recall\": {recall:.4}, \"graph_s\": {:.3}, \"init_s\": {:.3}, \"sgd_s\": {:.3}, \"layout_s\": {layout_s:.3}, \"total_s\": {:.3}, \"peak_rss_mb\": {peak_mb:.0}, \"input_mb\": {input_mb:.0}, \"trust15_sample5000\": {trust:.4}, \"trust_s\": {trust_s:.1}}}",
         method.resolve(n),
         sample_atlas::neighbors::simd::uses_avx2(),
         parts.graph_s,

@@ -14,6 +14,11 @@ use crate::progress::{CancelToken, Progress, Stage};
 
 /// Points per block of work; also the unit of the per-block random streams.
 const BLOCK: usize = 256;
+/// From this many points on, negative samples are drawn from a per-block pool (the layout no
+/// longer fits a core's L2 cache: 250k points × 8 bytes = 2 MB).
+const POOLED_FROM: usize = 250_000;
+/// Points in a block's negative-sample pool.
+const NEGATIVE_POOL: usize = 512;
 const GRAD_CLIP: f32 = 4.0;
 
 pub struct SgdParams {
@@ -149,6 +154,19 @@ pub fn optimize(
                     .wrapping_add(block_start as u64),
             );
             let edge0 = graph.indptr[block_start];
+            // Large layouts: the block's negative samples come from a pool of points drawn
+            // uniformly at the block's start (one cache miss per pool point instead of one
+            // per negative sample). Each negative is still uniform over all points.
+            let pool: Vec<(u32, [f32; 2])> = if n >= POOLED_FROM {
+                (0..NEGATIVE_POOL)
+                    .map(|_| {
+                        let k = rng.random_range(0..n as u32);
+                        (k, snapshot[k as usize])
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             for (offset, cur) in c.iter_mut().enumerate() {
                 let i = block_start + offset;
                 for e in graph.indptr[i]..graph.indptr[i + 1] {
@@ -169,11 +187,15 @@ pub fn optimize(
                     s[le] += epochs_per_sample[e];
                     let n_neg = ((epoch_f - ng[le]) / epochs_per_negative[e]).max(0.0) as usize;
                     for _ in 0..n_neg {
-                        let k = rng.random_range(0..n as u32) as usize;
-                        if k == i {
+                        let (k, other) = if pool.is_empty() {
+                            let k = rng.random_range(0..n as u32);
+                            (k, snapshot[k as usize])
+                        } else {
+                            pool[rng.random_range(0..NEGATIVE_POOL as u32) as usize]
+                        };
+                        if k as usize == i {
                             continue;
                         }
-                        let other = snapshot[k];
                         let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
                         let d2 = dx * dx + dy * dy;
                         if d2 > 0.0 {
@@ -199,7 +221,63 @@ pub fn optimize(
 
 #[cfg(test)]
 mod tests {
-    use super::PowTable;
+    use super::*;
+    use crate::progress::NoProgress;
+
+    /// A ring: each point joined to its two neighbours.
+    fn ring(n: usize) -> FuzzyGraph {
+        let mut g = FuzzyGraph {
+            n,
+            indptr: vec![0],
+            ..Default::default()
+        };
+        for i in 0..n {
+            let mut t = [(i + n - 1) % n, (i + 1) % n];
+            t.sort_unstable();
+            for j in t {
+                g.tails.push(j as u32);
+                g.weights.push(1.0);
+            }
+            g.indptr.push(g.tails.len());
+        }
+        g
+    }
+
+    #[test]
+    fn pooled_negative_sampling_is_seeded_and_thread_count_free() {
+        // Above POOLED_FROM, negatives come from per-block pools.
+        let n = POOLED_FROM + 1_000;
+        let g = ring(n);
+        let start: Vec<[f32; 2]> = (0..n)
+            .map(|i| {
+                let t = i as f32 / n as f32 * std::f32::consts::TAU;
+                [5.0 + 4.0 * t.cos(), 5.0 + 4.0 * t.sin()]
+            })
+            .collect();
+        let p = SgdParams {
+            a: 1.577,
+            b: 0.895,
+            n_epochs: 3,
+            learning_rate: 1.0,
+            repulsion_strength: 1.0,
+            negative_sample_rate: 5.0,
+            seed: 3,
+        };
+        let run = || {
+            let mut c = start.clone();
+            assert!(optimize(&g, &mut c, &p, &NoProgress, &CancelToken::new()));
+            c
+        };
+        let a = run();
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(run);
+        assert!(a.iter().all(|c| c[0].is_finite() && c[1].is_finite()));
+        assert!(a == one, "same seed, same layout on 1 thread");
+        assert!(a != start, "the epochs moved the points");
+    }
 
     #[test]
     fn pow_table_is_accurate() {
