@@ -7,6 +7,8 @@ pub mod init;
 pub mod quality;
 pub mod sgd;
 
+use rayon::prelude::*;
+
 use crate::neighbors::{KnnGraph, Metric};
 use crate::progress::{CancelToken, Progress, Stage};
 
@@ -160,11 +162,121 @@ pub fn umap_layout_timed(
         negative_sample_rate: params.negative_sample_rate,
         seed: params.seed,
     };
-    if !sgd::optimize(&graph, &mut coords, &sgd, progress, cancel) {
+    let finished = if n >= sgd::POOLED_FROM {
+        // Large layouts: run the epochs on points renumbered along a Z-order curve of the
+        // initial layout, so a point's graph neighbours (close in the layout) sit close in
+        // memory; then put the coordinates back in row order.
+        let order = z_order(&coords);
+        let graph = permute_graph(&graph, &order);
+        let mut local: Vec<[f32; 2]> = order.iter().map(|&o| coords[o as usize]).collect();
+        let unpermuted = Unpermute {
+            inner: progress,
+            order: &order,
+        };
+        let ok = sgd::optimize(&graph, &mut local, &sgd, &unpermuted, cancel);
+        for (new, &old) in order.iter().enumerate() {
+            coords[old as usize] = local[new];
+        }
+        ok
+    } else {
+        sgd::optimize(&graph, &mut coords, &sgd, progress, cancel)
+    };
+    if !finished {
         return Err(ProjectionError::Cancelled);
     }
     timings.sgd_s = t.elapsed().as_secs_f64();
     Ok((coords, timings))
+}
+
+/// Rows sorted by the Z-order (Morton) code of their position: `order[new] = old`.
+fn z_order(coords: &[[f32; 2]]) -> Vec<u32> {
+    let (lo, hi) = coords.iter().fold(
+        ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]),
+        |(lo, hi), c| {
+            (
+                [lo[0].min(c[0]), lo[1].min(c[1])],
+                [hi[0].max(c[0]), hi[1].max(c[1])],
+            )
+        },
+    );
+    let quantise = |v: f32, a: usize| {
+        let span = (hi[a] - lo[a]).max(1e-12);
+        (((v - lo[a]) / span).clamp(0.0, 1.0) * 65_535.0) as u32
+    };
+    // Spread the 16 bits of x to the even bit positions.
+    let spread = |mut x: u64| {
+        x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF;
+        x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF;
+        x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+        x = (x | (x << 2)) & 0x3333_3333_3333_3333;
+        (x | (x << 1)) & 0x5555_5555_5555_5555
+    };
+    let mut keyed: Vec<(u64, u32)> = coords
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let code = spread(quantise(c[0], 0) as u64) | (spread(quantise(c[1], 1) as u64) << 1);
+            (code, i as u32)
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    keyed.into_iter().map(|(_, i)| i).collect()
+}
+
+/// The graph with its points renumbered: new point `k` is old point `order[k]`.
+fn permute_graph(g: &fuzzy::FuzzyGraph, order: &[u32]) -> fuzzy::FuzzyGraph {
+    let mut inverse = vec![0u32; order.len()];
+    for (new, &old) in order.iter().enumerate() {
+        inverse[old as usize] = new as u32;
+    }
+    let mut indptr = Vec::with_capacity(g.n + 1);
+    indptr.push(0);
+    for &old in order {
+        let o = old as usize;
+        indptr.push(indptr.last().copied().unwrap_or(0) + (g.indptr[o + 1] - g.indptr[o]));
+    }
+    let rows: Vec<Vec<(u32, f32)>> = order
+        .par_iter()
+        .map(|&old| {
+            let o = old as usize;
+            let mut row: Vec<(u32, f32)> = (g.indptr[o]..g.indptr[o + 1])
+                .map(|e| (inverse[g.tails[e] as usize], g.weights[e]))
+                .collect();
+            row.sort_unstable_by_key(|r| r.0);
+            row
+        })
+        .collect();
+    let (tails, weights) = rows.into_iter().flatten().unzip();
+    fuzzy::FuzzyGraph {
+        n: g.n,
+        indptr,
+        tails,
+        weights,
+    }
+}
+
+/// Passes layout snapshots on in row order.
+struct Unpermute<'a> {
+    inner: &'a dyn Progress,
+    order: &'a [u32],
+}
+
+impl Progress for Unpermute<'_> {
+    fn report(&self, stage: Stage, done: u64, total: u64) {
+        self.inner.report(stage, done, total);
+    }
+
+    fn layout_snapshot(&self, coords: &[[f32; 2]]) {
+        let mut out = vec![[0.0f32; 2]; coords.len()];
+        for (new, &old) in self.order.iter().enumerate() {
+            out[old as usize] = coords[new];
+        }
+        self.inner.layout_snapshot(&out);
+    }
+
+    fn wants_layout_snapshots(&self) -> bool {
+        self.inner.wants_layout_snapshots()
+    }
 }
 
 #[cfg(test)]
@@ -309,6 +421,41 @@ pub(crate) mod tests {
             max_gap < 15.0 * radius,
             "an island drifted off: gap {max_gap}, radius {radius}"
         );
+    }
+
+    #[test]
+    fn renumbering_keeps_the_graph() {
+        let (data, _) = blobs(400, 8, 4, 5);
+        let knn = exact_knn(
+            &data,
+            8,
+            10,
+            Metric::Cosine,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        let g = fuzzy::fuzzy_graph(&knn, 11);
+        let coords = init::pca_init(&data, 8, 1);
+        let order = z_order(&coords);
+        let mut seen = order.clone();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..400).collect::<Vec<u32>>(), "a permutation");
+        let p = permute_graph(&g, &order);
+        assert_eq!(p.n_edges(), g.n_edges());
+        // Every edge (old i → old j, w) is (new i → new j, w).
+        for (new, &old) in order.iter().enumerate() {
+            let o = old as usize;
+            let mut want: Vec<(u32, u32)> = (g.indptr[o]..g.indptr[o + 1])
+                .map(|e| (g.tails[e], g.weights[e].to_bits()))
+                .collect();
+            let mut got: Vec<(u32, u32)> = (p.indptr[new]..p.indptr[new + 1])
+                .map(|e| (order[p.tails[e] as usize], p.weights[e].to_bits()))
+                .collect();
+            want.sort_unstable();
+            got.sort_unstable();
+            assert_eq!(got, want, "row {old}");
+        }
     }
 
     #[test]

@@ -14,9 +14,10 @@ use crate::progress::{CancelToken, Progress, Stage};
 
 /// Points per block of work; also the unit of the per-block random streams.
 const BLOCK: usize = 256;
-/// From this many points on, negative samples are drawn from a per-block pool (the layout no
-/// longer fits a core's L2 cache: 250k points × 8 bytes = 2 MB).
-const POOLED_FROM: usize = 250_000;
+/// From this many points on, negative samples are drawn from a per-block pool and the points
+/// are renumbered along a Z-order curve for the epochs (the layout no longer fits a core's L2
+/// cache: 250k points × 8 bytes = 2 MB).
+pub const POOLED_FROM: usize = 250_000;
 /// Points in a block's negative-sample pool.
 const NEGATIVE_POOL: usize = 512;
 const GRAD_CLIP: f32 = 4.0;
