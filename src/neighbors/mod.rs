@@ -125,15 +125,47 @@ pub(crate) fn rows_and_k(
 }
 
 /// The vectors as the metric compares them: unit rows for cosine (so `1 − dot` is the
-/// distance), unchanged for euclidean.
+/// distance), unchanged for euclidean. Rows that are already unit length (most embedders
+/// return them so) are used in place: no copy of a matrix that may be gigabytes.
 pub(crate) fn prepare(data: &[f32], dims: usize, metric: Metric) -> std::borrow::Cow<'_, [f32]> {
+    use rayon::prelude::*;
+    let unit = |row: &[f32]| {
+        let sq: f64 = row.iter().map(|&v| v as f64 * v as f64).sum();
+        (sq - 1.0).abs() <= 1e-5
+    };
     match metric {
+        Metric::Cosine if dims > 0 && data.par_chunks(dims).all(unit) => {
+            std::borrow::Cow::Borrowed(data)
+        }
         Metric::Cosine => {
             let mut copy = data.to_vec();
             crate::embedding::l2_normalize_rows(&mut copy, dims);
             std::borrow::Cow::Owned(copy)
         }
         Metric::Euclidean => std::borrow::Cow::Borrowed(data),
+    }
+}
+
+#[cfg(test)]
+mod prepare_tests {
+    use super::*;
+
+    #[test]
+    fn unit_rows_are_not_copied_for_cosine() {
+        let unit = [0.6f32, 0.8, 1.0, 0.0];
+        assert!(matches!(
+            prepare(&unit, 2, Metric::Cosine),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let long = [3.0f32, 4.0, 1.0, 0.0];
+        match prepare(&long, 2, Metric::Cosine) {
+            std::borrow::Cow::Owned(v) => assert_eq!(v, [0.6, 0.8, 1.0, 0.0]),
+            _ => panic!("a row of length 5 must be normalised"),
+        }
+        assert!(matches!(
+            prepare(&long, 2, Metric::Euclidean),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }
 
