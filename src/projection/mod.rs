@@ -167,7 +167,7 @@ pub fn umap_layout_timed(
         // initial layout, so a point's graph neighbours (close in the layout) sit close in
         // memory; then put the coordinates back in row order.
         let order = z_order(&coords);
-        let graph = permute_graph(&graph, &order);
+        let graph = permute_graph(graph, &order);
         let mut local: Vec<[f32; 2]> = order.iter().map(|&o| coords[o as usize]).collect();
         let unpermuted = Unpermute {
             inner: progress,
@@ -224,7 +224,7 @@ fn z_order(coords: &[[f32; 2]]) -> Vec<u32> {
 }
 
 /// The graph with its points renumbered: new point `k` is old point `order[k]`.
-fn permute_graph(g: &fuzzy::FuzzyGraph, order: &[u32]) -> fuzzy::FuzzyGraph {
+fn permute_graph(g: fuzzy::FuzzyGraph, order: &[u32]) -> fuzzy::FuzzyGraph {
     let mut inverse = vec![0u32; order.len()];
     for (new, &old) in order.iter().enumerate() {
         inverse[old as usize] = new as u32;
@@ -235,18 +235,32 @@ fn permute_graph(g: &fuzzy::FuzzyGraph, order: &[u32]) -> fuzzy::FuzzyGraph {
         let o = old as usize;
         indptr.push(indptr.last().copied().unwrap_or(0) + (g.indptr[o + 1] - g.indptr[o]));
     }
-    let rows: Vec<Vec<(u32, f32)>> = order
-        .par_iter()
-        .map(|&old| {
+    let mut tails = vec![0u32; g.n_edges()];
+    let mut weights = vec![0f32; g.n_edges()];
+    {
+        // Each new row's slice of the edge arrays, filled in parallel.
+        let mut parts = Vec::with_capacity(order.len());
+        let (mut rest_t, mut rest_w) = (&mut tails[..], &mut weights[..]);
+        for &old in order {
             let o = old as usize;
+            let len = g.indptr[o + 1] - g.indptr[o];
+            let (t, rt) = rest_t.split_at_mut(len);
+            let (w, rw) = rest_w.split_at_mut(len);
+            rest_t = rt;
+            rest_w = rw;
+            parts.push((o, t, w));
+        }
+        parts.into_par_iter().for_each(|(o, t, w)| {
             let mut row: Vec<(u32, f32)> = (g.indptr[o]..g.indptr[o + 1])
                 .map(|e| (inverse[g.tails[e] as usize], g.weights[e]))
                 .collect();
             row.sort_unstable_by_key(|r| r.0);
-            row
-        })
-        .collect();
-    let (tails, weights) = rows.into_iter().flatten().unzip();
+            for (k, (tail, weight)) in row.into_iter().enumerate() {
+                t[k] = tail;
+                w[k] = weight;
+            }
+        });
+    }
     fuzzy::FuzzyGraph {
         n: g.n,
         indptr,
@@ -441,7 +455,7 @@ pub(crate) mod tests {
         let mut seen = order.clone();
         seen.sort_unstable();
         assert_eq!(seen, (0..400).collect::<Vec<u32>>(), "a permutation");
-        let p = permute_graph(&g, &order);
+        let p = permute_graph(g.clone(), &order);
         assert_eq!(p.n_edges(), g.n_edges());
         // Every edge (old i → old j, w) is (new i → new j, w).
         for (new, &old) in order.iter().enumerate() {

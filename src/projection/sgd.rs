@@ -111,12 +111,11 @@ pub fn optimize(
             }
         })
         .collect();
-    let epochs_per_negative: Vec<f64> = epochs_per_sample
-        .iter()
-        .map(|e| e / p.negative_sample_rate as f64)
-        .collect();
+    // Epochs between negative samples: derived per edge when needed (one array less: at 1M
+    // points the per-edge arrays are 160 MB each).
+    let rate = p.negative_sample_rate as f64;
     let mut next_sample = epochs_per_sample.clone();
-    let mut next_negative = epochs_per_negative.clone();
+    let mut next_negative: Vec<f64> = epochs_per_sample.iter().map(|e| e / rate).collect();
     let (a, b) = (p.a, p.b);
     let pow_b = PowTable::new(b);
     let gamma = p.repulsion_strength;
@@ -186,7 +185,8 @@ pub fn optimize(
                         cur[1] += clip(coeff * dy) * alpha;
                     }
                     s[le] += epochs_per_sample[e];
-                    let n_neg = ((epoch_f - ng[le]) / epochs_per_negative[e]).max(0.0) as usize;
+                    let per_negative = epochs_per_sample[e] / rate;
+                    let n_neg = ((epoch_f - ng[le]) / per_negative).max(0.0) as usize;
                     for _ in 0..n_neg {
                         let (k, other) = if pool.is_empty() {
                             let k = rng.random_range(0..n as u32);
@@ -206,7 +206,7 @@ pub fn optimize(
                             cur[1] += clip(coeff * dy) * alpha;
                         }
                     }
-                    ng[le] += n_neg as f64 * epochs_per_negative[e];
+                    ng[le] += n_neg as f64 * per_negative;
                 }
             }
         });
