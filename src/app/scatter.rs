@@ -168,8 +168,8 @@ pub struct MapCanvas {
 }
 
 impl MapCanvas {
-    /// Take in a finished render; start one for `want` unless it is drawn or running.
-    fn update(&mut self, ctx: &egui::Context, want: RenderKey, data: &MapData<'_>) {
+    /// Upload a finished render, if there is one.
+    fn take_finished(&mut self, ctx: &egui::Context) {
         if let Some((key, image)) = self.task.poll() {
             self.running = None;
             match &mut self.texture {
@@ -181,6 +181,11 @@ impl MapCanvas {
             }
             self.drawn = Some(key);
         }
+    }
+
+    /// Take in a finished render; start one for `want` unless it is drawn or running.
+    fn update(&mut self, ctx: &egui::Context, want: RenderKey, data: &MapData<'_>) {
+        self.take_finished(ctx);
         if self.drawn == Some(want) || self.running == Some(want) || self.task.busy() {
             return;
         }
@@ -200,17 +205,8 @@ impl MapCanvas {
             );
             (want, to_color_image(&want.view, &pixels))
         });
-        if let Some((key, image)) = self.task.poll() {
-            self.running = None;
-            match &mut self.texture {
-                Some(t) => t.set(image, egui::TextureOptions::LINEAR),
-                None => {
-                    self.texture =
-                        Some(ctx.load_texture("atlas-map", image, egui::TextureOptions::LINEAR))
-                }
-            }
-            self.drawn = Some(key);
-        }
+        // An inline render is already done.
+        self.take_finished(ctx);
     }
 
     /// Whether a render is on its way (tests wait for it).

@@ -14,8 +14,6 @@ pub enum WriteError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: could not write Parquet: {detail}")]
-    Parquet { path: PathBuf, detail: String },
     #[error("{path}: could not write {format}: {detail}")]
     Encode {
         path: PathBuf,
@@ -49,50 +47,7 @@ pub fn write_map_parquet(
     input: &Path,
     out: &Path,
 ) -> Result<(String, String), WriteError> {
-    if frame.height() != coords.len() {
-        return Err(WriteError::Length {
-            coords: coords.len(),
-            rows: frame.height(),
-        });
-    }
-    if let (Ok(a), Ok(b)) = (input.canonicalize(), out.canonicalize())
-        && a == b
-    {
-        return Err(WriteError::WouldOverwriteInput {
-            path: out.to_path_buf(),
-        });
-    }
-    let (xn, yn) = coordinate_names(frame);
-    let mut df = frame.clone();
-    let xs: Vec<f32> = coords.iter().map(|c| c[0]).collect();
-    let ys: Vec<f32> = coords.iter().map(|c| c[1]).collect();
-    let parquet_err = |e: PolarsError| WriteError::Parquet {
-        path: out.to_path_buf(),
-        detail: e.to_string(),
-    };
-    df.with_column(Column::new(xn.as_str().into(), xs))
-        .map_err(parquet_err)?;
-    df.with_column(Column::new(yn.as_str().into(), ys))
-        .map_err(parquet_err)?;
-    let io_err = |source| WriteError::Io {
-        path: out.to_path_buf(),
-        source,
-    };
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sample-atlas-")
-        .suffix(".parquet.tmp")
-        .tempfile_in(&dir)
-        .map_err(io_err)?;
-    ParquetWriter::new(tmp.as_file_mut())
-        .finish(&mut df)
-        .map_err(parquet_err)?;
-    tmp.as_file().sync_all().map_err(io_err)?;
-    tmp.persist(out).map_err(|e| io_err(e.error))?;
-    Ok((xn, yn))
+    write_with_coords(frame, None, coords, input, out, TableFormat::Parquet)
 }
 
 /// Table formats an export can be written in, chosen by the file extension.
@@ -135,6 +90,19 @@ pub fn write_rows(
     let format = TableFormat::from_path(out).ok_or_else(|| WriteError::Format {
         path: out.to_path_buf(),
     })?;
+    write_with_coords(frame, Some(rows), coords, input, out, format).map(|_| rows.len())
+}
+
+/// `frame` (only `rows` when given) plus coordinate columns, written as `format` through a
+/// temporary file in the output's directory, renamed into place; never over the input.
+fn write_with_coords(
+    frame: &DataFrame,
+    rows: Option<&[u32]>,
+    coords: &[[f32; 2]],
+    input: &Path,
+    out: &Path,
+    format: TableFormat,
+) -> Result<(String, String), WriteError> {
     if frame.height() != coords.len() {
         return Err(WriteError::Length {
             coords: coords.len(),
@@ -153,11 +121,22 @@ pub fn write_rows(
         format: format.name(),
         detail: e.to_string(),
     };
-    let idx = IdxCa::from_vec("rows".into(), rows.iter().map(|&r| r as IdxSize).collect());
-    let mut df = frame.take(&idx).map_err(encode)?;
+    let (mut df, xs, ys): (DataFrame, Vec<f32>, Vec<f32>) = match rows {
+        Some(rows) => {
+            let idx = IdxCa::from_vec("rows".into(), rows.iter().map(|&r| r as IdxSize).collect());
+            (
+                frame.take(&idx).map_err(encode)?,
+                rows.iter().map(|&r| coords[r as usize][0]).collect(),
+                rows.iter().map(|&r| coords[r as usize][1]).collect(),
+            )
+        }
+        None => (
+            frame.clone(),
+            coords.iter().map(|c| c[0]).collect(),
+            coords.iter().map(|c| c[1]).collect(),
+        ),
+    };
     let (xn, yn) = coordinate_names(frame);
-    let xs: Vec<f32> = rows.iter().map(|&r| coords[r as usize][0]).collect();
-    let ys: Vec<f32> = rows.iter().map(|&r| coords[r as usize][1]).collect();
     df.with_column(Column::new(xn.as_str().into(), xs))
         .map_err(encode)?;
     df.with_column(Column::new(yn.as_str().into(), ys))
@@ -188,7 +167,7 @@ pub fn write_rows(
     }
     tmp.as_file().sync_all().map_err(io_err)?;
     tmp.persist(out).map_err(|e| io_err(e.error))?;
-    Ok(rows.len())
+    Ok((xn, yn))
 }
 
 #[cfg(test)]
