@@ -429,15 +429,6 @@ pub fn show_map(
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn numbers_are_compact() {
-        use super::format_number as f;
-        assert_eq!(f(0.848), "0.848");
-    }
-}
-
 /// A compact display of one metadata value.
 pub fn format_value(kind: &ColumnKind, row: usize) -> Option<String> {
     match kind {
@@ -641,5 +632,14 @@ fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legen
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_are_compact() {
+        use super::format_number as f;
+        assert_eq!(f(0.848), "0.848");
     }
 }
