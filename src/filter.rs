@@ -60,6 +60,30 @@ pub struct FilterResult {
     pub histograms: Vec<Histogram>,
     /// (column, count per level, missing count) over passing rows.
     pub category_counts: Vec<(String, Vec<usize>, usize)>,
+    /// The search and the rows it matches on its own (other filters aside), to narrow the
+    /// next search when it only adds to this one (typing).
+    pub search_matches: Option<(Search, std::sync::Arc<Vec<bool>>)>,
+}
+
+impl Search {
+    /// Whether every text matching `self` also matches `earlier`: both plain searches with
+    /// the same case rule, and this needle contains the earlier one.
+    pub fn narrows(&self, earlier: &Search) -> bool {
+        if self.regex || earlier.regex || self.case_sensitive != earlier.case_sensitive {
+            return false;
+        }
+        if self.case_sensitive {
+            self.text.contains(&earlier.text)
+        } else {
+            // Plain case-insensitive searches fold ASCII only (non-ASCII ones go through regex).
+            self.text.is_ascii()
+                && earlier.text.is_ascii()
+                && self
+                    .text
+                    .to_ascii_lowercase()
+                    .contains(&earlier.text.to_ascii_lowercase())
+        }
+    }
 }
 
 /// Compile the search into a regex (a plain search is an escaped literal).
@@ -112,6 +136,16 @@ impl Matcher {
 
 /// Evaluate `spec` on every row (in parallel: call from a worker thread).
 pub fn apply(samples: &Samples, spec: &FilterSpec) -> Result<FilterResult, FilterError> {
+    apply_after(samples, spec, None)
+}
+
+/// [`apply`], given the previous search and its matches: when the new search narrows it, only
+/// the rows that matched before are searched.
+pub fn apply_after(
+    samples: &Samples,
+    spec: &FilterSpec,
+    previous: Option<&(Search, std::sync::Arc<Vec<bool>>)>,
+) -> Result<FilterResult, FilterError> {
     let n = samples.len();
     let column = |name: &str| {
         samples
@@ -135,6 +169,20 @@ pub fn apply(samples: &Samples, spec: &FilterSpec) -> Result<FilterResult, Filte
         Some(s) => Matcher::new(s)?,
         None => None,
     };
+    let search_matches = match (&spec.search, &matcher) {
+        (Some(search), Some(m)) => {
+            let candidates = previous
+                .filter(|(earlier, mask)| search.narrows(earlier) && mask.len() == n)
+                .map(|(_, mask)| mask.as_slice());
+            let mask: Vec<bool> = (0..n)
+                .into_par_iter()
+                .with_min_len(4096)
+                .map(|i| candidates.is_none_or(|c| c[i]) && m.is_match(&samples.texts[i]))
+                .collect();
+            Some((search.clone(), std::sync::Arc::new(mask)))
+        }
+        _ => None,
+    };
     let pass: Vec<bool> = (0..n)
         .into_par_iter()
         .with_min_len(4096)
@@ -148,9 +196,7 @@ pub fn apply(samples: &Samples, spec: &FilterSpec) -> Result<FilterResult, Filte
                         allowed.get(c as usize).copied().unwrap_or(true)
                     }
                 })
-                && matcher
-                    .as_ref()
-                    .is_none_or(|m| m.is_match(&samples.texts[i]))
+                && search_matches.as_ref().is_none_or(|(_, m)| m[i])
         })
         .collect();
     let count = pass.iter().filter(|&&p| p).count();
@@ -161,6 +207,7 @@ pub fn apply(samples: &Samples, spec: &FilterSpec) -> Result<FilterResult, Filte
         count,
         histograms,
         category_counts,
+        search_matches,
     })
 }
 
@@ -286,6 +333,38 @@ mod tests {
             (counts[keep], counts.iter().sum::<usize>(), *missing),
             (r.count, r.count, 0)
         );
+    }
+
+    #[test]
+    fn a_narrowing_search_gives_the_same_rows_as_a_fresh_one() {
+        let s = sweep();
+        let spec = |text: &str, case_sensitive: bool| FilterSpec {
+            search: Some(Search {
+                text: text.into(),
+                regex: false,
+                case_sensitive,
+            }),
+            ..Default::default()
+        };
+        let mut previous = None;
+        for typed in ["s", "su", "sur", "sure", "SURE!"] {
+            let fresh = apply(&s, &spec(typed, false)).unwrap();
+            let narrowed = apply_after(&s, &spec(typed, false), previous.as_ref()).unwrap();
+            assert_eq!(fresh.pass, narrowed.pass, "{typed}");
+            previous = narrowed.search_matches.clone();
+        }
+        let a = |t: &str, c: bool| Search {
+            text: t.into(),
+            regex: false,
+            case_sensitive: c,
+        };
+        assert!(a("sure", false).narrows(&a("SU", false)));
+        assert!(!a("sure", true).narrows(&a("SU", true)));
+        assert!(!a("sure", true).narrows(&a("su", false)));
+        assert!(!a("ure", false).narrows(&a("sur", false)));
+        let mut regex = a("sure", false);
+        regex.regex = true;
+        assert!(!regex.narrows(&a("su", false)));
     }
 
     #[test]

@@ -89,8 +89,10 @@ impl FilterState {
     fn start(&mut self, ctx: &egui::Context, samples: &Arc<Samples>) {
         self.dirty = false;
         let (s, spec, version) = (samples.clone(), self.spec.clone(), self.version);
+        let previous = self.result.as_ref().and_then(|r| r.search_matches.clone());
         self.task.start(ctx, samples.len() <= INLINE_ROWS, move || {
-            (version, filter::apply(&s, &spec).map_err(|e| e.to_string()))
+            let result = filter::apply_after(&s, &spec, previous.as_ref());
+            (version, result.map_err(|e| e.to_string()))
         });
     }
 
