@@ -140,6 +140,9 @@ pub fn nn_descent(
 
     // Neighbours within the leaves of random-projection trees improve the random start, so
     // fewer (expensive) NN-descent iterations are needed.
+    // The join visits points leaf by leaf of the first tree: a batch then holds points of
+    // one region whose candidates overlap, so their rows are read from cache, not memory.
+    let mut visit_order: Vec<u32> = Vec::new();
     for tree in 0..params.rp_trees {
         if cancel.is_cancelled() {
             return Err(NeighborsError::Cancelled);
@@ -152,6 +155,9 @@ pub fn nn_descent(
             params.leaf_size.max(k + 1),
             mix(params.seed ^ mix(0x7EE5 + tree as u64)),
         );
+        if tree == 0 {
+            visit_order = leaves.iter().flatten().copied().collect();
+        }
         let g = &graph;
         let mut proposals: Vec<(u32, f32, u32)> = leaves
             .par_iter()
@@ -184,6 +190,9 @@ pub fn nn_descent(
     let total = params.max_iters as u64 * batches;
     progress.report(Stage::Neighbors, 0, total);
     let threshold = (params.delta * (n * k) as f64) as u64;
+    if visit_order.len() != n {
+        visit_order = (0..n as u32).collect();
+    }
     for iter in 0..params.max_iters {
         if cancel.is_cancelled() {
             return Err(NeighborsError::Cancelled);
@@ -196,9 +205,10 @@ pub fn nn_descent(
             }
             let batch_end = (batch_start + JOIN_BATCH).min(n);
             let g = &graph;
-            let mut proposals: Vec<(u32, f32, u32)> = (batch_start..batch_end)
-                .into_par_iter()
-                .flat_map_iter(|p| {
+            let mut proposals: Vec<(u32, f32, u32)> = visit_order[batch_start..batch_end]
+                .par_iter()
+                .flat_map_iter(|&p| {
+                    let p = p as usize;
                     let mut out = Vec::new();
                     let news = &new_cand[p];
                     let olds = &old_cand[p];
