@@ -210,23 +210,15 @@ fn write_png(
     let (point_colors, legend) = colors::point_colors(samples, column.as_deref());
     // Points a little larger on big images, as on a high-DPI screen.
     let scale = (width.min(height) as f32 / 900.0).clamp(1.0, 4.0);
-    let name = samples
-        .path
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy();
     let pic = image::Picture {
         coords,
         colors: &point_colors,
         classes: None,
         legend: &legend,
-        caption: Some(format!(
-            "{name} · {} samples{}",
-            image::thousands(samples.len()),
-            column
-                .as_deref()
-                .map(|c| format!(" · colour: {c}"))
-                .unwrap_or_default()
+        caption: Some(image::caption(
+            &samples.path,
+            samples.len(),
+            column.as_deref(),
         )),
         view: render::Viewport::fit(coords, width, height, 24.0 * scale),
         style: render::Style {

@@ -1,5 +1,5 @@
 //! The Analysis window: pick a metric and the columns to group by, see the per-setting table
-//! (click a row to highlight its samples on the map) and best-of-N / pass@N curves; define new
+//! (click a row to select its samples on the map) and best-of-N / pass@N curves; define new
 //! metrics with expressions. Tables and curves are computed on a background thread.
 
 use std::sync::Arc;
@@ -318,7 +318,7 @@ pub fn window(ctx: &egui::Context, state: &mut AnalysisState, samples: &Samples)
 fn table(ui: &mut egui::Ui, inputs: &Inputs, rows: &[SettingRow], out: &mut Vec<Command>) {
     let boolean = rows.iter().any(|r| r.failure_rate.is_some());
     ui.label(
-        RichText::new("Click a row to highlight its samples on the map.")
+        RichText::new("Click a row to select its samples on the map.")
             .weak()
             .small(),
     );

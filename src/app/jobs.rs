@@ -146,50 +146,52 @@ impl Jobs {
         self.generation
     }
 
-    /// Open the native file dialog on its own thread (it blocks while open).
-    pub fn pick_file(&self, ctx: &egui::Context) {
+    /// Run a native dialog on its own thread (it blocks while open) and send its answer.
+    fn dialog(&self, ctx: &egui::Context, run: impl FnOnce() -> JobMsg + Send + 'static) {
         let tx = self.tx.clone();
         let ctx = ctx.clone();
         let generation = self.generation;
         let _ = std::thread::Builder::new()
             .name("atlas-dialog".into())
             .spawn(move || {
-                let picked = rfd::FileDialog::new()
+                let _ = tx.send((generation, run()));
+                ctx.request_repaint();
+            });
+    }
+
+    /// Open the native file dialog.
+    pub fn pick_file(&self, ctx: &egui::Context) {
+        self.dialog(ctx, || {
+            JobMsg::Picked(
+                rfd::FileDialog::new()
                     .set_title("Open a sample set")
                     .add_filter(
                         "Sample sets",
                         &["jsonl", "ndjson", "json", "csv", "parquet", "npy"],
                     )
-                    .pick_file();
-                let _ = tx.send((generation, JobMsg::Picked(picked)));
-                ctx.request_repaint();
-            });
+                    .pick_file(),
+            )
+        });
     }
 
-    /// Open a native save dialog on its own thread.
+    /// Open a native save dialog for `kind`.
     pub fn save_dialog(&self, ctx: &egui::Context, kind: SaveKind) {
-        let tx = self.tx.clone();
-        let ctx = ctx.clone();
-        let generation = self.generation;
-        let _ = std::thread::Builder::new()
-            .name("atlas-dialog".into())
-            .spawn(move || {
-                let dialog = rfd::FileDialog::new();
-                let dialog = match kind {
-                    SaveKind::Png => dialog
-                        .set_title("Save the map as PNG")
-                        .set_file_name("map.png")
-                        .add_filter("PNG image", &["png"]),
-                    SaveKind::Selection => dialog
-                        .set_title("Export the selected rows")
-                        .set_file_name("selection.jsonl")
-                        .add_filter("JSON Lines", &["jsonl"])
-                        .add_filter("CSV", &["csv"])
-                        .add_filter("Parquet", &["parquet"]),
-                };
-                let _ = tx.send((generation, JobMsg::SaveTo(kind, dialog.save_file())));
-                ctx.request_repaint();
-            });
+        self.dialog(ctx, move || {
+            let dialog = rfd::FileDialog::new();
+            let dialog = match kind {
+                SaveKind::Png => dialog
+                    .set_title("Save the map as PNG")
+                    .set_file_name("map.png")
+                    .add_filter("PNG image", &["png"]),
+                SaveKind::Selection => dialog
+                    .set_title("Export the selected rows")
+                    .set_file_name("selection.jsonl")
+                    .add_filter("JSON Lines", &["jsonl"])
+                    .add_filter("CSV", &["csv"])
+                    .add_filter("Parquet", &["parquet"]),
+            };
+            JobMsg::SaveTo(kind, dialog.save_file())
+        });
     }
 
     /// Messages that arrived since the last call, from the current generation (file

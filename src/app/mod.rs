@@ -184,7 +184,7 @@ pub struct Persisted {
 }
 
 /// The mean of a numeric colour column over the rows in `mask`, for the status bar.
-fn highlight_mean(samples: &Samples, color_by: Option<&str>, mask: &[bool]) -> Option<String> {
+fn selection_mean(samples: &Samples, color_by: Option<&str>, mask: &[bool]) -> Option<String> {
     let c = color_by?;
     let i = samples.column_index(c)?;
     let crate::dataset::ColumnKind::Numeric { values, .. } = &samples.columns[i].kind else {
@@ -431,7 +431,7 @@ impl AtlasApp {
             s.colors = Arc::new(colors);
             s.legend = legend;
             if let Some(h) = &mut s.selection {
-                h.mean = highlight_mean(samples, s.color_by.as_deref(), &h.mask);
+                h.mean = selection_mean(samples, s.color_by.as_deref(), &h.mask);
             }
             s.version += 1;
         }
@@ -476,7 +476,7 @@ impl AtlasApp {
             s.selection = None;
         } else {
             let mut sel = Selection::new(label, rows, samples.len());
-            sel.mean = highlight_mean(samples, s.color_by.as_deref(), &sel.mask);
+            sel.mean = selection_mean(samples, s.color_by.as_deref(), &sel.mask);
             s.selection = Some(sel);
             s.table.version += 1;
         }
@@ -761,20 +761,7 @@ impl AtlasApp {
             .view
             .style(coords.len(), ppp, egui::Color32::from_gray(12));
         style.background = render::image::BACKGROUND;
-        let name = samples
-            .path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
-        let caption = format!(
-            "{name} · {} samples{}",
-            panels::thousands(samples.len()),
-            s.color_by
-                .as_deref()
-                .map(|c| format!(" · colour: {c}"))
-                .unwrap_or_default()
-        );
+        let caption = render::image::caption(&samples.path, samples.len(), s.color_by.as_deref());
         Some(Box::new(move |path: &std::path::Path| {
             let pic = render::image::Picture {
                 coords: &coords,

@@ -163,6 +163,8 @@ pub struct RenderKey {
 pub struct MapCanvas {
     texture: Option<egui::TextureHandle>,
     pub drawn: Option<RenderKey>,
+    /// The key of the render on its way. Not derivable from `task.busy()`: a render whose
+    /// worker died stays marked here, so the same render is not restarted every frame.
     running: Option<RenderKey>,
     task: Task<(RenderKey, egui::ColorImage)>,
 }
@@ -510,7 +512,8 @@ fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legen
             max,
             missing,
         } => {
-            let size = vec2(220.0, 58.0 + if *missing > 0 { 16.0 } else { 0.0 });
+            let (w, h, _) = legend.box_size();
+            let size = vec2(w, h);
             let frame = Rect::from_min_size(map.right_top() + vec2(-size.x - 12.0, 12.0), size);
             painter.rect_filled(frame, 4.0, bg);
             painter.text(
@@ -567,18 +570,7 @@ fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legen
             entries,
             missing,
         } => {
-            const MAX_ROWS: usize = 12;
-            let shown = entries.len().min(MAX_ROWS);
-            let extra_rows = usize::from(entries.len() > MAX_ROWS) + usize::from(*missing > 0);
-            let longest = entries
-                .iter()
-                .take(shown)
-                .map(|e| e.0.chars().count().min(28))
-                .max()
-                .unwrap_or(0)
-                .max(column.chars().count());
-            let width = (longest as f32 * 7.0 + 80.0).clamp(140.0, 300.0);
-            let height = 30.0 + 16.0 * (shown + extra_rows) as f32;
+            let (width, height, shown) = legend.box_size();
             let frame = Rect::from_min_size(
                 map.right_top() + vec2(-width - 12.0, 12.0),
                 vec2(width, height),
@@ -594,7 +586,7 @@ fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legen
             let mut y = frame.top() + 30.0;
             for (label, color, count) in entries.iter().take(shown) {
                 painter.circle_filled(pos2(frame.left() + 14.0, y), 4.5, c32(*color));
-                let label = truncate_chars(label, 28);
+                let label = truncate_chars(label, colors::LEGEND_LABEL_CHARS);
                 painter.text(
                     pos2(frame.left() + 24.0, y),
                     Align2::LEFT_CENTER,
@@ -611,11 +603,11 @@ fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legen
                 );
                 y += 16.0;
             }
-            if entries.len() > MAX_ROWS {
+            if entries.len() > colors::LEGEND_MAX_ROWS {
                 painter.text(
                     pos2(frame.left() + 24.0, y),
                     Align2::LEFT_CENTER,
-                    format!("… {} more", entries.len() - MAX_ROWS),
+                    format!("… {} more", entries.len() - colors::LEGEND_MAX_ROWS),
                     font.clone(),
                     ui.visuals().weak_text_color(),
                 );

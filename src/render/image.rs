@@ -122,10 +122,8 @@ impl Canvas {
                 max,
                 missing,
             } => {
-                let (w, h) = (
-                    220.0 * s,
-                    (58.0 + if *missing > 0 { 16.0 } else { 0.0 }) * s,
-                );
+                let (w, h, _) = legend.box_size();
+                let (w, h) = (w * s, h * s);
                 let (x0, y0) = (right - w, 12.0 * s);
                 self.fill_rect(x0, y0, x0 + w, y0 + h, PANEL, 230);
                 self.text(x0 + 10.0 * s, y0 + 6.0 * s, column, 12.0, TEXT, false);
@@ -148,18 +146,8 @@ impl Canvas {
                 entries,
                 missing,
             } => {
-                const MAX_ROWS: usize = 12;
-                let shown = entries.len().min(MAX_ROWS);
-                let extra = usize::from(entries.len() > MAX_ROWS) + usize::from(*missing > 0);
-                let longest = entries
-                    .iter()
-                    .take(shown)
-                    .map(|e| e.0.chars().count().min(28))
-                    .max()
-                    .unwrap_or(0)
-                    .max(column.chars().count());
-                let w = (longest as f32 * 7.0 + 80.0).clamp(140.0, 300.0) * s;
-                let h = (30.0 + 16.0 * (shown + extra) as f32) * s;
+                let (w, h, shown) = legend.box_size();
+                let (w, h) = (w * s, h * s);
                 let (x0, y0) = (right - w, 12.0 * s);
                 self.fill_rect(x0, y0, x0 + w, y0 + h, PANEL, 230);
                 self.text(x0 + 10.0 * s, y0 + 6.0 * s, column, 12.0, TEXT, false);
@@ -177,13 +165,13 @@ impl Canvas {
                         self,
                         y,
                         Some(*color),
-                        truncate_chars(label, 28),
+                        truncate_chars(label, colors::LEGEND_LABEL_CHARS),
                         &count.to_string(),
                     );
                     y += 16.0 * s;
                 }
-                if entries.len() > MAX_ROWS {
-                    let more = format!("… {} more", entries.len() - MAX_ROWS);
+                if entries.len() > colors::LEGEND_MAX_ROWS {
+                    let more = format!("… {} more", entries.len() - colors::LEGEND_MAX_ROWS);
                     row(self, y, None, &more, "");
                     y += 16.0 * s;
                 }
@@ -262,6 +250,15 @@ pub fn thousands(n: usize) -> String {
         out.push(c);
     }
     out
+}
+
+/// The caption under a map picture: file name, sample count, colour column.
+pub fn caption(path: &Path, rows: usize, color_by: Option<&str>) -> String {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let colour = color_by
+        .map(|c| format!(" · colour: {c}"))
+        .unwrap_or_default();
+    format!("{name} · {} samples{colour}", thousands(rows))
 }
 
 /// A compact display of a number (the app's legend uses the same).
