@@ -50,6 +50,29 @@ fn recall(data: &[f32], d: usize, metric: Metric, graph: &KnnGraph, queries: usi
     hits as f64 / (qs.len() * graph.k) as f64
 }
 
+fn graph_bytes(g: &KnnGraph) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend((g.n as u64).to_le_bytes());
+    out.extend((g.k as u64).to_le_bytes());
+    out.extend(g.indices.iter().flat_map(|v| v.to_le_bytes()));
+    out.extend(g.distances.iter().flat_map(|v| v.to_le_bytes()));
+    out
+}
+
+fn graph_from_bytes(b: &[u8]) -> KnnGraph {
+    let word = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap()) as usize;
+    let (n, k) = (word(0), word(1));
+    let four = |i: usize| <[u8; 4]>::try_from(&b[16 + i * 4..20 + i * 4]).unwrap();
+    KnnGraph {
+        n,
+        k,
+        indices: (0..n * k).map(|i| u32::from_le_bytes(four(i))).collect(),
+        distances: (n * k..2 * n * k)
+            .map(|i| f32::from_le_bytes(four(i)))
+            .collect(),
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let metric: Metric = args
@@ -72,17 +95,29 @@ fn main() {
         ..Default::default()
     };
     let t = Instant::now();
-    let knn = knn(
-        &data,
-        d,
-        params.n_neighbors - 1,
-        metric,
-        method,
-        seed,
-        &NoProgress,
-        &CancelToken::new(),
-    )
-    .expect("knn");
+    // Development aid: `UMAP_NPY_KNN=FILE` reads the kNN graph from FILE if it exists, else
+    // computes it and writes it there (to iterate on the layout without rerunning the kNN).
+    let knn_file = std::env::var_os("UMAP_NPY_KNN").map(std::path::PathBuf::from);
+    let knn = match knn_file.as_deref().and_then(|p| std::fs::read(p).ok()) {
+        Some(bytes) => graph_from_bytes(&bytes),
+        None => {
+            let g = knn(
+                &data,
+                d,
+                params.n_neighbors - 1,
+                metric,
+                method,
+                seed,
+                &NoProgress,
+                &CancelToken::new(),
+            )
+            .expect("knn");
+            if let Some(p) = &knn_file {
+                std::fs::write(p, graph_bytes(&g)).expect("writable kNN file");
+            }
+            g
+        }
+    };
     let knn_s = t.elapsed().as_secs_f64();
     // A sixth argument `norecall` skips the (slow, brute-force) recall check.
     let recall = if args.get(6).map(String::as_str) == Some("norecall") {

@@ -131,23 +131,21 @@ pub fn gram(y: &[f32], width: usize) -> Vec<f64> {
     if width == 0 {
         return Vec::new();
     }
+    // Per chunk of rows, Cᵀ·C by a blocked f64 matrix product (nalgebra's, through
+    // matrixmultiply, single-threaded, so its sums do not depend on the thread count);
+    // chunks summed in order.
     let partials: Vec<Vec<f64>> = y
         .par_chunks(CHUNK_ROWS * width)
         .map(|chunk| {
-            let mut g = vec![0f64; width * width];
-            for row in chunk.chunks_exact(width) {
-                for i in 0..width {
-                    let ri = row[i] as f64;
-                    if ri == 0.0 {
-                        continue;
-                    }
-                    let gi = &mut g[i * width..(i + 1) * width];
-                    for j in i..width {
-                        gi[j] += ri * row[j] as f64;
-                    }
-                }
-            }
-            g
+            let rows = chunk.len() / width;
+            let c = nalgebra::DMatrix::<f64>::from_iterator(
+                width,
+                rows,
+                chunk.iter().map(|&v| v as f64),
+            );
+            // c is the chunk's transpose (width × rows); c·cᵀ is nalgebra's blocked product.
+            let g = &c * c.transpose();
+            g.as_slice().to_vec()
         })
         .collect();
     let mut g = vec![0f64; width * width];
@@ -156,6 +154,7 @@ pub fn gram(y: &[f32], width: usize) -> Vec<f64> {
             *a += b;
         }
     }
+    // Exactly symmetric (the product's two triangles may differ in the last bits).
     for i in 0..width {
         for j in 0..i {
             g[i * width + j] = g[j * width + i];

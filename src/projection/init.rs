@@ -10,8 +10,9 @@ use crate::embedding::sparse::{gram, sym_eigen_desc};
 
 const NOISE_SCALE: f32 = 1e-4;
 /// The covariance is estimated from at most about this many rows (evenly spaced): plenty for
-/// two principal axes, and it keeps the init at 1M rows to seconds and one small copy.
-const COVARIANCE_ROWS: usize = 100_000;
+/// two principal axes (an initialisation, which the epochs then refine), and it keeps the
+/// init to a fraction of a second and one small copy at any size.
+const COVARIANCE_ROWS: usize = 25_000;
 
 /// PCA initialisation of `data` (row-major `n × dims`) in 2-D.
 pub fn pca_init(data: &[f32], dims: usize, seed: u64) -> Vec<[f32; 2]> {

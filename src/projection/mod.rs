@@ -162,25 +162,20 @@ pub fn umap_layout_timed(
         negative_sample_rate: params.negative_sample_rate,
         seed: params.seed,
     };
-    let finished = if n >= sgd::POOLED_FROM {
-        // Large layouts: run the epochs on points renumbered along a Z-order curve of the
-        // initial layout, so a point's graph neighbours (close in the layout) sit close in
-        // memory; then put the coordinates back in row order.
-        let order = z_order(&coords);
-        let graph = permute_graph(graph, &order);
-        let mut local: Vec<[f32; 2]> = order.iter().map(|&o| coords[o as usize]).collect();
-        let unpermuted = Unpermute {
-            inner: progress,
-            order: &order,
-        };
-        let ok = sgd::optimize(&graph, &mut local, &sgd, &unpermuted, cancel);
-        for (new, &old) in order.iter().enumerate() {
-            coords[old as usize] = local[new];
-        }
-        ok
-    } else {
-        sgd::optimize(&graph, &mut coords, &sgd, progress, cancel)
+    // The epochs run on points renumbered along a Z-order curve of the initial layout, so a
+    // point's graph neighbours (close in the layout) sit close in memory; the coordinates
+    // are put back in row order afterwards.
+    let order = z_order(&coords);
+    let graph = permute_graph(graph, &order);
+    let mut local: Vec<[f32; 2]> = order.iter().map(|&o| coords[o as usize]).collect();
+    let unpermuted = Unpermute {
+        inner: progress,
+        order: &order,
     };
+    let finished = sgd::optimize(&graph, &mut local, &sgd, &unpermuted, cancel);
+    for (new, &old) in order.iter().enumerate() {
+        coords[old as usize] = local[new];
+    }
     if !finished {
         return Err(ProjectionError::Cancelled);
     }
