@@ -131,36 +131,68 @@ pub fn npy_header(path: &Path, bytes: &[u8]) -> Result<NpyHeader, VectorError> {
 
 /// Read a `.npy` matrix as row-major f32, checking that every value is finite.
 pub fn read_npy(path: &Path) -> Result<Embeddings, VectorError> {
-    let bytes = std::fs::read(path).map_err(|source| VectorError::Io {
+    use std::io::Read;
+    let io = |source| VectorError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let h = npy_header(path, &bytes)?;
+    };
+    // Streamed: the header, then the body converted in 1 MB pieces straight into the
+    // matrix, so memory holds the matrix once (reading the whole file first held it twice).
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let file_len = file.metadata().map_err(io)?.len() as usize;
+    let mut head = Vec::with_capacity(12);
+    (&mut file).take(12).read_to_end(&mut head).map_err(io)?;
+    let header_end = match head.get(6) {
+        Some(1) if head.len() >= 10 => 10 + u16::from_le_bytes([head[8], head[9]]) as usize,
+        Some(2 | 3) if head.len() >= 12 => {
+            12 + u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize
+        }
+        _ => head.len(),
+    };
+    if header_end > head.len() {
+        let more = (header_end - head.len()) as u64;
+        let mut rest = Vec::new();
+        (&mut file).take(more).read_to_end(&mut rest).map_err(io)?;
+        head.extend(rest);
+    }
+    let h = npy_header(path, &head)?;
     let width = if h.f64 { 8 } else { 4 };
     let expected = h.rows * h.cols * width;
-    let body = &bytes[h.data_offset..];
-    if body.len() < expected {
+    let body_len = file_len.saturating_sub(h.data_offset);
+    if body_len < expected {
         return Err(format_err(
             path,
             format!(
-                "truncated: shape ({}, {}) needs {expected} bytes of data, the file has {}",
-                h.rows,
-                h.cols,
-                body.len()
+                "truncated: shape ({}, {}) needs {expected} bytes of data, the file has {body_len}",
+                h.rows, h.cols,
             ),
         ));
     }
-    let values: Vec<f32> = if h.f64 {
-        body[..expected]
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
-            .collect()
-    } else {
-        body[..expected]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-            .collect()
-    };
+    // Position at the body (a version-1 header may have been read past by the 12 bytes).
+    use std::io::Seek;
+    file.seek(std::io::SeekFrom::Start(h.data_offset as u64))
+        .map_err(io)?;
+    let mut values: Vec<f32> = Vec::with_capacity(h.rows * h.cols);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = expected;
+    while left > 0 {
+        let piece = &mut buf[..left.min(1 << 20)];
+        file.read_exact(piece).map_err(io)?;
+        if h.f64 {
+            values.extend(
+                piece
+                    .chunks_exact(8)
+                    .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32),
+            );
+        } else {
+            values.extend(
+                piece
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))),
+            );
+        }
+        left -= piece.len();
+    }
     let data = if h.fortran_order {
         let mut t = vec![0f32; values.len()];
         for c in 0..h.cols {
@@ -319,6 +351,32 @@ mod tests {
         std::fs::write(&p, &bytes).unwrap();
         let err = read_npy(&p).unwrap_err().to_string();
         assert!(err.contains("expected a 2-D matrix"), "{err}");
+
+        // A body longer than the reader's 1 MB pieces, as float32 and as float64, and in
+        // Fortran (column-major) order.
+        let big: Vec<f32> = (0..300_001 * 2).map(|i| (i % 977) as f32 * 0.25).collect();
+        std::fs::write(&p, npy_bytes(&big, 300_001, 2)).unwrap();
+        assert_eq!(read_npy(&p).unwrap().data, big);
+        let f32_file = npy_bytes(&big, 300_001, 2);
+        let body_at = f32_file.len() - big.len() * 4;
+        let swap = |from: &[u8], to: &[u8]| {
+            let mut h = f32_file[..body_at].to_vec();
+            let at = h.windows(from.len()).position(|w| w == from).unwrap();
+            h[at..at + from.len()].copy_from_slice(to);
+            h
+        };
+        let mut f64_file = swap(b"<f4", b"<f8");
+        f64_file.extend(big.iter().flat_map(|&v| (v as f64).to_le_bytes()));
+        std::fs::write(&p, &f64_file).unwrap();
+        assert_eq!(read_npy(&p).unwrap().data, big);
+        let mut fortran = swap(b"'fortran_order': False", b"'fortran_order': True ");
+        for c in 0..2 {
+            for r in 0..300_001 {
+                fortran.extend(big[r * 2 + c].to_le_bytes());
+            }
+        }
+        std::fs::write(&p, &fortran).unwrap();
+        assert_eq!(read_npy(&p).unwrap().data, big);
 
         std::fs::write(&p, b"hello").unwrap();
         assert!(

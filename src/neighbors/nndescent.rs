@@ -65,26 +65,6 @@ impl Graph {
     fn worst(&self, i: usize) -> f32 {
         self.dist[i * self.k + self.k - 1]
     }
-
-    /// Insert `(d, j)` into `i`'s sorted list if it is better than the worst and not present.
-    fn insert(&mut self, i: usize, d: f32, j: u32) -> bool {
-        let k = self.k;
-        let row = i * k..(i + 1) * k;
-        if d >= self.dist[row.end - 1] || self.idx[row.clone()].contains(&j) {
-            return false;
-        }
-        let dists = &mut self.dist[row.clone()];
-        let pos = dists.partition_point(|&x| x <= d);
-        dists.copy_within(pos..k - 1, pos + 1);
-        dists[pos] = d;
-        let idx = &mut self.idx[row.clone()];
-        idx.copy_within(pos..k - 1, pos + 1);
-        idx[pos] = j;
-        let flags = &mut self.is_new[row];
-        flags.copy_within(pos..k - 1, pos + 1);
-        flags[pos] = true;
-        true
-    }
 }
 
 pub fn nn_descent(
@@ -143,18 +123,32 @@ pub fn nn_descent(
     // The join visits points leaf by leaf of the first tree: a batch then holds points of
     // one region whose candidates overlap, so their rows are read from cache, not memory.
     let mut visit_order: Vec<u32> = Vec::new();
-    for tree in 0..params.rp_trees {
+    // The trees are grown in parallel (each from its own seed), then their leaves are joined
+    // into the graph one tree after the other.
+    let mut forest: Vec<Vec<Vec<u32>>> = (0..params.rp_trees)
+        .into_par_iter()
+        .map(|tree| {
+            if cancel.is_cancelled() {
+                return Vec::new();
+            }
+            rp_tree_leaves(
+                data,
+                dims,
+                n,
+                metric,
+                params.leaf_size.max(k + 1),
+                mix(params.seed ^ mix(0x7EE5 + tree as u64)),
+            )
+        })
+        .collect();
+    if cancel.is_cancelled() {
+        return Err(NeighborsError::Cancelled);
+    }
+    for (tree, leaves) in forest.iter_mut().enumerate() {
         if cancel.is_cancelled() {
             return Err(NeighborsError::Cancelled);
         }
-        let leaves = rp_tree_leaves(
-            data,
-            dims,
-            n,
-            metric,
-            params.leaf_size.max(k + 1),
-            mix(params.seed ^ mix(0x7EE5 + tree as u64)),
-        );
+        let leaves = std::mem::take(leaves);
         if tree == 0 {
             visit_order = leaves.iter().flatten().copied().collect();
         }
@@ -177,12 +171,7 @@ pub fn nn_descent(
                 out
             })
             .collect();
-        proposals.par_sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2))
-        });
-        for (target, d, cand) in proposals {
-            graph.insert(target as usize, d, cand);
-        }
+        apply_proposals(&mut graph, &mut proposals);
     }
 
     // Progress counts join batches over all iterations (iterations may end early).
@@ -197,7 +186,7 @@ pub fn nn_descent(
         if cancel.is_cancelled() {
             return Err(NeighborsError::Cancelled);
         }
-        let (new_cand, old_cand) = build_candidates(&mut graph, n, params, iter);
+        let cand = build_candidates(&mut graph, n, params, iter);
         let updates = AtomicU64::new(0);
         for batch_start in (0..n).step_by(JOIN_BATCH) {
             if cancel.is_cancelled() {
@@ -210,8 +199,7 @@ pub fn nn_descent(
                 .flat_map_iter(|&p| {
                     let p = p as usize;
                     let mut out = Vec::new();
-                    let news = &new_cand[p];
-                    let olds = &old_cand[p];
+                    let (news, olds) = cand.of(p);
                     for (a, &u) in news.iter().enumerate() {
                         let u = u as usize;
                         for &v in news[a + 1..].iter().chain(olds.iter()) {
@@ -231,15 +219,7 @@ pub fn nn_descent(
                     out
                 })
                 .collect();
-            proposals.par_sort_unstable_by(|a, b| {
-                a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2))
-            });
-            let mut c = 0u64;
-            for (target, d, cand) in proposals {
-                if graph.insert(target as usize, d, cand) {
-                    c += 1;
-                }
-            }
+            let c = apply_proposals(&mut graph, &mut proposals);
             updates.fetch_add(c, Ordering::Relaxed);
             let batch = (batch_start / JOIN_BATCH) as u64 + 1;
             progress.report(Stage::Neighbors, iter as u64 * batches + batch, total);
@@ -258,6 +238,59 @@ pub fn nn_descent(
         indices: graph.idx,
         distances: graph.dist,
     })
+}
+
+/// Sort `(target, distance, candidate)` proposals and insert them, each target's in that
+/// order: targets are independent rows, so chunks of rows are filled in parallel with the
+/// same result as one pass. Returns how many entered the graph.
+fn apply_proposals(graph: &mut Graph, proposals: &mut [(u32, f32, u32)]) -> u64 {
+    proposals
+        .par_sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let k = graph.k;
+    const ROWS: usize = 1024;
+    let proposals = &*proposals;
+    graph
+        .dist
+        .par_chunks_mut(ROWS * k)
+        .zip(graph.idx.par_chunks_mut(ROWS * k))
+        .zip(graph.is_new.par_chunks_mut(ROWS * k))
+        .enumerate()
+        .map(|(chunk, ((d, ix), f))| {
+            let start = chunk * ROWS;
+            let lo = proposals.partition_point(|p| (p.0 as usize) < start);
+            let hi = proposals.partition_point(|p| (p.0 as usize) < start + ROWS);
+            let mut c = 0u64;
+            for &(target, dd, cand) in &proposals[lo..hi] {
+                let r = (target as usize - start) * k;
+                if insert_row(
+                    &mut d[r..r + k],
+                    &mut ix[r..r + k],
+                    &mut f[r..r + k],
+                    dd,
+                    cand,
+                ) {
+                    c += 1;
+                }
+            }
+            c
+        })
+        .sum()
+}
+
+/// Insert `(d, j)` into a sorted neighbour row if it is better than the worst and not there.
+fn insert_row(dists: &mut [f32], idx: &mut [u32], flags: &mut [bool], d: f32, j: u32) -> bool {
+    let k = dists.len();
+    if d >= dists[k - 1] || idx.contains(&j) {
+        return false;
+    }
+    let pos = dists.partition_point(|&x| x <= d);
+    dists.copy_within(pos..k - 1, pos + 1);
+    dists[pos] = d;
+    idx.copy_within(pos..k - 1, pos + 1);
+    idx[pos] = j;
+    flags.copy_within(pos..k - 1, pos + 1);
+    flags[pos] = true;
+    true
 }
 
 /// The leaves (point ids, each at most `leaf_size`) of one random-projection tree: split by
@@ -317,54 +350,122 @@ fn rp_tree_leaves(
     leaves
 }
 
+/// New and old candidate lists per point, `max` slots each, flat.
+struct Candidates {
+    max: usize,
+    new: Vec<u32>,
+    new_len: Vec<u32>,
+    old: Vec<u32>,
+    old_len: Vec<u32>,
+}
+
+impl Candidates {
+    fn of(&self, p: usize) -> (&[u32], &[u32]) {
+        let at = p * self.max;
+        (
+            &self.new[at..at + self.new_len[p] as usize],
+            &self.old[at..at + self.old_len[p] as usize],
+        )
+    }
+}
+
 /// New and old candidate lists per point (forward and reverse neighbours), at most
-/// `max_candidates` each, picked by hashed priority. Entries picked as new are marked old.
+/// `max_candidates` each, picked by hashed priority of the edge. Entries picked as new are
+/// marked old. Every point's lists are built in parallel from its own row and its reverse
+/// neighbours (found by one counting pass over the graph); the flags of the other rows are
+/// only read, and the marks are applied after.
 fn build_candidates(
     graph: &mut Graph,
     n: usize,
     params: &NnDescentParams,
     iter: usize,
-) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
+) -> Candidates {
     let k = graph.k;
+    let max = params.max_candidates;
     let salt = mix(params.seed ^ mix(0xC0FFEE + iter as u64));
-    // (target, priority, item, is_new, forward slot or u32::MAX)
-    let mut entries: Vec<(u32, u64, u32, bool, u32)> = (0..n)
-        .into_par_iter()
-        .flat_map_iter(|i| {
-            let g = &*graph;
-            (0..k).flat_map(move |s| {
-                let slot = i * k + s;
-                let j = g.idx[slot];
-                let new = g.is_new[slot];
-                let prio = mix(salt ^ ((i as u64) << 32 | j as u64));
-                [
-                    (i as u32, prio, j, new, slot as u32),
-                    (j, prio, i as u32, new, u32::MAX),
-                ]
-            })
-        })
-        .collect();
-    entries.par_sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
-    let mut new_cand: Vec<Vec<u32>> = vec![Vec::new(); n];
-    let mut old_cand: Vec<Vec<u32>> = vec![Vec::new(); n];
-    let mut marked_old = Vec::new();
-    for (target, _, item, new, slot) in entries {
-        let list = if new {
-            &mut new_cand[target as usize]
-        } else {
-            &mut old_cand[target as usize]
-        };
-        if list.len() < params.max_candidates && !list.contains(&item) {
-            list.push(item);
-            if new && slot != u32::MAX {
-                marked_old.push(slot as usize);
+    let prio = |i: usize, j: u32| mix(salt ^ ((i as u64) << 32 | j as u64));
+    // Reverse neighbours as CSR of forward slots (slot / k is the source point).
+    let mut start = vec![0u32; n + 1];
+    for &j in &graph.idx {
+        start[j as usize + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut reverse = vec![0u32; n * k];
+    for (slot, &j) in graph.idx.iter().enumerate() {
+        let at = &mut fill[j as usize];
+        reverse[*at as usize] = slot as u32;
+        *at += 1;
+    }
+    drop(fill);
+    let mut cand = Candidates {
+        max,
+        new: vec![0; n * max],
+        new_len: vec![0; n],
+        old: vec![0; n * max],
+        old_len: vec![0; n],
+    };
+    let mut picked = vec![false; n * k];
+    const ROWS: usize = 256;
+    let g = &*graph;
+    cand.new
+        .par_chunks_mut(ROWS * max)
+        .zip(cand.new_len.par_chunks_mut(ROWS))
+        .zip(cand.old.par_chunks_mut(ROWS * max))
+        .zip(cand.old_len.par_chunks_mut(ROWS))
+        .zip(picked.par_chunks_mut(ROWS * k))
+        .enumerate()
+        .for_each(|(chunk, ((((new, new_len), old), old_len), picked))| {
+            // (priority, item, is new, forward slot in the row or usize::MAX)
+            let mut entries: Vec<(u64, u32, bool, usize)> = Vec::new();
+            for r in 0..new_len.len() {
+                let i = chunk * ROWS + r;
+                entries.clear();
+                for s in 0..k {
+                    let j = g.idx[i * k + s];
+                    entries.push((prio(i, j), j, g.is_new[i * k + s], s));
+                }
+                for &slot in &reverse[start[i] as usize..start[i + 1] as usize] {
+                    let source = slot as usize / k;
+                    entries.push((
+                        prio(source, i as u32),
+                        source as u32,
+                        g.is_new[slot as usize],
+                        usize::MAX,
+                    ));
+                }
+                entries.sort_unstable_by_key(|e| (e.0, e.1));
+                let (news, olds) = (
+                    &mut new[r * max..(r + 1) * max],
+                    &mut old[r * max..(r + 1) * max],
+                );
+                let (mut n_new, mut n_old) = (0usize, 0usize);
+                for &(_, item, is_new, s) in &entries {
+                    if is_new {
+                        if n_new < max && !news[..n_new].contains(&item) {
+                            news[n_new] = item;
+                            n_new += 1;
+                            if s != usize::MAX {
+                                picked[r * k + s] = true;
+                            }
+                        }
+                    } else if n_old < max && !olds[..n_old].contains(&item) {
+                        olds[n_old] = item;
+                        n_old += 1;
+                    }
+                }
+                new_len[r] = n_new as u32;
+                old_len[r] = n_old as u32;
             }
-        }
-    }
-    for slot in marked_old {
-        graph.is_new[slot] = false;
-    }
-    (new_cand, old_cand)
+        });
+    graph
+        .is_new
+        .par_iter_mut()
+        .zip(&picked)
+        .for_each(|(flag, &p)| *flag &= !p);
+    cand
 }
 
 #[cfg(test)]
