@@ -312,7 +312,7 @@ pub struct MapArgs {
     #[arg(long)]
     pub no_cache: bool,
 
-    /// Nearest neighbours: exact up to 10,000 rows and NN-descent above (auto), or forced.
+    /// Nearest neighbours: exact up to 4,096 rows and NN-descent above (auto), or forced.
     #[arg(long, default_value = "auto", value_parser = ["auto", "exact", "nndescent"])]
     pub knn: String,
 

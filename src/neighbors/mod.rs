@@ -71,7 +71,7 @@ const QUERY_BLOCK: usize = 32;
 pub(crate) use simd::{dot, sq_dist};
 
 /// Up to this many rows, `knn` searches exactly; above, it uses NN-descent.
-pub const EXACT_MAX_ROWS: usize = 10_000;
+pub const EXACT_MAX_ROWS: usize = 4_096;
 
 /// How to find neighbours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -85,6 +85,23 @@ fn repulsion(a: f64, b: f64, gamma: f64, d2: f64) -> f64 {
     2.0 * gamma * b / ((0.001 + d2) * (1.0 + a * d2.powf(b)))
 }
 
+/// If an edge sampled at `rate` (= w / max_w, in (0, 1]; 0 = never) is due in `epoch ≥ 1`,
+/// its sample number m ≥ 1: the m-th sample falls in the first epoch t with t · rate ≥ m,
+/// as umap-learn's counters (next += max_w / w after each sample) place it.
+#[inline]
+fn due(epoch: usize, rate: f32) -> Option<u32> {
+    // Both products are ≥ 0 (epoch ≥ 1), so truncation is the floor.
+    let m = (epoch as f32 * rate) as u32;
+    (m > ((epoch - 1) as f32 * rate) as u32).then_some(m)
+}
+
+/// Negative samples drawn with an edge's m-th sample: ⌊m·rate⌋ − ⌊(m−1)·rate⌋, so `rate`
+/// per sample on average (exactly, for a whole rate).
+#[inline]
+fn negatives_for(m: u32, rate: f32) -> u32 {
+    (m as f32 * rate) as u32 - ((m - 1) as f32 * rate) as u32
+}
+
 #[inline]
 fn clip(v: f32) -> f32 {
     v.clamp(-GRAD_CLIP, GRAD_CLIP)
@@ -135,7 +152,6 @@ pub fn optimize(
             return false;
         }
         let alpha = p.learning_rate * (1.0 - epoch as f32 / p.n_epochs as f32);
-        let (t, t_before) = (epoch as f32, epoch as f32 - 1.0);
         previous.copy_from_slice(coords);
         let snapshot = &previous;
         let work: Vec<(usize, &mut [[f32; 2]])> = coords
@@ -167,12 +183,9 @@ pub fn optimize(
             for (offset, cur) in c.iter_mut().enumerate() {
                 let i = block_start + offset;
                 for e in graph.indptr[i]..graph.indptr[i + 1] {
-                    let r = rate_of(graph.weights[e]);
-                    // Both products are ≥ 0 here (epoch ≥ 1), so truncation is the floor.
-                    let m = (t * r) as u32;
-                    if m <= (t_before * r) as u32 {
+                    let Some(m) = due(epoch, rate_of(graph.weights[e])) else {
                         continue;
-                    }
+                    };
                     let other = snapshot[graph.tails[e] as usize];
                     let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
                     let d2 = dx * dx + dy * dy;
@@ -183,8 +196,7 @@ pub fn optimize(
                         cur[0] += clip(coeff * dx) * alpha;
                         cur[1] += clip(coeff * dy) * alpha;
                     }
-                    let n_neg = ((m as f32 * neg_rate) as u32 - ((m - 1) as f32 * neg_rate) as u32)
-                        as usize;
+                    let n_neg = negatives_for(m, neg_rate) as usize;
                     // The negative samples all push from the position after the positive
                     // step and their (clipped) pushes are summed: independent of each other,
                     // so the CPU overlaps them instead of waiting on each division in turn.
@@ -277,6 +289,56 @@ mod tests {
         assert!(a.iter().all(|c| c[0].is_finite() && c[1].is_finite()));
         assert!(a == one, "same seed, same layout on 1 thread");
         assert!(a != start, "the epochs moved the points");
+    }
+
+    #[test]
+    fn the_schedule_is_umap_learns() {
+        // umap-learn: next = e; in epoch t, sample when next ≤ t, then next += e (e = 1/rate).
+        let n_epochs = 200;
+        let mut mismatched = 0;
+        let mut state = 12345u64;
+        for k in 0..5_000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let rate = match k {
+                0 => 1.0,
+                1 => 0.5,
+                2 => 0.25,
+                3 => 1.0 / n_epochs as f32,
+                _ => ((state >> 40) as f32 / (1u64 << 24) as f32).max(1.0 / n_epochs as f32),
+            };
+            let e = 1.0 / rate as f64;
+            let mut next = e;
+            let mut theirs = Vec::new();
+            for t in 0..n_epochs {
+                if next <= t as f64 {
+                    theirs.push(t);
+                    next += e;
+                }
+            }
+            let ours: Vec<usize> = (1..n_epochs).filter(|&t| due(t, rate).is_some()).collect();
+            // Sample numbers run 1, 2, 3, … in the epochs they fall in.
+            let numbers: Vec<u32> = ours.iter().map(|&t| due(t, rate).unwrap()).collect();
+            assert_eq!(
+                numbers,
+                (1..=ours.len() as u32).collect::<Vec<_>>(),
+                "rate {rate}"
+            );
+            if ours != theirs {
+                // Only where t · rate lands on an integer up to rounding: one epoch apart.
+                assert!(ours.len().abs_diff(theirs.len()) <= 1, "rate {rate}");
+                mismatched += 1;
+            }
+        }
+        assert!(
+            mismatched <= 5,
+            "{mismatched} of 5,000 rates scheduled differently"
+        );
+        // Negatives: `rate` per sample on average, exactly for a whole rate.
+        assert!((1..=200).all(|m| negatives_for(m, 5.0) == 5));
+        let total: u32 = (1..=200).map(|m| negatives_for(m, 2.5)).sum();
+        assert_eq!(total, 500);
     }
 
     #[test]
