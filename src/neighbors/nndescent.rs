@@ -123,22 +123,32 @@ pub fn nn_descent(
     // The join visits points leaf by leaf of the first tree: a batch then holds points of
     // one region whose candidates overlap, so their rows are read from cache, not memory.
     let mut visit_order: Vec<u32> = Vec::new();
+    // Progress counts each tree grown, each tree joined, then the join batches of every
+    // iteration (iterations may end early).
+    let trees = params.rp_trees as u64;
+    let batches = n.div_ceil(JOIN_BATCH) as u64;
+    let total = 2 * trees + params.max_iters as u64 * batches;
+    progress.report(Stage::Neighbors, 0, total);
     // The trees are grown in parallel (each from its own seed), then their leaves are joined
     // into the graph one tree after the other.
+    let grown = std::sync::Mutex::new(0u64);
     let mut forest: Vec<Vec<Vec<u32>>> = (0..params.rp_trees)
         .into_par_iter()
         .map(|tree| {
-            if cancel.is_cancelled() {
-                return Vec::new();
-            }
-            rp_tree_leaves(
+            let leaves = rp_tree_leaves(
                 data,
                 dims,
                 n,
                 metric,
                 params.leaf_size.max(k + 1),
                 mix(params.seed ^ mix(0x7EE5 + tree as u64)),
-            )
+                cancel,
+            );
+            // Reported under the lock, so the counts arrive in order.
+            let mut done = grown.lock().unwrap_or_else(|e| e.into_inner());
+            *done += 1;
+            progress.report(Stage::Neighbors, *done, total);
+            leaves
         })
         .collect();
     if cancel.is_cancelled() {
@@ -172,12 +182,9 @@ pub fn nn_descent(
             })
             .collect();
         apply_proposals(&mut graph, &mut proposals);
+        progress.report(Stage::Neighbors, trees + tree as u64 + 1, total);
     }
 
-    // Progress counts join batches over all iterations (iterations may end early).
-    let batches = n.div_ceil(JOIN_BATCH) as u64;
-    let total = params.max_iters as u64 * batches;
-    progress.report(Stage::Neighbors, 0, total);
     let threshold = (params.delta * (n * k) as f64) as u64;
     if visit_order.len() != n {
         visit_order = (0..n as u32).collect();
@@ -222,7 +229,11 @@ pub fn nn_descent(
             let c = apply_proposals(&mut graph, &mut proposals);
             updates.fetch_add(c, Ordering::Relaxed);
             let batch = (batch_start / JOIN_BATCH) as u64 + 1;
-            progress.report(Stage::Neighbors, iter as u64 * batches + batch, total);
+            progress.report(
+                Stage::Neighbors,
+                2 * trees + iter as u64 * batches + batch,
+                total,
+            );
         }
         if updates.load(Ordering::Relaxed) <= threshold {
             break;
@@ -295,7 +306,8 @@ fn insert_row(dists: &mut [f32], idx: &mut [u32], flags: &mut [bool], d: f32, j:
 
 /// The leaves (point ids, each at most `leaf_size`) of one random-projection tree: split by
 /// the hyperplane between two random points of the node (through the origin for cosine,
-/// halfway for euclidean) until nodes are small. Deterministic for a seed.
+/// halfway for euclidean) until nodes are small. Deterministic for a seed; no leaves once
+/// `cancel` is set.
 fn rp_tree_leaves(
     data: &[f32],
     dims: usize,
@@ -303,13 +315,20 @@ fn rp_tree_leaves(
     metric: Metric,
     leaf_size: usize,
     seed: u64,
+    cancel: &CancelToken,
 ) -> Vec<Vec<u32>> {
     let row = |i: u32| &data[i as usize * dims..(i as usize + 1) * dims];
     let mut rng = rand_pcg::Pcg32::seed_from_u64(seed);
     let mut leaves = Vec::new();
     let mut stack: Vec<Vec<u32>> = vec![(0..n as u32).collect()];
     let mut normal = vec![0f32; dims];
+    let mut splits = 0u32;
     while let Some(points) = stack.pop() {
+        // A large tree takes seconds: stop soon after a cancel (the caller checks it).
+        splits = splits.wrapping_add(1);
+        if splits.is_multiple_of(64) && cancel.is_cancelled() {
+            return Vec::new();
+        }
         if points.len() <= leaf_size {
             leaves.push(points);
             continue;
@@ -532,6 +551,23 @@ mod tests {
     }
 
     #[test]
+    fn a_cancel_stops_it() {
+        let (data, _) = crate::projection::tests::blobs(5000, 8, 5, 2);
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let got = nn_descent(
+            &data,
+            8,
+            10,
+            Metric::Euclidean,
+            &NnDescentParams::default(),
+            &NoProgress,
+            &cancel,
+        );
+        assert!(matches!(got, Err(NeighborsError::Cancelled)));
+    }
+
+    #[test]
     fn progress_rises_to_the_total() {
         use std::sync::Mutex;
         struct Record(Mutex<Vec<(u64, u64)>>);
@@ -555,8 +591,13 @@ mod tests {
         )
         .unwrap();
         let seen = record.0.into_inner().unwrap();
+        // First each of the 8 trees grown, then each joined: 0, 1, …, 16.
+        assert!(
+            seen.iter().take(17).map(|s| s.0).eq(0..=16),
+            "tree reports: {seen:?}"
+        );
         // 9,000 points make 3 join batches: one report each, from the first iteration on.
-        assert!(seen.len() > 1 + 3, "reports within iterations: {seen:?}");
+        assert!(seen.len() > 17 + 3, "reports within iterations: {seen:?}");
         assert!(
             seen.windows(2)
                 .all(|w| w[0].0 <= w[1].0 && w[0].1 == w[1].1)
