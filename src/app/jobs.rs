@@ -60,7 +60,11 @@ impl Progress for ChannelProgress {
         let _ = self
             .tx
             .send((self.generation, JobMsg::Progress { stage, done, total }));
-        self.ctx.request_repaint();
+        // At most ~10 frames a second for the bar: reports can come hundreds of times a
+        // second, and each frame costs CPU the computation needs (all of it under software
+        // rendering).
+        self.ctx
+            .request_repaint_after(std::time::Duration::from_millis(100));
     }
 
     fn wants_layout_snapshots(&self) -> bool {

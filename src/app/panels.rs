@@ -131,7 +131,9 @@ pub fn status_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                             .desired_width(260.0)
                             .text(format!("{} {}/{}", stage.label(), done, total)),
                     );
-                    ui.spinner();
+                    // No spinner: it repaints every frame, and under software rendering
+                    // (llvmpipe) that took a core from the computation. The bar moves with
+                    // each progress report, which asks for a repaint itself.
                 } else if state.from_cache && state.layout_done {
                     ui.label(RichText::new("map ready: from the cache").weak());
                 } else if let Some((load, t)) = &state.timings {
