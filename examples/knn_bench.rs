@@ -29,32 +29,9 @@ impl Distance<f32> for UnitCosine {
     }
 }
 
-/// Recall@k of `lists` (each point's neighbour ids) on `queries` evenly spaced rows.
-fn recall(unit: &[f32], d: usize, k: usize, lists: &(dyn Fn(usize) -> Vec<u32> + Sync)) -> f64 {
-    let n = unit.len() / d;
-    let qs: Vec<usize> = (0..n).step_by((n / 1000).max(1)).collect();
-    let hits: usize = qs
-        .par_iter()
-        .map(|&q| {
-            let row = &unit[q * d..(q + 1) * d];
-            let mut all: Vec<(f32, u32)> = (0..n)
-                .filter(|&j| j != q)
-                .map(|j| {
-                    let dot: f32 = row
-                        .iter()
-                        .zip(&unit[j * d..(j + 1) * d])
-                        .map(|(a, b)| a * b)
-                        .sum();
-                    (1.0 - dot, j as u32)
-                })
-                .collect();
-            all.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
-            let truth: Vec<u32> = all[..k].iter().map(|x| x.1).collect();
-            lists(q).iter().filter(|j| truth.contains(j)).count()
-        })
-        .sum();
-    hits as f64 / (qs.len() * k) as f64
-}
+#[path = "common/recall.rs"]
+mod common_recall;
+use common_recall::recall;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -87,7 +64,9 @@ fn main() {
     )
     .expect("nn-descent");
     let secs = t.elapsed().as_secs_f64();
-    let r = recall(&unit, d, k, &|q| g.neighbors(q).0.to_vec());
+    let r = recall(&unit, d, Metric::Cosine, k, 1000, &|q| {
+        g.neighbors(q).0.to_vec()
+    });
     println!(
         "{{\"n\": {n}, \"d\": {d}, \"k\": {k}, \"method\": \"nn-descent (sample-atlas)\", \"total_s\": {secs:.2}, \"recall\": {r:.4}}}"
     );
@@ -118,7 +97,7 @@ fn main() {
             })
             .collect();
         let query_s = t.elapsed().as_secs_f64();
-        let r = recall(&unit, d, k, &|q| lists[q].clone());
+        let r = recall(&unit, d, Metric::Cosine, k, 1000, &|q| lists[q].clone());
         println!(
             "{{\"n\": {n}, \"d\": {d}, \"k\": {k}, \"method\": \"hnsw_rs M=16 ef_c={ef_c} ef_s={ef_s}\", \"build_s\": {build_s:.2}, \"query_s\": {query_s:.2}, \"total_s\": {:.2}, \"recall\": {r:.4}}}",
             build_s + query_s

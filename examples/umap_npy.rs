@@ -13,42 +13,8 @@ use sample_atlas::neighbors::{KnnGraph, KnnMethod, Metric, knn};
 use sample_atlas::progress::{CancelToken, NoProgress};
 use sample_atlas::projection::{UmapParams, umap_layout_timed};
 
-/// Recall@k of `graph` against brute-force neighbours of `queries` evenly spaced rows.
-fn recall(data: &[f32], d: usize, metric: Metric, graph: &KnnGraph, queries: usize) -> f64 {
-    use rayon::prelude::*;
-    let n = graph.n;
-    let mut unit = data.to_vec();
-    if metric == Metric::Cosine {
-        sample_atlas::embedding::l2_normalize_rows(&mut unit, d);
-    }
-    let dist = |a: &[f32], b: &[f32]| -> f32 {
-        match metric {
-            Metric::Cosine => 1.0 - a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>(),
-            Metric::Euclidean => a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum(),
-        }
-    };
-    let step = (n / queries.min(n)).max(1);
-    let qs: Vec<usize> = (0..n).step_by(step).collect();
-    let hits: usize = qs
-        .par_iter()
-        .map(|&q| {
-            let row = &unit[q * d..(q + 1) * d];
-            let mut all: Vec<(f32, usize)> = (0..n)
-                .filter(|&j| j != q)
-                .map(|j| (dist(row, &unit[j * d..(j + 1) * d]), j))
-                .collect();
-            all.select_nth_unstable_by(graph.k - 1, |a, b| a.0.total_cmp(&b.0));
-            let truth: Vec<u32> = all[..graph.k].iter().map(|x| x.1 as u32).collect();
-            graph
-                .neighbors(q)
-                .0
-                .iter()
-                .filter(|j| truth.contains(j))
-                .count()
-        })
-        .sum();
-    hits as f64 / (qs.len() * graph.k) as f64
-}
+#[path = "common/recall.rs"]
+mod common_recall;
 
 fn graph_bytes(g: &KnnGraph) -> Vec<u8> {
     let mut out = Vec::new();
@@ -123,7 +89,9 @@ fn main() {
     let recall = if args.get(6).map(String::as_str) == Some("norecall") {
         f64::NAN
     } else {
-        recall(&data, d, metric, &knn, 1000)
+        common_recall::recall(&data, d, metric, knn.k, 1000, &|q| {
+            knn.neighbors(q).0.to_vec()
+        })
     };
     let t = Instant::now();
     let (coords, parts) =

@@ -338,12 +338,13 @@ mod tests {
     #[test]
     fn a_narrowing_search_gives_the_same_rows_as_a_fresh_one() {
         let s = sweep();
+        let a = |t: &str, c: bool| Search {
+            text: t.into(),
+            regex: false,
+            case_sensitive: c,
+        };
         let spec = |text: &str, case_sensitive: bool| FilterSpec {
-            search: Some(Search {
-                text: text.into(),
-                regex: false,
-                case_sensitive,
-            }),
+            search: Some(a(text, case_sensitive)),
             ..Default::default()
         };
         let mut previous = None;
@@ -353,11 +354,6 @@ mod tests {
             assert_eq!(fresh.pass, narrowed.pass, "{typed}");
             previous = narrowed.search_matches.clone();
         }
-        let a = |t: &str, c: bool| Search {
-            text: t.into(),
-            regex: false,
-            case_sensitive: c,
-        };
         assert!(a("sure", false).narrows(&a("SU", false)));
         assert!(!a("sure", true).narrows(&a("SU", true)));
         assert!(!a("sure", true).narrows(&a("su", false)));

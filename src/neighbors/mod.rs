@@ -128,7 +128,6 @@ pub(crate) fn rows_and_k(
 /// distance), unchanged for euclidean. Rows that are already unit length (most embedders
 /// return them so) are used in place: no copy of a matrix that may be gigabytes.
 pub(crate) fn prepare(data: &[f32], dims: usize, metric: Metric) -> std::borrow::Cow<'_, [f32]> {
-    use rayon::prelude::*;
     let unit = |row: &[f32]| {
         let sq: f64 = row.iter().map(|&v| v as f64 * v as f64).sum();
         (sq - 1.0).abs() <= 1e-5

@@ -6,8 +6,6 @@
 //! batches of points against the graph as it stood before the batch; the batch's proposals are
 //! sorted and applied in order. Same seed, same graph, whatever the thread count.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
@@ -64,6 +62,17 @@ impl Graph {
     #[inline]
     fn worst(&self, i: usize) -> f32 {
         self.dist[i * self.k + self.k - 1]
+    }
+
+    /// Propose `v` to `u` and `u` to `v` (at distance `d`) where it beats the worst neighbour.
+    #[inline]
+    fn propose(&self, u: u32, v: u32, d: f32, out: &mut Vec<(u32, f32, u32)>) {
+        if d < self.worst(u as usize) {
+            out.push((u, d, v));
+        }
+        if d < self.worst(v as usize) {
+            out.push((v, d, u));
+        }
     }
 }
 
@@ -169,13 +178,7 @@ pub fn nn_descent(
                 let mut out = Vec::new();
                 for (a, &u) in leaf.iter().enumerate() {
                     for &v in &leaf[a + 1..] {
-                        let d = distance(u as usize, v as usize);
-                        if d < g.worst(u as usize) {
-                            out.push((u, d, v));
-                        }
-                        if d < g.worst(v as usize) {
-                            out.push((v, d, u));
-                        }
+                        g.propose(u, v, distance(u as usize, v as usize), &mut out);
                     }
                 }
                 out
@@ -194,7 +197,7 @@ pub fn nn_descent(
             return Err(NeighborsError::Cancelled);
         }
         let cand = build_candidates(&mut graph, n, params, iter);
-        let updates = AtomicU64::new(0);
+        let mut updates = 0u64;
         for batch_start in (0..n).step_by(JOIN_BATCH) {
             if cancel.is_cancelled() {
                 return Err(NeighborsError::Cancelled);
@@ -208,26 +211,16 @@ pub fn nn_descent(
                     let mut out = Vec::new();
                     let (news, olds) = cand.of(p);
                     for (a, &u) in news.iter().enumerate() {
-                        let u = u as usize;
                         for &v in news[a + 1..].iter().chain(olds.iter()) {
-                            let v = v as usize;
-                            if u == v {
-                                continue;
-                            }
-                            let d = distance(u, v);
-                            if d < g.worst(u) {
-                                out.push((u as u32, d, v as u32));
-                            }
-                            if d < g.worst(v) {
-                                out.push((v as u32, d, u as u32));
+                            if u != v {
+                                g.propose(u, v, distance(u as usize, v as usize), &mut out);
                             }
                         }
                     }
                     out
                 })
                 .collect();
-            let c = apply_proposals(&mut graph, &mut proposals);
-            updates.fetch_add(c, Ordering::Relaxed);
+            updates += apply_proposals(&mut graph, &mut proposals);
             let batch = (batch_start / JOIN_BATCH) as u64 + 1;
             progress.report(
                 Stage::Neighbors,
@@ -235,7 +228,7 @@ pub fn nn_descent(
                 total,
             );
         }
-        if updates.load(Ordering::Relaxed) <= threshold {
+        if updates <= threshold {
             break;
         }
     }

@@ -173,9 +173,7 @@ pub fn umap_layout_timed(
         order: &order,
     };
     let finished = sgd::optimize(&graph, &mut local, &sgd, &unpermuted, cancel);
-    for (new, &old) in order.iter().enumerate() {
-        coords[old as usize] = local[new];
-    }
+    unpermute(&order, &local, &mut coords);
     if !finished {
         return Err(ProjectionError::Cancelled);
     }
@@ -264,6 +262,13 @@ fn permute_graph(g: fuzzy::FuzzyGraph, order: &[u32]) -> fuzzy::FuzzyGraph {
     }
 }
 
+/// `out[order[new]] = renumbered[new]`: coordinates of renumbered points back in row order.
+fn unpermute(order: &[u32], renumbered: &[[f32; 2]], out: &mut [[f32; 2]]) {
+    for (&old, &c) in order.iter().zip(renumbered) {
+        out[old as usize] = c;
+    }
+}
+
 /// Passes layout snapshots on in row order.
 struct Unpermute<'a> {
     inner: &'a dyn Progress,
@@ -277,9 +282,7 @@ impl Progress for Unpermute<'_> {
 
     fn layout_snapshot(&self, coords: &[[f32; 2]]) {
         let mut out = vec![[0.0f32; 2]; coords.len()];
-        for (new, &old) in self.order.iter().enumerate() {
-            out[old as usize] = coords[new];
-        }
+        unpermute(self.order, coords, &mut out);
         self.inner.layout_snapshot(&out);
     }
 

@@ -126,12 +126,9 @@ pub fn optimize(
     }
     let max_w = graph.weights.iter().copied().fold(0f32, f32::max);
     // umap-learn samples an edge of weight w every max_w / w epochs (never, for edges too
-    // weak to be sampled once in the run), keeping "next epoch" counters per edge. Here the
-    // schedule is derived from the epoch number instead: an edge's m-th sample falls in the
-    // first epoch t with t · w / max_w ≥ m, so it is sampled in epoch t when ⌊t·r⌋ > ⌊(t−1)·r⌋
-    // with r = w / max_w (the same epochs as the counters, no per-edge state: at 1M points
-    // the three per-edge f64 arrays were 480 MB). Its m-th sample draws
-    // ⌊m·rate⌋ − ⌊(m−1)·rate⌋ negative samples: `negative_sample_rate` per sample on average.
+    // weak to be sampled once in the run) by per-edge counters; here `due` and
+    // `negatives_for` derive the same schedule from the epoch number and the edge's rate
+    // w / max_w, so there is no per-edge state (three f64 arrays of the edges' length before).
     let min_rate = 1.0 / p.n_epochs as f32;
     let inv_max_w = 1.0 / max_w;
     let rate_of = |w: f32| {
@@ -147,6 +144,8 @@ pub fn optimize(
     let mut previous = coords.to_vec();
     progress.report(Stage::Layout, 0, p.n_epochs as u64);
 
+    // As in umap-learn, no edge is due in the first epoch (epoch 0): the points start moving
+    // in the second.
     for epoch in 0..p.n_epochs {
         if cancel.is_cancelled() {
             return false;
@@ -154,74 +153,69 @@ pub fn optimize(
         let alpha = p.learning_rate * (1.0 - epoch as f32 / p.n_epochs as f32);
         previous.copy_from_slice(coords);
         let snapshot = &previous;
-        let work: Vec<(usize, &mut [[f32; 2]])> = coords
-            .chunks_mut(BLOCK)
-            .enumerate()
-            .map(|(b, c)| (b * BLOCK, c))
-            .collect();
-        work.into_par_iter().for_each(|(block_start, c)| {
-            if epoch == 0 {
-                // As in umap-learn, no edge is due before the second epoch.
-                return;
-            }
-            let mut rng = rand_pcg::Pcg32::seed_from_u64(
-                p.seed
-                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                    .wrapping_add((epoch as u64) << 32)
-                    .wrapping_add(block_start as u64),
-            );
-            // The block's negative samples come from a pool of points drawn uniformly at the
-            // block's start: each negative is still uniform over all points, but the pool sits
-            // in L1 cache, where one random read per negative would wait on L2/L3 or memory
-            // (most of the epochs' time before).
-            let pool: Vec<(u32, [f32; 2])> = (0..NEGATIVE_POOL)
-                .map(|_| {
-                    let k = rng.random_range(0..n as u32);
-                    (k, snapshot[k as usize])
-                })
-                .collect();
-            for (offset, cur) in c.iter_mut().enumerate() {
-                let i = block_start + offset;
-                for e in graph.indptr[i]..graph.indptr[i + 1] {
-                    let Some(m) = due(epoch, rate_of(graph.weights[e])) else {
-                        continue;
-                    };
-                    let other = snapshot[graph.tails[e] as usize];
-                    let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
-                    let d2 = dx * dx + dy * dy;
-                    if d2 > 0.0 {
-                        let coeff = attract
-                            .get(d2)
-                            .unwrap_or_else(|| attraction(a, b, d2 as f64) as f32);
-                        cur[0] += clip(coeff * dx) * alpha;
-                        cur[1] += clip(coeff * dy) * alpha;
-                    }
-                    let n_neg = negatives_for(m, neg_rate) as usize;
-                    // The negative samples all push from the position after the positive
-                    // step and their (clipped) pushes are summed: independent of each other,
-                    // so the CPU overlaps them instead of waiting on each division in turn.
-                    let (mut gx, mut gy) = (0f32, 0f32);
-                    for _ in 0..n_neg {
-                        // The pool's size is a power of two: the top bits are uniform.
-                        let (k, other) = pool[(rng.next_u32() >> (32 - POOL_BITS)) as usize];
-                        if k as usize == i {
+        let blocks = coords.par_chunks_mut(BLOCK).enumerate();
+        if epoch > 0 {
+            blocks.for_each(|(block, c)| {
+                let block_start = block * BLOCK;
+                let mut rng = rand_pcg::Pcg32::seed_from_u64(
+                    p.seed
+                        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                        .wrapping_add((epoch as u64) << 32)
+                        .wrapping_add(block_start as u64),
+                );
+                // The block's negative samples come from a pool of points drawn uniformly at the
+                // block's start: each negative is still uniform over all points, but the pool sits
+                // in L1 cache, where one random read per negative would wait on L2/L3 or memory
+                // (most of the epochs' time before).
+                let pool: Vec<(u32, [f32; 2])> = (0..NEGATIVE_POOL)
+                    .map(|_| {
+                        let k = rng.random_range(0..n as u32);
+                        (k, snapshot[k as usize])
+                    })
+                    .collect();
+                for (offset, cur) in c.iter_mut().enumerate() {
+                    let i = block_start + offset;
+                    for e in graph.indptr[i]..graph.indptr[i + 1] {
+                        let Some(m) = due(epoch, rate_of(graph.weights[e])) else {
                             continue;
-                        }
+                        };
+                        let other = snapshot[graph.tails[e] as usize];
                         let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
                         let d2 = dx * dx + dy * dy;
                         if d2 > 0.0 {
-                            let coeff = repulse
+                            let coeff = attract
                                 .get(d2)
-                                .unwrap_or_else(|| repulsion(a, b, gamma, d2 as f64) as f32);
-                            gx += clip(coeff * dx);
-                            gy += clip(coeff * dy);
+                                .unwrap_or_else(|| attraction(a, b, d2 as f64) as f32);
+                            cur[0] += clip(coeff * dx) * alpha;
+                            cur[1] += clip(coeff * dy) * alpha;
                         }
+                        let n_neg = negatives_for(m, neg_rate) as usize;
+                        // The negative samples all push from the position after the positive
+                        // step and their (clipped) pushes are summed: independent of each other,
+                        // so the CPU overlaps them instead of waiting on each division in turn.
+                        let (mut gx, mut gy) = (0f32, 0f32);
+                        for _ in 0..n_neg {
+                            // The pool's size is a power of two: the top bits are uniform.
+                            let (k, other) = pool[(rng.next_u32() >> (32 - POOL_BITS)) as usize];
+                            if k as usize == i {
+                                continue;
+                            }
+                            let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
+                            let d2 = dx * dx + dy * dy;
+                            if d2 > 0.0 {
+                                let coeff = repulse
+                                    .get(d2)
+                                    .unwrap_or_else(|| repulsion(a, b, gamma, d2 as f64) as f32);
+                                gx += clip(coeff * dx);
+                                gy += clip(coeff * dy);
+                            }
+                        }
+                        cur[0] += gx * alpha;
+                        cur[1] += gy * alpha;
                     }
-                    cur[0] += gx * alpha;
-                    cur[1] += gy * alpha;
                 }
-            }
-        });
+            });
+        }
         if (epoch + 1) % every == 0 || epoch + 1 == p.n_epochs {
             progress.report(Stage::Layout, epoch as u64 + 1, p.n_epochs as u64);
             if progress.wants_layout_snapshots() {
