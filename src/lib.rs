@@ -27,6 +27,7 @@ pub mod progress;
 pub mod projection;
 pub mod render;
 pub mod spatial;
+pub mod util;
 
 #[cfg(feature = "gui")]
 pub mod app;

@@ -1,0 +1,5 @@
+//! Small helpers shared by every layer; they depend on nothing else in the crate.
+//!
+//! - [`atomic`]: write a file through a temporary sibling and a rename.
+
+pub mod atomic;
