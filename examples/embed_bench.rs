@@ -23,11 +23,12 @@ mod server;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use sample_atlas::util::linalg::Rows;
 use sample_atlas::dataset::{self, LoadOptions};
 use sample_atlas::embedding::{
     Embedder, EndpointEmbedder, EndpointParams, LexicalEmbedder, LexicalParams, Model2VecEmbedder,
 };
-use sample_atlas::neighbors::{KnnMethod, Metric, knn};
+use sample_atlas::neighbors::{KnnMethod, Metric, knn, KnnParams};
 use sample_atlas::progress::{CancelToken, NoProgress};
 use sample_atlas::projection::quality::label_agreement;
 use sample_atlas::projection::{UmapParams, umap_layout};
@@ -97,19 +98,19 @@ fn quality(file: &str, label: &str, model: Option<&String>) -> anyhow::Result<()
         let embed_s = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let g = knn(
-            &emb.data,
-            emb.dims,
-            15,
-            Metric::Cosine,
-            KnnMethod::Auto,
-            42,
+            Rows::new(&emb.data, emb.dims).unwrap(),
+            &KnnParams {
+                k: 15,
+                metric: Metric::Cosine,
+                method: KnnMethod::Auto,
+                seed: 42,
+            },
             &NoProgress,
             &cancel,
         )?;
         let a_emb = label_agreement(&g, &labels);
         let layout = umap_layout(
-            &emb.data,
-            emb.dims,
+            Rows::new(&emb.data, emb.dims).unwrap(),
             &g,
             &UmapParams::default(),
             &NoProgress,
@@ -118,12 +119,13 @@ fn quality(file: &str, label: &str, model: Option<&String>) -> anyhow::Result<()
         let map_s = t.elapsed().as_secs_f64();
         let flat: Vec<f32> = layout.iter().flat_map(|p| [p[0], p[1]]).collect();
         let g2 = knn(
-            &flat,
-            2,
-            15,
-            Metric::Euclidean,
-            KnnMethod::Auto,
-            42,
+            Rows::new(&flat, 2).unwrap(),
+            &KnnParams {
+                k: 15,
+                metric: Metric::Euclidean,
+                method: KnnMethod::Auto,
+                seed: 42,
+            },
             &NoProgress,
             &cancel,
         )?;

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use hnsw_rs::prelude::*;
 use rayon::prelude::*;
+use sample_atlas::util::linalg::Rows;
 use sample_atlas::embedding::vectors::read_npy;
 use sample_atlas::neighbors::nndescent::{NnDescentParams, nn_descent};
 use sample_atlas::neighbors::{KnnGraph, Metric};
@@ -38,7 +39,7 @@ fn main() {
     let v = read_npy(std::path::Path::new(&args[1])).unwrap_or_else(|e| panic!("{e}"));
     let (n, d) = (v.len(), v.dims);
     let mut unit = v.data;
-    sample_atlas::embedding::l2_normalize_rows(&mut unit, d);
+    sample_atlas::util::linalg::l2_normalize_rows(&mut unit, d);
     let k: usize = args.get(2).map(|s| s.parse().expect("k")).unwrap_or(14);
     let settings: Vec<(usize, usize)> = if args.len() > 3 {
         args[3..]
@@ -54,8 +55,7 @@ fn main() {
 
     let t = Instant::now();
     let g: KnnGraph = nn_descent(
-        &unit,
-        d,
+        Rows::new(&unit, d).unwrap(),
         k,
         Metric::Cosine,
         &NnDescentParams::default(),

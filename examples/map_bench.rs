@@ -100,10 +100,6 @@ fn bench(n: usize) -> anyhow::Result<()> {
     }
     let options = LoadOptions {
         text_column: Some("text".into()),
-        metrics: sample_atlas::metrics::MetricOptions {
-            builtin: false,
-            ..Default::default()
-        },
     };
     let samples = Arc::new(load(&path, &options, &NoProgress, &CancelToken::new())?);
     let coords = coords_of(&samples);
@@ -275,7 +271,7 @@ fn bench(n: usize) -> anyhow::Result<()> {
 
     // The UI thread: frames of the whole app with the pointer moving over the map while it
     // pans (each frame: layout, hover pick, the texture placed; renders run on a worker).
-    let mut app = AtlasApp::new(LoadOptions::default(), MapParams::default());
+    let mut app = AtlasApp::new(Default::default(), MapParams::default());
     app.state.use_cache = false;
     app.set_map(samples.clone(), coords.clone());
     let mut h = egui_kittest::Harness::builder()

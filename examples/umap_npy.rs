@@ -8,8 +8,10 @@
 
 use std::time::Instant;
 
-use sample_atlas::embedding::vectors::{npy_bytes, read_npy};
-use sample_atlas::neighbors::{KnnGraph, KnnMethod, Metric, knn};
+use sample_atlas::util::linalg::Rows;
+use sample_atlas::embedding::vectors::read_npy;
+use sample_atlas::util::npy::npy_bytes;
+use sample_atlas::neighbors::{KnnGraph, KnnMethod, Metric, knn, KnnParams};
 use sample_atlas::progress::{CancelToken, NoProgress};
 use sample_atlas::projection::{UmapParams, umap_layout_timed};
 
@@ -68,12 +70,13 @@ fn main() {
         Some(bytes) => graph_from_bytes(&bytes),
         None => {
             let g = knn(
-                &data,
-                d,
-                params.n_neighbors - 1,
-                metric,
-                method,
-                seed,
+                Rows::new(&data, d).unwrap(),
+                &KnnParams {
+                    k: params.n_neighbors - 1,
+                    metric: metric,
+                    method: method,
+                    seed: seed,
+                },
                 &NoProgress,
                 &CancelToken::new(),
             )
@@ -95,7 +98,7 @@ fn main() {
     };
     let t = Instant::now();
     let (coords, parts) =
-        umap_layout_timed(&data, d, &knn, &params, &NoProgress, &CancelToken::new())
+        umap_layout_timed(Rows::new(&data, d).unwrap(), &knn, &params, &NoProgress, &CancelToken::new())
             .expect("layout");
     let layout_s = t.elapsed().as_secs_f64();
     // Peak resident memory of the whole run (Linux).

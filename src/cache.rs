@@ -40,6 +40,32 @@ pub fn file_hash(path: &Path) -> std::io::Result<[u8; 32]> {
     Ok(*h.finalize().as_bytes())
 }
 
+/// The kinds of cache entry. Each has a fixed name (the entry's file-name prefix and the
+/// first part of its key): renaming a variant cannot silently invalidate a cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StageKind {
+    /// A whole matrix of vectors for one input and vector source.
+    Embeddings,
+    /// A kNN graph.
+    Neighbors,
+    /// A finished 2-D layout.
+    Layout,
+    /// A segment of per-text vectors of one embedding space (see `embedding::store`).
+    TextVectors { space: Key },
+}
+
+impl StageKind {
+    /// The stable name of the kind, as stored on disk.
+    pub fn name(&self) -> std::borrow::Cow<'static, str> {
+        match self {
+            StageKind::Embeddings => "embeddings".into(),
+            StageKind::Neighbors => "neighbors".into(),
+            StageKind::Layout => "layout".into(),
+            StageKind::TextVectors { space } => format!("textvec-{}", space.hex()).into(),
+        }
+    }
+}
+
 /// What happened with a stage's cache entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -80,18 +106,18 @@ impl Cache {
         &self.dir
     }
 
-    fn path(&self, kind: &str, key: &Key) -> PathBuf {
-        self.dir.join(format!("{kind}-{}.bin", key.hex()))
+    fn path(&self, kind: StageKind, key: &Key) -> PathBuf {
+        self.dir.join(format!("{}-{}.bin", kind.name(), key.hex()))
     }
 
     /// Where the entry (kind, key) lives.
-    pub fn entry_path(&self, kind: &str, key: &Key) -> PathBuf {
+    pub fn entry_path(&self, kind: StageKind, key: &Key) -> PathBuf {
         self.path(kind, key)
     }
 
     /// Every entry of one kind, in name order.
-    pub fn list(&self, kind: &str) -> Vec<PathBuf> {
-        let prefix = format!("{kind}-");
+    pub fn list(&self, kind: StageKind) -> Vec<PathBuf> {
+        let prefix = format!("{}-", kind.name());
         let mut out: Vec<PathBuf> = std::fs::read_dir(&self.dir)
             .into_iter()
             .flatten()
@@ -121,22 +147,22 @@ impl Cache {
     }
 
     /// The payload stored under (kind, key), if present and intact. A damaged entry is deleted.
-    pub fn get(&self, kind: &str, key: &Key) -> Option<Vec<u8>> {
+    pub fn get(&self, kind: StageKind, key: &Key) -> Option<Vec<u8>> {
         self.get_path(&self.path(kind, key))
     }
 
     /// Store a payload atomically (temporary file, then rename).
-    pub fn put(&self, kind: &str, key: &Key, payload: &[u8]) -> std::io::Result<()> {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempfile_in(&self.dir)?;
-        tmp.write_all(MAGIC)?;
-        tmp.write_all(&(payload.len() as u64).to_le_bytes())?;
-        tmp.write_all(payload)?;
-        tmp.write_all(blake3::hash(payload).as_bytes())?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(self.path(kind, key)).map_err(|e| e.error)?;
-        Ok(())
+    pub fn put(&self, kind: StageKind, key: &Key, payload: &[u8]) -> std::io::Result<()> {
+        let path = self.path(kind, key);
+        crate::util::atomic::write_with(&path, |out| {
+            out.write_all(MAGIC)?;
+            out.write_all(&(payload.len() as u64).to_le_bytes())?;
+            out.write_all(payload)?;
+            out.write_all(blake3::hash(payload).as_bytes())
+        })
+        .map_err(|e| match e {
+            crate::util::atomic::AtomicError::Io(e) | crate::util::atomic::AtomicError::Write(e) => e,
+        })
     }
 }
 
@@ -234,27 +260,40 @@ mod tests {
         let cache = Cache::open(dir.path().to_path_buf()).unwrap();
         let key = Key::of(&[b"a", b"bc"]);
         assert_ne!(key, Key::of(&[b"ab", b"c"]));
-        assert!(cache.get("layout", &key).is_none());
-        cache.put("layout", &key, b"payload bytes").unwrap();
-        assert_eq!(cache.get("layout", &key).unwrap(), b"payload bytes");
+        assert!(cache.get(StageKind::Layout, &key).is_none());
+        cache.put(StageKind::Layout, &key, b"payload bytes").unwrap();
+        assert_eq!(cache.get(StageKind::Layout, &key).unwrap(), b"payload bytes");
         // Flip one payload byte: the checksum catches it and the entry is dropped.
-        let path = cache.path("layout", &key);
+        let path = cache.path(StageKind::Layout, &key);
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[20] ^= 0x55;
         std::fs::write(&path, &bytes).unwrap();
-        assert!(cache.get("layout", &key).is_none());
+        assert!(cache.get(StageKind::Layout, &key).is_none());
         assert!(!path.exists());
         // Truncated.
-        cache.put("layout", &key, b"payload bytes").unwrap();
+        cache.put(StageKind::Layout, &key, b"payload bytes").unwrap();
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
-        assert!(cache.get("layout", &key).is_none());
+        assert!(cache.get(StageKind::Layout, &key).is_none());
         // No temporary files remain.
         let names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert!(names.iter().all(|n| !n.starts_with(".tmp-")), "{names:?}");
+        assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+    }
+
+    #[test]
+    fn kind_names_are_stable() {
+        // These strings are on users' disks: changing one orphans their caches.
+        assert_eq!(StageKind::Embeddings.name(), "embeddings");
+        assert_eq!(StageKind::Neighbors.name(), "neighbors");
+        assert_eq!(StageKind::Layout.name(), "layout");
+        let space = Key([0xab; 32]);
+        assert_eq!(
+            StageKind::TextVectors { space }.name(),
+            format!("textvec-{}", "ab".repeat(32))
+        );
     }
 
     #[test]

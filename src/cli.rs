@@ -15,6 +15,7 @@ use crate::cache::Cache;
 use crate::dataset::{self, LoadOptions};
 use crate::embedding::EndpointParams;
 use crate::metrics::MetricOptions;
+use crate::pipeline::LoadSpec;
 use crate::neighbors::{KnnMethod, Metric};
 use crate::pipeline::CacheReport;
 use crate::pipeline::{MapParams, VectorSource, compute_map};
@@ -410,13 +411,15 @@ impl MapArgs {
         }
     }
 
-    pub fn load_options(&self) -> anyhow::Result<LoadOptions> {
+    pub fn load_options(&self) -> anyhow::Result<LoadSpec> {
         let refusal_patterns = match &self.refusal_patterns {
             Some(path) => Some(crate::metrics::read_patterns(path).map_err(anyhow::Error::msg)?),
             None => None,
         };
-        Ok(LoadOptions {
-            text_column: self.text.clone(),
+        Ok(LoadSpec {
+            options: LoadOptions {
+                text_column: self.text.clone(),
+            },
             metrics: MetricOptions {
                 builtin: !self.no_builtin_metrics,
                 refusal_patterns,
@@ -562,7 +565,7 @@ fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
     let cancel = CancelToken::new();
 
     let t = Instant::now();
-    let samples = dataset::load(&cmd.file, &cmd.map.load_options()?, &progress, &cancel)?;
+    let samples = crate::pipeline::load_samples(&cmd.file, &cmd.map.load_options()?, &progress, &cancel)?;
     let load_s = t.elapsed().as_secs_f64();
     progress.multi.suspend(|| {
         if samples.format == dataset::Format::Npy {
@@ -707,7 +710,7 @@ fn analysis_input(
         anyhow::bail!("{}: refusing to overwrite the input", file.display());
     }
     let progress = CliProgress::new(quiet);
-    let samples = dataset::load(file, &args.load_options()?, &progress, &CancelToken::new())?;
+    let samples = crate::pipeline::load_samples(file, &args.load_options()?, &progress, &CancelToken::new())?;
     progress.finish();
     for w in &samples.warnings {
         eprintln!("warning: {w}");

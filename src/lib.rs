@@ -29,5 +29,8 @@ pub mod render;
 pub mod spatial;
 pub mod util;
 
+#[cfg(test)]
+mod testing;
+
 #[cfg(feature = "gui")]
 pub mod app;

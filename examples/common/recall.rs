@@ -17,7 +17,7 @@ pub fn recall(
     let n = data.len() / d;
     let mut unit = data.to_vec();
     if metric == Metric::Cosine {
-        sample_atlas::embedding::l2_normalize_rows(&mut unit, d);
+        sample_atlas::util::linalg::l2_normalize_rows(&mut unit, d);
     }
     let dist = |a: &[f32], b: &[f32]| -> f32 {
         match metric {

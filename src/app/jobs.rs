@@ -10,7 +10,8 @@ use std::time::Instant;
 use eframe::egui;
 
 use crate::cache::Cache;
-use crate::dataset::{self, LoadOptions, Samples};
+use crate::dataset::Samples;
+use crate::pipeline::LoadSpec;
 use crate::pipeline::{MapParams, StageTimings, compute_map};
 use crate::progress::{CancelToken, Progress, Stage};
 
@@ -108,7 +109,7 @@ impl Default for Jobs {
 /// What a job starts from.
 pub enum JobInput {
     /// Load a file, then map it.
-    File(PathBuf, LoadOptions),
+    File(PathBuf, LoadSpec),
     /// Map samples already loaded (new parameters).
     Loaded(Arc<Samples>),
 }
@@ -234,14 +235,14 @@ fn run_job(
     let t = Instant::now();
     let samples = match input {
         JobInput::Loaded(s) => s,
-        JobInput::File(path, options) => match dataset::load(&path, &options, progress, cancel) {
+        JobInput::File(path, spec) => match crate::pipeline::load_samples(&path, &spec, progress, cancel) {
             Ok(s) => {
                 let s = Arc::new(s);
                 send(JobMsg::Loaded(s.clone()));
                 s
             }
             Err(e) => {
-                let cancelled = matches!(e, dataset::LoadError::Cancelled);
+                let cancelled = e.is_cancelled();
                 send(JobMsg::Failed {
                     message: e.to_string(),
                     cancelled,

@@ -20,7 +20,8 @@ pub use crate::render::colors::Legend;
 pub use scatter::{MapView, SelectOp, Tool};
 pub use selection::Selection;
 
-use crate::dataset::{LoadOptions, Samples};
+use crate::dataset::Samples;
+use crate::pipeline::LoadSpec;
 use crate::pipeline::{MapParams, StageTimings};
 use crate::progress::Stage;
 use crate::render::{self, Rgba, colors};
@@ -32,7 +33,7 @@ use jobs::{JobInput, JobMsg, Jobs};
 pub fn run(
     file: Option<PathBuf>,
     color_by: Option<String>,
-    load: LoadOptions,
+    load: LoadSpec,
     params: MapParams,
     use_cache: bool,
 ) -> anyhow::Result<()> {
@@ -102,7 +103,7 @@ impl Detail {
 
 /// Everything the widgets read.
 pub struct AppState {
-    pub load_options: LoadOptions,
+    pub load_options: LoadSpec,
     pub params: MapParams,
     /// Read and write the on-disk cache (off with `--no-cache`).
     pub use_cache: bool,
@@ -258,7 +259,7 @@ pub struct AtlasApp {
 }
 
 impl AtlasApp {
-    pub fn new(load_options: LoadOptions, params: MapParams) -> Self {
+    pub fn new(load_options: LoadSpec, params: MapParams) -> Self {
         AtlasApp {
             state: AppState {
                 load_options,
@@ -540,7 +541,7 @@ impl AtlasApp {
                 );
                 // A text column named on the command line is for the file named there;
                 // files opened later get theirs detected.
-                s.load_options.text_column = None;
+                s.load_options.options.text_column = None;
             }
             Command::OpenDialog => self.jobs.pick_file(ctx),
             Command::Cancel => {

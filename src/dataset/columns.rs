@@ -204,7 +204,7 @@ pub(super) fn describe(
             ColumnKind::Text
         } else {
             let mut levels: Vec<&str> = distinct.keys().copied().collect();
-            levels.sort_by(|a, b| natural_cmp(a, b));
+            levels.sort_by(|a, b| crate::util::text::natural_cmp(a, b));
             let code_of: FxHashMap<&str, u32> = levels
                 .iter()
                 .enumerate()
@@ -279,10 +279,3 @@ fn numeric(
     }
 }
 
-/// Compare strings with embedded numbers in numeric order ("t2" < "t10").
-pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    match (a.parse::<f64>(), b.parse::<f64>()) {
-        (Ok(x), Ok(y)) => x.total_cmp(&y),
-        _ => a.cmp(b),
-    }
-}

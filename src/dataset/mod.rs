@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use polars::prelude::{AnyValue, DataFrame, DataType};
 
 pub use columns::{ColumnInfo, ColumnKind, detect_text_column};
-pub use columns::{MISSING_CODE, natural_cmp};
+pub use columns::MISSING_CODE;
+// TEMP(merge): old paths for the app until its split lands.
+pub use crate::util::text::{natural_cmp, truncate_chars};
 pub use read::Format;
 pub use write::{TableFormat, WriteError, coordinate_names, write_map_parquet, write_rows};
 
@@ -47,7 +49,7 @@ pub enum LoadError {
         available: String,
     },
     #[error(
-        "{path}: column '{column}' holds {dtype}, not text; pass a string or chat-messages column with --text (columns: {available})"
+        "{path}: column '{column}' holds {dtype}, not text; the text column must hold strings or chat messages (columns: {available})"
     )]
     NotText {
         path: PathBuf,
@@ -55,13 +57,8 @@ pub enum LoadError {
         dtype: String,
         available: String,
     },
-    #[error("{path}: no text column found (columns: {available}); name one with --text COLUMN")]
+    #[error("{path}: no text column found (columns: {available}); name the text column")]
     NoTextColumn { path: PathBuf, available: String },
-    #[error("{path}: {problem}")]
-    Metric {
-        path: PathBuf,
-        problem: crate::metrics::MetricError,
-    },
     #[error("loading cancelled")]
     Cancelled,
 }
@@ -71,8 +68,6 @@ pub enum LoadError {
 pub struct LoadOptions {
     /// The column holding the text to embed; detected when `None`.
     pub text_column: Option<String>,
-    /// Proxy metrics to add as columns after loading.
-    pub metrics: crate::metrics::MetricOptions,
 }
 
 /// How a row's position in the source file is named in messages.
@@ -182,10 +177,10 @@ impl Samples {
             .iter()
             .map(|col| {
                 let value = match col.get(row) {
-                    Ok(AnyValue::String(s)) => truncate_chars(s, max_chars).to_string(),
-                    Ok(AnyValue::StringOwned(s)) => truncate_chars(&s, max_chars).to_string(),
+                    Ok(AnyValue::String(s)) => crate::util::text::truncate_chars(s, max_chars).to_string(),
+                    Ok(AnyValue::StringOwned(s)) => crate::util::text::truncate_chars(&s, max_chars).to_string(),
                     Ok(AnyValue::Null) => "null".to_string(),
-                    Ok(v) => truncate_chars(&v.to_string(), max_chars).to_string(),
+                    Ok(v) => crate::util::text::truncate_chars(&v.to_string(), max_chars).to_string(),
                     Err(e) => format!("<{e}>"),
                 };
                 (col.name().to_string(), value)
@@ -203,14 +198,6 @@ impl Samples {
     }
 }
 
-/// Cut `s` to at most `max_chars` characters (on a char boundary).
-pub fn truncate_chars(s: &str, max_chars: usize) -> &str {
-    match s.char_indices().nth(max_chars) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
-}
-
 /// Load a sample set from `path`, choosing the format by extension.
 pub fn load(
     path: &Path,
@@ -220,44 +207,26 @@ pub fn load(
 ) -> Result<Samples, LoadError> {
     let format = Format::of(path)?;
     let mut warnings = Vec::new();
+    let table = read::read_table(path, format, &mut warnings, progress, cancel)?;
+    if cancel.is_cancelled() {
+        return Err(LoadError::Cancelled);
+    }
+    from_table(path, format, table, options, warnings)
+}
+
+/// Build `Samples` from a table read from `path`: choose the text column, describe the others.
+fn from_table(
+    path: &Path,
+    format: Format,
+    table: read::Table,
+    options: &LoadOptions,
+    mut warnings: Vec<String>,
+) -> Result<Samples, LoadError> {
     let read::Table {
         frame,
         source_index,
         locator,
-    } = read::read_table(path, format, &mut warnings, progress, cancel)?;
-    if cancel.is_cancelled() {
-        return Err(LoadError::Cancelled);
-    }
-    let mut samples = from_frame(
-        path,
-        format,
-        frame,
-        source_index,
-        locator,
-        options,
-        warnings,
-    )?;
-    if format != Format::Npy {
-        crate::metrics::apply(&mut samples, &options.metrics).map_err(|problem| {
-            LoadError::Metric {
-                path: path.to_path_buf(),
-                problem,
-            }
-        })?;
-    }
-    Ok(samples)
-}
-
-/// Build `Samples` from a table already in memory.
-pub fn from_frame(
-    path: &Path,
-    format: Format,
-    frame: DataFrame,
-    source_index: Vec<u64>,
-    locator: RowLocator,
-    options: &LoadOptions,
-    mut warnings: Vec<String>,
-) -> Result<Samples, LoadError> {
+    } = table;
     let available = || {
         frame
             .get_column_names()

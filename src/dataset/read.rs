@@ -80,7 +80,7 @@ pub(super) fn read_table(
                 path: path.to_path_buf(),
             });
         }
-        let h = crate::embedding::vectors::npy_header(path, &head[..got]).map_err(|e| {
+        let h = crate::util::npy::parse_header(&head[..got]).map_err(|e| {
             LoadError::Parse {
                 path: path.to_path_buf(),
                 format: format.name(),

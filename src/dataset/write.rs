@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
+use crate::util::atomic::AtomicError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error("{path}: refusing to overwrite the input file")]
@@ -47,7 +49,20 @@ pub fn write_map_parquet(
     input: &Path,
     out: &Path,
 ) -> Result<(String, String), WriteError> {
-    write_with_coords(frame, None, coords, input, out, TableFormat::Parquet)
+    let dest = Destination {
+        input,
+        out,
+        format: TableFormat::Parquet,
+    };
+    write_with_coords(frame, None, coords, &dest)
+}
+
+/// Where a table goes: the output file, its format, and the input it must never replace.
+#[derive(Clone, Copy)]
+struct Destination<'a> {
+    input: &'a Path,
+    out: &'a Path,
+    format: TableFormat,
 }
 
 /// Table formats an export can be written in, chosen by the file extension.
@@ -90,7 +105,8 @@ pub fn write_rows(
     let format = TableFormat::from_path(out).ok_or_else(|| WriteError::Format {
         path: out.to_path_buf(),
     })?;
-    write_with_coords(frame, Some(rows), coords, input, out, format).map(|_| rows.len())
+    let dest = Destination { input, out, format };
+    write_with_coords(frame, Some(rows), coords, &dest).map(|_| rows.len())
 }
 
 /// `frame` (only `rows` when given) plus coordinate columns, written as `format` through a
@@ -99,10 +115,9 @@ fn write_with_coords(
     frame: &DataFrame,
     rows: Option<&[u32]>,
     coords: &[[f32; 2]],
-    input: &Path,
-    out: &Path,
-    format: TableFormat,
+    dest: &Destination<'_>,
 ) -> Result<(String, String), WriteError> {
+    let Destination { input, out, format } = *dest;
     if frame.height() != coords.len() {
         return Err(WriteError::Length {
             coords: coords.len(),
@@ -141,32 +156,20 @@ fn write_with_coords(
         .map_err(encode)?;
     df.with_column(Column::new(yn.as_str().into(), ys))
         .map_err(encode)?;
-    let io_err = |source| WriteError::Io {
-        path: out.to_path_buf(),
-        source,
-    };
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sample-atlas-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(io_err)?;
-    {
-        let file = std::io::BufWriter::new(tmp.as_file_mut());
-        match format {
-            TableFormat::Parquet => ParquetWriter::new(file).finish(&mut df).map(|_| ()),
-            TableFormat::Csv => CsvWriter::new(file).finish(&mut df),
-            TableFormat::JsonLines => JsonWriter::new(file)
-                .with_json_format(JsonFormat::JsonLines)
-                .finish(&mut df),
-        }
-        .map_err(encode)?;
-    }
-    tmp.as_file().sync_all().map_err(io_err)?;
-    tmp.persist(out).map_err(|e| io_err(e.error))?;
+    crate::util::atomic::write_with(out, |file| match format {
+        TableFormat::Parquet => ParquetWriter::new(file).finish(&mut df).map(|_| ()),
+        TableFormat::Csv => CsvWriter::new(file).finish(&mut df),
+        TableFormat::JsonLines => JsonWriter::new(file)
+            .with_json_format(JsonFormat::JsonLines)
+            .finish(&mut df),
+    })
+    .map_err(|e| match e {
+        AtomicError::Io(source) => WriteError::Io {
+            path: out.to_path_buf(),
+            source,
+        },
+        AtomicError::Write(e) => encode(e),
+    })?;
     Ok((xn, yn))
 }
 
@@ -188,7 +191,6 @@ mod tests {
             );
             let options = crate::dataset::LoadOptions {
                 text_column: Some("text".into()),
-                ..Default::default()
             };
             let cancel = crate::progress::CancelToken::new();
             let back = crate::dataset::load(&out, &options, &crate::progress::NoProgress, &cancel)

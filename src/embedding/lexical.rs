@@ -9,7 +9,8 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHasher};
 
 use super::sparse::{Csr, SvdParams, truncated_svd};
-use super::{EmbedError, Embedder, Embeddings, l2_normalize_rows};
+use super::{EmbedError, Embedder, Embeddings};
+use crate::util::linalg::l2_normalize_rows;
 use crate::progress::{CancelToken, Progress, Stage};
 
 /// Parameters of the lexical embedder.

@@ -65,17 +65,3 @@ pub trait Embedder: Send + Sync {
         cancel: &CancelToken,
     ) -> Result<Embeddings, EmbedError>;
 }
-
-/// Scale each row to unit length (rows of zeros stay zero).
-pub fn l2_normalize_rows(data: &mut [f32], dims: usize) {
-    use rayon::prelude::*;
-    if dims == 0 {
-        return;
-    }
-    data.par_chunks_mut(dims).for_each(|row| {
-        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            row.iter_mut().for_each(|v| *v /= norm);
-        }
-    });
-}

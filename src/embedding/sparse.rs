@@ -2,15 +2,12 @@
 //! over it, dense parts on plain row-major `Vec<f32>`. Every reduction runs over fixed-size
 //! row chunks summed in order, so results are bit-identical whatever the thread count.
 
-use nalgebra::{DMatrix, SymmetricEigen};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 use crate::progress::CancelToken;
-
-/// Rows per chunk in deterministic reductions.
-const CHUNK_ROWS: usize = 1024;
+use crate::util::linalg::{dense_mul, gram, sym_eigen_desc};
 
 /// Compressed sparse rows.
 #[derive(Clone, Debug, Default)]
@@ -104,80 +101,6 @@ impl Csr {
             });
         out
     }
-}
-
-/// `a (rows × inner) · b (inner × cols)`, both row-major.
-pub fn dense_mul(a: &[f32], inner: usize, b: &[f32], cols: usize) -> Vec<f32> {
-    let rows = if inner == 0 { 0 } else { a.len() / inner };
-    let mut out = vec![0f32; rows * cols];
-    if cols == 0 || inner == 0 {
-        return out;
-    }
-    out.par_chunks_mut(cols).enumerate().for_each(|(r, o)| {
-        let arow = &a[r * inner..(r + 1) * inner];
-        for (k, &x) in arow.iter().enumerate() {
-            if x != 0.0 {
-                for (oo, &bb) in o.iter_mut().zip(&b[k * cols..(k + 1) * cols]) {
-                    *oo += x * bb;
-                }
-            }
-        }
-    });
-    out
-}
-
-/// `yᵀ y` for row-major `y` (rows × width), in f64, deterministic.
-pub fn gram(y: &[f32], width: usize) -> Vec<f64> {
-    if width == 0 {
-        return Vec::new();
-    }
-    // Per chunk of rows, Cᵀ·C by a blocked f64 matrix product (nalgebra's, through
-    // matrixmultiply, single-threaded, so its sums do not depend on the thread count);
-    // chunks summed in order.
-    let partials: Vec<Vec<f64>> = y
-        .par_chunks(CHUNK_ROWS * width)
-        .map(|chunk| {
-            let rows = chunk.len() / width;
-            let c = nalgebra::DMatrix::<f64>::from_iterator(
-                width,
-                rows,
-                chunk.iter().map(|&v| v as f64),
-            );
-            // c is the chunk's transpose (width × rows); c·cᵀ is nalgebra's blocked product.
-            let g = &c * c.transpose();
-            g.as_slice().to_vec()
-        })
-        .collect();
-    let mut g = vec![0f64; width * width];
-    for p in partials {
-        for (a, b) in g.iter_mut().zip(p) {
-            *a += b;
-        }
-    }
-    // Exactly symmetric (the product's two triangles may differ in the last bits).
-    for i in 0..width {
-        for j in 0..i {
-            g[i * width + j] = g[j * width + i];
-        }
-    }
-    g
-}
-
-/// Eigen-decomposition of a symmetric `width × width` matrix, eigenvalues descending.
-/// Returns (eigenvalues, eigenvectors as columns of a row-major matrix).
-pub fn sym_eigen_desc(g: &[f64], width: usize) -> (Vec<f64>, Vec<f64>) {
-    let m = DMatrix::from_row_slice(width, width, g);
-    let eig = SymmetricEigen::new(m);
-    let mut order: Vec<usize> = (0..width).collect();
-    order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
-    let values = order.iter().map(|&i| eig.eigenvalues[i]).collect();
-    let mut vectors = vec![0f64; width * width];
-    for (new_col, &old_col) in order.iter().enumerate() {
-        for r in 0..width {
-            vectors[r * width + new_col] = eig.eigenvectors[(r, old_col)];
-        }
-    }
-    (values, vectors)
 }
 
 /// Replace the columns of `y` (rows × width) by an orthonormal basis of their span, dropping

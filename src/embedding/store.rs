@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::{EmbedError, Embedder, Embeddings};
-use crate::cache::{Cache, Key, codec};
+use crate::cache::{Cache, Key, StageKind, codec};
 use crate::progress::{CancelToken, Progress, Stage};
 
 /// Texts embedded (and stored) per segment.
@@ -36,8 +36,8 @@ pub struct TextCacheReport {
     pub duplicates: usize,
 }
 
-fn kind(space: &Key) -> String {
-    format!("textvec-{}", space.hex())
+fn kind(space: &Key) -> StageKind {
+    StageKind::TextVectors { space: *space }
 }
 
 fn encode_segment(dims: usize, hashes: &[TextHash], data: &[f32]) -> Vec<u8> {
@@ -95,7 +95,7 @@ pub fn embed_with_store(
 
     // Vectors already in the cache, one segment at a time.
     if let Some(c) = cache {
-        for seg in c.list(&kind(&space)) {
+        for seg in c.list(kind(&space)) {
             let Some((d, seg_hashes, seg_data)) = c.get_path(&seg).and_then(|p| decode_segment(&p))
             else {
                 continue;
@@ -162,7 +162,7 @@ pub fn embed_with_store(
             let seg_hashes: Vec<TextHash> = rows.iter().map(|&r| hashes[r]).collect();
             let payload = encode_segment(dims, &seg_hashes, &e.data);
             let key = Key::of(&[b"segment", &payload]);
-            if let Err(err) = c.put(&kind(&space), &key, &payload) {
+            if let Err(err) = c.put(kind(&space), &key, &payload) {
                 warnings.push(format!(
                     "could not write the embedding cache in {}: {err}",
                     c.dir().display()
@@ -204,7 +204,7 @@ pub fn embed_with_store(
 
 /// Merge a space's segments into one when there are too many (keeps loading fast).
 fn compact(c: &Cache, space: &Key) {
-    let segs = c.list(&kind(space));
+    let segs = c.list(kind(space));
     if segs.len() <= MAX_SEGMENTS {
         return;
     }
@@ -233,8 +233,8 @@ fn compact(c: &Cache, space: &Key) {
     }
     let payload = encode_segment(dims, &hashes, &data);
     let key = Key::of(&[b"segment", &payload]);
-    if c.put(&kind(space), &key, &payload).is_ok() {
-        let merged = c.entry_path(&kind(space), &key);
+    if c.put(kind(space), &key, &payload).is_ok() {
+        let merged = c.entry_path(kind(space), &key);
         for s in segs {
             if s != merged {
                 let _ = std::fs::remove_file(s);
@@ -365,7 +365,7 @@ mod tests {
             let texts = vec![format!("text {i}")];
             embed_with_store(&e, &texts, Some(&cache), &NoProgress, &cancel).unwrap();
         }
-        assert!(cache.list(&kind(&space)).len() <= MAX_SEGMENTS);
+        assert!(cache.list(kind(&space)).len() <= MAX_SEGMENTS);
         let all: Vec<String> = (0..(MAX_SEGMENTS + 2))
             .map(|i| format!("text {i}"))
             .collect();

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use super::Embeddings;
+use crate::util::npy::{self, NpyHeader};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VectorError {
@@ -47,16 +48,6 @@ pub enum VectorError {
     },
 }
 
-/// Shape and element type of a `.npy` file, from its header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NpyHeader {
-    pub rows: usize,
-    pub cols: usize,
-    pub f64: bool,
-    pub fortran_order: bool,
-    pub data_offset: usize,
-}
-
 fn format_err(path: &Path, detail: impl Into<String>) -> VectorError {
     VectorError::Format {
         path: path.to_path_buf(),
@@ -64,69 +55,9 @@ fn format_err(path: &Path, detail: impl Into<String>) -> VectorError {
     }
 }
 
-/// Parse the header of a `.npy` file (versions 1–3).
-pub fn npy_header(path: &Path, bytes: &[u8]) -> Result<NpyHeader, VectorError> {
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(format_err(path, "missing the \\x93NUMPY magic"));
-    }
-    let (len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-        v => return Err(format_err(path, format!("unsupported version {v}"))),
-    };
-    let header = bytes
-        .get(start..start + len)
-        .and_then(|h| std::str::from_utf8(h).ok())
-        .ok_or_else(|| format_err(path, "truncated header"))?;
-    let field = |key: &str| -> Option<&str> {
-        let at = header.find(&format!("'{key}':"))? + key.len() + 3;
-        Some(header[at..].trim_start())
-    };
-    let descr = field("descr").ok_or_else(|| format_err(path, "no 'descr' in header"))?;
-    let f64 = if descr.starts_with("'<f8'") || descr.starts_with("'=f8'") {
-        true
-    } else if descr.starts_with("'<f4'") || descr.starts_with("'=f4'") {
-        false
-    } else {
-        let shown: String = descr.chars().take_while(|&c| c != ',').collect();
-        return Err(format_err(
-            path,
-            format!("element type {shown}; expected little-endian float32 or float64"),
-        ));
-    };
-    let fortran_order = field("fortran_order")
-        .ok_or_else(|| format_err(path, "no 'fortran_order' in header"))?
-        .starts_with("True");
-    let shape = field("shape").ok_or_else(|| format_err(path, "no 'shape' in header"))?;
-    let close = shape
-        .find(')')
-        .ok_or_else(|| format_err(path, "malformed shape"))?;
-    let dims: Vec<usize> = shape[1..close]
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| format_err(path, "malformed shape"))?;
-    if dims.len() != 2 {
-        return Err(format_err(
-            path,
-            format!("shape {dims:?}; expected a 2-D matrix (rows × dimensions)"),
-        ));
-    }
-    if dims[0] == 0 || dims[1] == 0 {
-        return Err(format_err(path, format!("empty matrix of shape {dims:?}")));
-    }
-    Ok(NpyHeader {
-        rows: dims[0],
-        cols: dims[1],
-        f64,
-        fortran_order,
-        data_offset: start + len,
-    })
+/// Parse the header of a `.npy` file (see [`npy::parse_header`]), naming the file on error.
+fn npy_header(path: &Path, bytes: &[u8]) -> Result<NpyHeader, VectorError> {
+    npy::parse_header(bytes).map_err(|e| format_err(path, e.0))
 }
 
 /// Read a `.npy` matrix as row-major f32, checking that every value is finite.
@@ -299,26 +230,10 @@ pub fn column_vectors(
     })
 }
 
-/// Write a row-major f32 matrix as `.npy` (version 1).
-pub fn npy_bytes(data: &[f32], rows: usize, cols: usize) -> Vec<u8> {
-    let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for v in data {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::npy::npy_bytes;
 
     #[test]
     fn npy_round_trip_and_errors() {

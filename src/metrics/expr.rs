@@ -12,21 +12,37 @@
 
 use polars::prelude::{DataFrame, DataType, NamedFrom, Series};
 
-/// A parse or evaluation error, pointing at the part of the expression it is about.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExprError {
-    pub message: String,
-    /// Character offset and length of the offending part.
+/// A part of the expression's text: character offset and length (at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
     pub at: usize,
     pub len: usize,
 }
 
+impl Span {
+    fn new(at: usize, len: usize) -> Span {
+        Span { at, len: len.max(1) }
+    }
+}
+
+/// A parse or evaluation error, pointing at the part of the expression it is about.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ExprError {
+    pub message: String,
+    /// The offending part of the expression.
+    pub span: Span,
+}
+
 impl ExprError {
     fn new(message: impl Into<String>, at: usize, len: usize) -> Self {
+        ExprError::at(message, Span::new(at, len))
+    }
+
+    fn at(message: impl Into<String>, span: Span) -> Self {
         ExprError {
             message: message.into(),
-            at,
-            len: len.max(1),
+            span,
         }
     }
 
@@ -36,10 +52,73 @@ impl ExprError {
             "{}\n  {}\n  {}{}",
             self.message,
             expr,
-            " ".repeat(self.at),
-            "^".repeat(self.len)
+            " ".repeat(self.span.at),
+            "^".repeat(self.span.len)
         )
     }
+}
+
+/// A binary operator (`AND` and `OR` are written as words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BinOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+impl BinOp {
+    /// Binding power: higher binds tighter (`NOT` sits at 3, unary minus at 7).
+    fn binding(self) -> u8 {
+        match self {
+            BinOp::Or => 1,
+            BinOp::And => 2,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 4,
+            BinOp::Add | BinOp::Sub => 5,
+            BinOp::Mul | BinOp::Div | BinOp::Rem => 6,
+        }
+    }
+
+    /// How messages show the operator.
+    fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Or => "OR",
+            BinOp::And => "AND",
+            BinOp::Eq => "=",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Rem => "%",
+        }
+    }
+}
+
+impl std::fmt::Display for BinOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.symbol())
+    }
+}
+
+/// A prefix operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UnOp {
+    Neg,
+    Not,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +127,7 @@ enum Tok {
     Str(String),
     Ident(String),
     Quoted(String),
-    Op(&'static str),
+    Op(BinOp),
     LParen,
     RParen,
     Comma,
@@ -128,9 +207,13 @@ fn tokenize(src: &str) -> Result<Vec<Token>, ExprError> {
             }
         } else {
             let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
-            let op2 = ["<=", ">=", "!=", "<>", "=="]
-                .into_iter()
-                .find(|o| *o == two);
+            let op2 = match two.as_str() {
+                "<=" => Some(BinOp::Le),
+                ">=" => Some(BinOp::Ge),
+                "!=" | "<>" => Some(BinOp::Ne),
+                "==" => Some(BinOp::Eq),
+                _ => None,
+            };
             if let Some(op) = op2 {
                 i += 2;
                 Tok::Op(op)
@@ -140,14 +223,14 @@ fn tokenize(src: &str) -> Result<Vec<Token>, ExprError> {
                     '(' => Tok::LParen,
                     ')' => Tok::RParen,
                     ',' => Tok::Comma,
-                    '+' => Tok::Op("+"),
-                    '-' => Tok::Op("-"),
-                    '*' => Tok::Op("*"),
-                    '/' => Tok::Op("/"),
-                    '%' => Tok::Op("%"),
-                    '<' => Tok::Op("<"),
-                    '>' => Tok::Op(">"),
-                    '=' => Tok::Op("="),
+                    '+' => Tok::Op(BinOp::Add),
+                    '-' => Tok::Op(BinOp::Sub),
+                    '*' => Tok::Op(BinOp::Mul),
+                    '/' => Tok::Op(BinOp::Div),
+                    '%' => Tok::Op(BinOp::Rem),
+                    '<' => Tok::Op(BinOp::Lt),
+                    '>' => Tok::Op(BinOp::Gt),
+                    '=' => Tok::Op(BinOp::Eq),
                     _ => return Err(ExprError::new(format!("unexpected '{c}'"), start, 1)),
                 }
             }
@@ -167,27 +250,16 @@ enum Node {
     Str(String),
     Bool(bool),
     Null,
-    Col(String, usize, usize),
-    Unary(&'static str, Box<Node>, usize, usize),
-    Binary(&'static str, Box<Node>, Box<Node>, usize, usize),
-    Call(String, Vec<Node>, usize, usize),
+    Col(String, Span),
+    Unary(UnOp, Box<Node>, Span),
+    Binary(BinOp, Box<Node>, Box<Node>, Span),
+    Call(String, Vec<Node>, Span),
 }
 
 struct Parser {
     toks: Vec<Token>,
     pos: usize,
     end: usize,
-}
-
-fn binding(op: &str) -> Option<u8> {
-    Some(match op {
-        "OR" => 1,
-        "AND" => 2,
-        "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=" => 4,
-        "+" | "-" => 5,
-        "*" | "/" | "%" => 6,
-        _ => return None,
-    })
 }
 
 impl Parser {
@@ -200,11 +272,11 @@ impl Parser {
     }
 
     /// The binary operator at the cursor, if any (keywords AND / OR included).
-    fn binary_op(&self) -> Option<&'static str> {
+    fn binary_op(&self) -> Option<BinOp> {
         match &self.peek()?.tok {
-            Tok::Op(o) => Some(o),
-            Tok::Ident(w) if w.eq_ignore_ascii_case("and") => Some("AND"),
-            Tok::Ident(w) if w.eq_ignore_ascii_case("or") => Some("OR"),
+            Tok::Op(o) => Some(*o),
+            Tok::Ident(w) if w.eq_ignore_ascii_case("and") => Some(BinOp::And),
+            Tok::Ident(w) if w.eq_ignore_ascii_case("or") => Some(BinOp::Or),
             _ => None,
         }
     }
@@ -212,7 +284,7 @@ impl Parser {
     fn expr(&mut self, min: u8) -> Result<Node, ExprError> {
         let mut left = self.prefix()?;
         while let Some(op) = self.binary_op() {
-            let Some(bp) = binding(op) else { break };
+            let bp = op.binding();
             if bp < min {
                 break;
             }
@@ -220,7 +292,7 @@ impl Parser {
             self.pos += 1;
             // Comparisons do not chain; everything else is left-associative.
             let right = self.expr(bp + 1)?;
-            left = Node::Binary(op, Box::new(left), Box::new(right), at, len);
+            left = Node::Binary(op, Box::new(left), Box::new(right), Span::new(at, len));
         }
         Ok(left)
     }
@@ -234,9 +306,11 @@ impl Parser {
         Ok(match t.tok {
             Tok::Num(v) => Node::Num(v),
             Tok::Str(s) => Node::Str(s),
-            Tok::Quoted(s) => Node::Col(s, t.at, t.len),
-            Tok::Op("-") => Node::Unary("-", Box::new(self.expr(7)?), t.at, t.len),
-            Tok::Op("+") => self.expr(7)?,
+            Tok::Quoted(s) => Node::Col(s, Span::new(t.at, t.len)),
+            Tok::Op(BinOp::Sub) => {
+                Node::Unary(UnOp::Neg, Box::new(self.expr(7)?), Span::new(t.at, t.len))
+            }
+            Tok::Op(BinOp::Add) => self.expr(7)?,
             Tok::LParen => {
                 let inner = self.expr(0)?;
                 match self.peek() {
@@ -254,7 +328,7 @@ impl Parser {
                 "true" => Node::Bool(true),
                 "false" => Node::Bool(false),
                 "null" => Node::Null,
-                "not" => Node::Unary("NOT", Box::new(self.expr(3)?), t.at, t.len),
+                "not" => Node::Unary(UnOp::Not, Box::new(self.expr(3)?), Span::new(t.at, t.len)),
                 "and" | "or" => {
                     return Err(ExprError::new(
                         format!("'{w}' needs a value on its left"),
@@ -298,9 +372,9 @@ impl Parser {
                             return Err(ExprError::new("expected ',' or ')'", at, len));
                         }
                     }
-                    Node::Call(w.to_ascii_lowercase(), args, t.at, t.len)
+                    Node::Call(w.to_ascii_lowercase(), args, Span::new(t.at, t.len))
                 }
-                _ => Node::Col(w, t.at, t.len),
+                _ => Node::Col(w, Span::new(t.at, t.len)),
             },
             other => {
                 let shown = match other {
@@ -395,7 +469,7 @@ impl Val {
     }
 }
 
-fn column(frame: &DataFrame, name: &str, at: usize, len: usize) -> Result<Val, ExprError> {
+fn column(frame: &DataFrame, name: &str, span: Span) -> Result<Val, ExprError> {
     let col = frame.column(name).map_err(|_| {
         let names: Vec<String> = frame
             .get_column_names()
@@ -410,35 +484,34 @@ fn column(frame: &DataFrame, name: &str, at: usize, len: usize) -> Result<Val, E
             Some(c) => format!(" (did you mean '{c}'?)"),
             None => format!(" (columns: {})", names.join(", ")),
         };
-        ExprError::new(format!("no column named '{name}'{hint}"), at, len)
+        ExprError::at(format!("no column named '{name}'{hint}"), span)
     })?;
     let s = col.as_materialized_series();
     let dt = s.dtype();
     if dt.is_primitive_numeric() {
         let f = s
             .cast(&DataType::Float64)
-            .map_err(|e| ExprError::new(e.to_string(), at, len))?;
+            .map_err(|e| ExprError::at(e.to_string(), span))?;
         let ca = f
             .f64()
-            .map_err(|e| ExprError::new(e.to_string(), at, len))?;
+            .map_err(|e| ExprError::at(e.to_string(), span))?;
         Ok(Val::Num(
             ca.iter().map(|v| v.filter(|x| x.is_finite())).collect(),
         ))
     } else if dt == &DataType::Boolean {
         let ca = s
             .bool()
-            .map_err(|e| ExprError::new(e.to_string(), at, len))?;
+            .map_err(|e| ExprError::at(e.to_string(), span))?;
         Ok(Val::Bool(ca.iter().collect()))
     } else if dt == &DataType::String {
         let ca = s
             .str()
-            .map_err(|e| ExprError::new(e.to_string(), at, len))?;
+            .map_err(|e| ExprError::at(e.to_string(), span))?;
         Ok(Val::Str(ca.iter().map(|v| v.map(str::to_string)).collect()))
     } else {
-        Err(ExprError::new(
+        Err(ExprError::at(
             format!("column '{name}' holds {dt}, which expressions cannot use"),
-            at,
-            len,
+            span,
         ))
     }
 }
@@ -459,25 +532,23 @@ fn strsim_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-fn as_num(v: Val, at: usize, len: usize, what: &str) -> Result<Vec<Option<f64>>, ExprError> {
+fn as_num(v: Val, span: Span, what: &str) -> Result<Vec<Option<f64>>, ExprError> {
     match v {
         Val::Num(v) => Ok(v),
         Val::Bool(v) => Ok(v.into_iter().map(|b| b.map(|b| b as u8 as f64)).collect()),
-        Val::Str(_) => Err(ExprError::new(
+        Val::Str(_) => Err(ExprError::at(
             format!("{what} needs numbers, not text"),
-            at,
-            len,
+            span,
         )),
     }
 }
 
-fn as_bool(v: Val, at: usize, len: usize, what: &str) -> Result<Vec<Option<bool>>, ExprError> {
+fn as_bool(v: Val, span: Span, what: &str) -> Result<Vec<Option<bool>>, ExprError> {
     match v {
         Val::Bool(v) => Ok(v),
-        other => Err(ExprError::new(
+        other => Err(ExprError::at(
             format!("{what} needs true/false values, not {}", other.kind()),
-            at,
-            len,
+            span,
         )),
     }
 }
@@ -488,32 +559,32 @@ fn eval(node: &Node, f: &DataFrame, n: usize) -> Result<Val, ExprError> {
         Node::Bool(b) => Val::Bool(vec![Some(*b); n]),
         Node::Str(s) => Val::Str(vec![Some(s.clone()); n]),
         Node::Null => Val::Num(vec![None; n]),
-        Node::Col(c, at, len) => column(f, c, *at, *len)?,
-        Node::Unary(op, a, at, len) => {
+        Node::Col(c, span) => column(f, c, *span)?,
+        Node::Unary(op, a, span) => {
             let v = eval(a, f, n)?;
-            match *op {
-                "-" => Val::Num(
-                    as_num(v, *at, *len, "'-'")?
+            match op {
+                UnOp::Neg => Val::Num(
+                    as_num(v, *span, "'-'")?
                         .into_iter()
                         .map(|x| x.map(|x| -x))
                         .collect(),
                 ),
-                _ => Val::Bool(
-                    as_bool(v, *at, *len, "NOT")?
+                UnOp::Not => Val::Bool(
+                    as_bool(v, *span, "NOT")?
                         .into_iter()
                         .map(|x| x.map(|x| !x))
                         .collect(),
                 ),
             }
         }
-        Node::Binary(op, a, b, at, len) => {
+        Node::Binary(op, a, b, span) => {
             let (x, y) = (eval(a, f, n)?, eval(b, f, n)?);
-            let (at, len) = (*at, *len);
-            match *op {
-                "AND" | "OR" => {
-                    let x = as_bool(x, at, len, op)?;
-                    let y = as_bool(y, at, len, op)?;
-                    let and = *op == "AND";
+            let (op, span) = (*op, *span);
+            match op {
+                BinOp::And | BinOp::Or => {
+                    let x = as_bool(x, span, op.symbol())?;
+                    let y = as_bool(y, span, op.symbol())?;
+                    let and = op == BinOp::And;
                     Val::Bool(
                         x.into_iter()
                             .zip(y)
@@ -526,15 +597,15 @@ fn eval(node: &Node, f: &DataFrame, n: usize) -> Result<Val, ExprError> {
                             .collect(),
                     )
                 }
-                "+" | "-" | "*" | "/" | "%" => {
+                BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem => {
                     let what = format!("'{op}'");
-                    let x = as_num(x, at, len, &what)?;
-                    let y = as_num(y, at, len, &what)?;
-                    let f: fn(f64, f64) -> f64 = match *op {
-                        "+" => |p, q| p + q,
-                        "-" => |p, q| p - q,
-                        "*" => |p, q| p * q,
-                        "/" => |p, q| p / q,
+                    let x = as_num(x, span, &what)?;
+                    let y = as_num(y, span, &what)?;
+                    let f: fn(f64, f64) -> f64 = match op {
+                        BinOp::Add => |p, q| p + q,
+                        BinOp::Sub => |p, q| p - q,
+                        BinOp::Mul => |p, q| p * q,
+                        BinOp::Div => |p, q| p / q,
                         _ => |p, q| p % q,
                     };
                     Val::Num(
@@ -547,21 +618,23 @@ fn eval(node: &Node, f: &DataFrame, n: usize) -> Result<Val, ExprError> {
                             .collect(),
                     )
                 }
-                _ => compare(op, x, y, at, len)?,
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                    compare(op, x, y, span)?
+                }
             }
         }
-        Node::Call(name, args, at, len) => call(name, args, f, n, *at, *len)?,
+        Node::Call(name, args, span) => call(name, args, f, n, *span)?,
     })
 }
 
-fn compare(op: &str, x: Val, y: Val, at: usize, len: usize) -> Result<Val, ExprError> {
+fn compare(op: BinOp, x: Val, y: Val, span: Span) -> Result<Val, ExprError> {
     use std::cmp::Ordering;
     let test = |o: Ordering| match op {
-        "=" | "==" => o == Ordering::Equal,
-        "!=" | "<>" => o != Ordering::Equal,
-        "<" => o == Ordering::Less,
-        "<=" => o != Ordering::Greater,
-        ">" => o == Ordering::Greater,
+        BinOp::Eq => o == Ordering::Equal,
+        BinOp::Ne => o != Ordering::Equal,
+        BinOp::Lt => o == Ordering::Less,
+        BinOp::Le => o != Ordering::Greater,
+        BinOp::Gt => o == Ordering::Greater,
         _ => o != Ordering::Less,
     };
     Ok(Val::Bool(match (x, y) {
@@ -571,15 +644,14 @@ fn compare(op: &str, x: Val, y: Val, at: usize, len: usize) -> Result<Val, ExprE
             .map(|(p, q)| Some(test(p?.cmp(&q?))))
             .collect(),
         (Val::Str(_), other) | (other, Val::Str(_)) => {
-            return Err(ExprError::new(
+            return Err(ExprError::at(
                 format!("cannot compare text with {}", other.kind()),
-                at,
-                len,
+                span,
             ));
         }
         (x, y) => {
-            let x = as_num(x, at, len, op)?;
-            let y = as_num(y, at, len, op)?;
+            let x = as_num(x, span, op.symbol())?;
+            let y = as_num(y, span, op.symbol())?;
             x.into_iter()
                 .zip(y)
                 .map(|(p, q)| p?.partial_cmp(&q?).map(test))
@@ -593,9 +665,9 @@ fn call(
     args: &[Node],
     f: &DataFrame,
     n: usize,
-    at: usize,
-    len: usize,
+    span: Span,
 ) -> Result<Val, ExprError> {
+    let Span { at, len } = span;
     let arity = |want: usize| {
         if args.len() == want {
             Ok(())
@@ -620,7 +692,7 @@ fn call(
     };
     if let Some(g) = unary {
         arity(1)?;
-        let x = as_num(eval(&args[0], f, n)?, at, len, name)?;
+        let x = as_num(eval(&args[0], f, n)?, span, name)?;
         return Ok(Val::Num(
             x.into_iter()
                 .map(|v| v.map(g).filter(|r| r.is_finite()))
@@ -639,7 +711,7 @@ fn call(
             if name == "coalesce" && vals.iter().all(|v| matches!(v, Val::Bool(_))) {
                 let cols: Vec<Vec<Option<bool>>> = vals
                     .into_iter()
-                    .map(|v| as_bool(v, at, len, name))
+                    .map(|v| as_bool(v, span, name))
                     .collect::<Result<_, _>>()?;
                 return Ok(Val::Bool(
                     (0..n).map(|i| cols.iter().find_map(|c| c[i])).collect(),
@@ -647,7 +719,7 @@ fn call(
             }
             let cols: Vec<Vec<Option<f64>>> = vals
                 .into_iter()
-                .map(|v| as_num(v, at, len, name))
+                .map(|v| as_num(v, span, name))
                 .collect::<Result<_, _>>()?;
             Ok(Val::Num(
                 (0..n)
@@ -668,14 +740,14 @@ fn call(
         }
         "if" => {
             arity(3)?;
-            let c = as_bool(eval(&args[0], f, n)?, at, len, "if()")?;
+            let c = as_bool(eval(&args[0], f, n)?, span, "if()")?;
             match (eval(&args[1], f, n)?, eval(&args[2], f, n)?) {
                 (Val::Bool(a), Val::Bool(b)) => Ok(Val::Bool(
                     (0..n).map(|i| if c[i]? { a[i] } else { b[i] }).collect(),
                 )),
                 (a, b) => {
-                    let a = as_num(a, at, len, "if()")?;
-                    let b = as_num(b, at, len, "if()")?;
+                    let a = as_num(a, span, "if()")?;
+                    let b = as_num(b, span, "if()")?;
                     Ok(Val::Num(
                         (0..n).map(|i| if c[i]? { a[i] } else { b[i] }).collect(),
                     ))
@@ -792,27 +864,27 @@ mod tests {
         let e = err("score - 0.02 * len_wrds");
         assert!(e.message.contains("no column named 'len_wrds'"), "{e:?}");
         assert!(e.message.contains("did you mean 'len_words'"), "{e:?}");
-        assert_eq!((e.at, e.len), (15, 8));
+        assert_eq!((e.span.at, e.span.len), (15, 8));
         assert_eq!(
             e.render("score - 0.02 * len_wrds").lines().last().unwrap(),
             "                 ^^^^^^^^"
         );
         let e = err("score +");
-        assert_eq!(e.at, 7);
+        assert_eq!(e.span.at, 7);
         assert!(e.message.contains("found the end"));
         let e = err("score score");
-        assert_eq!((e.at, e.len), (6, 5));
+        assert_eq!((e.span.at, e.span.len), (6, 5));
         let e = err("(score + 1");
         assert!(e.message.contains("expected ')'"));
         let e = err("model * 2");
-        assert_eq!((e.at, e.len), (6, 1));
+        assert_eq!((e.span.at, e.span.len), (6, 1));
         assert!(e.message.contains("not text"));
         let e = err("score AND refusal");
         assert!(e.message.contains("true/false"), "{e:?}");
         let e = err("read_csv('/etc/passwd')");
         assert!(e.message.contains("unknown function 'read_csv'"), "{e:?}");
         assert_eq!(err("'open").message, "unclosed '");
-        assert_eq!(err("score $ 2").at, 6);
+        assert_eq!(err("score $ 2").span.at, 6);
         assert!(err("model").message.contains("gives text"));
     }
 

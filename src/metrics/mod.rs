@@ -61,7 +61,7 @@ pub enum MetricError {
         pattern: String,
         problem: String,
     },
-    #[error("--pattern '{pattern}': {problem}")]
+    #[error("count pattern '{pattern}': {problem}")]
     Pattern { pattern: String, problem: String },
     #[error("metric expression {name}={expr}: {rendered}")]
     Expr {
@@ -141,7 +141,7 @@ pub fn text_stats(text: &str, refusal: &[Regex]) -> TextStats {
     let len_chars = text.chars().count() as u32;
     let words: Vec<&str> = text.split_whitespace().collect();
     let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
-    let window = crate::dataset::truncate_chars(text, REFUSAL_WINDOW_CHARS);
+    let window = crate::util::text::truncate_chars(text, REFUSAL_WINDOW_CHARS);
     let is_refusal = refusal.iter().any(|r| r.is_match(window));
 
     let repetition = {

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use crate::progress::{CancelToken, Progress, Stage};
+use crate::util::linalg::{Rows, ShapeError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,6 +38,15 @@ impl std::fmt::Display for Metric {
             Metric::Euclidean => "euclidean",
         })
     }
+}
+
+/// What to search: `k` neighbours per point under `metric`, by `method`, seeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KnnParams {
+    pub k: usize,
+    pub metric: Metric,
+    pub method: KnnMethod,
+    pub seed: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,54 +101,57 @@ impl KnnMethod {
             m => m,
         }
     }
-}
 
-fn check_shape(data: &[f32], dims: usize) -> Result<(), NeighborsError> {
-    if dims == 0 || !data.len().is_multiple_of(dims) {
-        return Err(NeighborsError::Input(format!(
-            "{} values do not form rows of {dims}",
-            data.len()
-        )));
+    /// The method's name in cache keys: fixed strings, so renaming a variant cannot silently
+    /// invalidate (or alias) cached graphs.
+    pub fn cache_key(self) -> &'static str {
+        match self {
+            KnnMethod::Auto => "Auto",
+            KnnMethod::Exact => "Exact",
+            KnnMethod::NnDescent => "NnDescent",
+        }
     }
-    Ok(())
 }
 
-/// Checks the shape and caps `k` at `n − 1`: `Ok(Ok((n, k)))` to search, or
-/// `Ok(Err(graph))` with the empty graph when there is nothing to find (n ≤ 1).
-pub(crate) fn rows_and_k(
-    data: &[f32],
-    dims: usize,
-    k: usize,
-) -> Result<Result<(usize, usize), KnnGraph>, NeighborsError> {
-    check_shape(data, dims)?;
-    let n = data.len() / dims;
-    let k = k.min(n.saturating_sub(1));
-    if k == 0 {
-        return Ok(Err(KnnGraph {
+impl From<ShapeError> for NeighborsError {
+    fn from(e: ShapeError) -> Self {
+        NeighborsError::Input(e.to_string())
+    }
+}
+
+impl KnnGraph {
+    /// The graph of `n` points with no neighbours (`k` = 0).
+    pub fn empty(n: usize) -> KnnGraph {
+        KnnGraph {
             n,
             k: 0,
             indices: Vec::new(),
             distances: Vec::new(),
-        }));
+        }
     }
-    Ok(Ok((n, k)))
+}
+
+/// `k` capped at `n − 1` (a point is not its own neighbour); 0 when there is nothing to find.
+pub(crate) fn capped_k(n: usize, k: usize) -> usize {
+    k.min(n.saturating_sub(1))
 }
 
 /// The vectors as the metric compares them: unit rows for cosine (so `1 − dot` is the
 /// distance), unchanged for euclidean. Rows that are already unit length (most embedders
 /// return them so) are used in place: no copy of a matrix that may be gigabytes.
-pub(crate) fn prepare(data: &[f32], dims: usize, metric: Metric) -> std::borrow::Cow<'_, [f32]> {
+pub(crate) fn prepare<'a>(rows: Rows<'a>, metric: Metric) -> std::borrow::Cow<'a, [f32]> {
+    let (data, dims) = (rows.data(), rows.dims());
     let unit = |row: &[f32]| {
         let sq: f64 = row.iter().map(|&v| v as f64 * v as f64).sum();
         (sq - 1.0).abs() <= 1e-5
     };
     match metric {
-        Metric::Cosine if dims > 0 && data.par_chunks(dims).all(unit) => {
+        Metric::Cosine if data.par_chunks(dims).all(unit) => {
             std::borrow::Cow::Borrowed(data)
         }
         Metric::Cosine => {
             let mut copy = data.to_vec();
-            crate::embedding::l2_normalize_rows(&mut copy, dims);
+            crate::util::linalg::l2_normalize_rows(&mut copy, dims);
             std::borrow::Cow::Owned(copy)
         }
         Metric::Euclidean => std::borrow::Cow::Borrowed(data),
@@ -153,65 +166,58 @@ mod prepare_tests {
     fn unit_rows_are_not_copied_for_cosine() {
         let unit = [0.6f32, 0.8, 1.0, 0.0];
         assert!(matches!(
-            prepare(&unit, 2, Metric::Cosine),
+            prepare(Rows::new(&unit, 2).unwrap(), Metric::Cosine),
             std::borrow::Cow::Borrowed(_)
         ));
         let long = [3.0f32, 4.0, 1.0, 0.0];
-        match prepare(&long, 2, Metric::Cosine) {
+        match prepare(Rows::new(&long, 2).unwrap(), Metric::Cosine) {
             std::borrow::Cow::Owned(v) => assert_eq!(v, [0.6, 0.8, 1.0, 0.0]),
             _ => panic!("a row of length 5 must be normalised"),
         }
         assert!(matches!(
-            prepare(&long, 2, Metric::Euclidean),
+            prepare(Rows::new(&long, 2).unwrap(), Metric::Euclidean),
             std::borrow::Cow::Borrowed(_)
         ));
     }
 }
 
-/// The kNN graph of `data` (row-major `n × dims`) by `method`.
+/// The kNN graph of `rows` by `params.method`.
 pub fn knn(
-    data: &[f32],
-    dims: usize,
-    k: usize,
-    metric: Metric,
-    method: KnnMethod,
-    seed: u64,
+    rows: Rows<'_>,
+    params: &KnnParams,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<KnnGraph, NeighborsError> {
-    check_shape(data, dims)?;
-    match method.resolve(data.len() / dims) {
+    match params.method.resolve(rows.len()) {
         KnnMethod::NnDescent => nndescent::nn_descent(
-            data,
-            dims,
-            k,
-            metric,
+            rows,
+            params.k,
+            params.metric,
             &nndescent::NnDescentParams {
-                seed,
+                seed: params.seed,
                 ..Default::default()
             },
             progress,
             cancel,
         ),
-        _ => exact_knn(data, dims, k, metric, progress, cancel),
+        _ => exact_knn(rows, params.k, params.metric, progress, cancel),
     }
 }
 
-/// Exact kNN by parallel brute force. `data` is row-major `n × dims`. `k` is capped at
-/// `n − 1`.
+/// Exact kNN by parallel brute force. `k` is capped at `n − 1`.
 pub fn exact_knn(
-    data: &[f32],
-    dims: usize,
+    rows: Rows<'_>,
     k: usize,
     metric: Metric,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<KnnGraph, NeighborsError> {
-    let (n, k) = match rows_and_k(data, dims, k)? {
-        Ok(nk) => nk,
-        Err(empty) => return Ok(empty),
-    };
-    let data = prepare(data, dims, metric);
+    let (n, dims) = (rows.len(), rows.dims());
+    let k = capped_k(n, k);
+    if k == 0 {
+        return Ok(KnnGraph::empty(n));
+    }
+    let data = prepare(rows, metric);
     let data = &data[..];
     let mut indices = vec![0u32; n * k];
     let mut distances = vec![0f32; n * k];
@@ -282,8 +288,7 @@ mod tests {
         // Points 0, 1, 2, ..., 9 on a line (2-D, y = 0).
         let data: Vec<f32> = (0..10).flat_map(|i| [i as f32, 0.0]).collect();
         let g = exact_knn(
-            &data,
-            2,
+            Rows::new(&data, 2).unwrap(),
             2,
             Metric::Euclidean,
             &NoProgress,
@@ -304,8 +309,7 @@ mod tests {
     fn cosine_ignores_length() {
         let data = vec![1.0, 0.0, 10.0, 0.1, 0.0, 1.0, 0.0, 3.0];
         let g = exact_knn(
-            &data,
-            2,
+            Rows::new(&data, 2).unwrap(),
             1,
             Metric::Cosine,
             &NoProgress,
@@ -320,8 +324,7 @@ mod tests {
     #[test]
     fn k_is_capped_for_tiny_sets() {
         let g = exact_knn(
-            &[1.0, 2.0],
-            1,
+            Rows::new(&[1.0, 2.0], 1).unwrap(),
             15,
             Metric::Euclidean,
             &NoProgress,
@@ -330,8 +333,7 @@ mod tests {
         .unwrap();
         assert_eq!(g.k, 1);
         let g = exact_knn(
-            &[1.0],
-            1,
+            Rows::new(&[1.0], 1).unwrap(),
             15,
             Metric::Euclidean,
             &NoProgress,

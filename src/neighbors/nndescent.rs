@@ -9,7 +9,8 @@
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
-use super::{KnnGraph, Metric, NeighborsError, dot, prepare, rows_and_k, sq_dist};
+use super::{KnnGraph, Metric, NeighborsError, capped_k, dot, prepare, sq_dist};
+use crate::util::linalg::Rows;
 use crate::progress::{CancelToken, Progress, Stage};
 
 /// Parameters of NN-descent.
@@ -77,19 +78,19 @@ impl Graph {
 }
 
 pub fn nn_descent(
-    data: &[f32],
-    dims: usize,
+    rows: Rows<'_>,
     k: usize,
     metric: Metric,
     params: &NnDescentParams,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<KnnGraph, NeighborsError> {
-    let (n, k) = match rows_and_k(data, dims, k)? {
-        Ok(nk) => nk,
-        Err(empty) => return Ok(empty),
-    };
-    let data = prepare(data, dims, metric);
+    let (n, dims) = (rows.len(), rows.dims());
+    let k = capped_k(n, k);
+    if k == 0 {
+        return Ok(KnnGraph::empty(n));
+    }
+    let data = prepare(rows, metric);
     let data = &data[..];
     let row = |i: usize| &data[i * dims..(i + 1) * dims];
     let distance = |a: usize, b: usize| -> f32 {
@@ -502,10 +503,9 @@ mod tests {
 
     #[test]
     fn high_recall_and_deterministic_on_clustered_data() {
-        let (data, _) = crate::projection::tests::blobs(3000, 24, 12, 5);
+        let (data, _) = crate::testing::blobs(3000, 24, 12, 5);
         let exact = exact_knn(
-            &data,
-            24,
+            Rows::new(&data, 24).unwrap(),
             14,
             Metric::Cosine,
             &NoProgress,
@@ -515,8 +515,7 @@ mod tests {
         let params = NnDescentParams::default();
         let run = || {
             nn_descent(
-                &data,
-                24,
+                Rows::new(&data, 24).unwrap(),
                 14,
                 Metric::Cosine,
                 &params,
@@ -545,12 +544,11 @@ mod tests {
 
     #[test]
     fn a_cancel_stops_it() {
-        let (data, _) = crate::projection::tests::blobs(5000, 8, 5, 2);
+        let (data, _) = crate::testing::blobs(5000, 8, 5, 2);
         let cancel = CancelToken::new();
         cancel.cancel();
         let got = nn_descent(
-            &data,
-            8,
+            Rows::new(&data, 8).unwrap(),
             10,
             Metric::Euclidean,
             &NnDescentParams::default(),
@@ -570,12 +568,11 @@ mod tests {
                 self.0.lock().unwrap().push((done, total));
             }
         }
-        let (data, _) = crate::projection::tests::blobs(9000, 8, 5, 2);
+        let (data, _) = crate::testing::blobs(9000, 8, 5, 2);
         let record = Record(Mutex::new(Vec::new()));
         let params = NnDescentParams::default();
         nn_descent(
-            &data,
-            8,
+            Rows::new(&data, 8).unwrap(),
             10,
             Metric::Euclidean,
             &params,

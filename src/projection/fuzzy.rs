@@ -132,6 +132,7 @@ pub fn fuzzy_graph(knn: &KnnGraph, n_neighbors: usize) -> FuzzyGraph {
 mod tests {
     use super::*;
     use crate::neighbors::{Metric, exact_knn};
+    use crate::util::linalg::Rows;
     use crate::progress::{CancelToken, NoProgress};
 
     #[test]
@@ -140,8 +141,7 @@ mod tests {
             .flat_map(|i| [(i % 10) as f32 + 0.01 * i as f32, (i / 10) as f32 * 5.0])
             .collect();
         let knn = exact_knn(
-            &data,
-            2,
+            Rows::new(&data, 2).unwrap(),
             5,
             Metric::Euclidean,
             &NoProgress,
@@ -173,8 +173,7 @@ mod tests {
     fn bandwidth_hits_the_target_sum() {
         let data: Vec<f32> = (0..30).map(|i| (i as f32).powf(1.3)).collect();
         let knn = exact_knn(
-            &data,
-            1,
+            Rows::new(&data, 1).unwrap(),
             7,
             Metric::Euclidean,
             &NoProgress,

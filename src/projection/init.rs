@@ -6,7 +6,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 
-use crate::embedding::sparse::{gram, sym_eigen_desc};
+use crate::util::linalg::{gram, sym_eigen_desc};
 
 const NOISE_SCALE: f32 = 1e-4;
 /// The covariance is estimated from at most about this many rows (evenly spaced): plenty for

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use crate::neighbors::{KnnGraph, Metric};
 use crate::progress::{CancelToken, Progress, Stage};
+use crate::util::linalg::Rows;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
@@ -99,23 +100,21 @@ pub struct LayoutTimings {
     pub sgd_s: f64,
 }
 
-/// Lay out `data` (row-major `n × dims`, the vectors the kNN graph was built on) in 2-D.
+/// Lay out `rows` (the vectors the kNN graph was built on) in 2-D.
 pub fn umap_layout(
-    data: &[f32],
-    dims: usize,
+    rows: Rows<'_>,
     knn: &KnnGraph,
     params: &UmapParams,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Vec<[f32; 2]>, ProjectionError> {
-    umap_layout_timed(data, dims, knn, params, progress, cancel).map(|(c, _)| c)
+    umap_layout_timed(rows, knn, params, progress, cancel).map(|(c, _)| c)
 }
 
 /// [`umap_layout`], also returning how long the fuzzy graph, the initialisation and the SGD
 /// epochs took.
 pub fn umap_layout_timed(
-    data: &[f32],
-    dims: usize,
+    rows: Rows<'_>,
     knn: &KnnGraph,
     params: &UmapParams,
     progress: &dyn Progress,
@@ -133,7 +132,7 @@ pub fn umap_layout_timed(
         return Err(ProjectionError::Cancelled);
     }
     let t = std::time::Instant::now();
-    let mut coords = init::pca_init(data, dims, params.seed);
+    let mut coords = init::pca_init(rows.data(), rows.dims(), params.seed);
     // umap-learn rescales the initial layout into [0, 10]² before the epochs.
     for axis in 0..2 {
         let (lo, hi) = coords
@@ -292,47 +291,22 @@ impl Progress for Unpermute<'_> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::neighbors::exact_knn;
     use crate::progress::NoProgress;
-    use rand::SeedableRng;
-    use rand_distr::{Distribution, Normal};
-
-    /// `clusters` Gaussian blobs in `dims` dimensions, L2-normalised, seeded.
-    pub fn blobs(n: usize, dims: usize, clusters: usize, seed: u64) -> (Vec<f32>, Vec<usize>) {
-        let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
-        let unit = Normal::new(0.0f32, 1.0).unwrap();
-        let centers: Vec<Vec<f32>> = (0..clusters)
-            .map(|_| (0..dims).map(|_| unit.sample(&mut rng)).collect())
-            .collect();
-        let mut data = Vec::with_capacity(n * dims);
-        let mut labels = Vec::with_capacity(n);
-        for i in 0..n {
-            let c = i % clusters;
-            labels.push(c);
-            let spread = 0.35 + 0.1 * (c % 3) as f32;
-            data.extend(
-                centers[c]
-                    .iter()
-                    .map(|&m| m + spread * unit.sample(&mut rng)),
-            );
-        }
-        crate::embedding::l2_normalize_rows(&mut data, dims);
-        (data, labels)
-    }
+    use crate::testing::blobs;
 
     fn layout(data: &[f32], dims: usize, params: &UmapParams) -> Vec<[f32; 2]> {
         let knn = exact_knn(
-            data,
-            dims,
+            Rows::new(data, dims).unwrap(),
             params.n_neighbors - 1,
             params.metric,
             &NoProgress,
             &CancelToken::new(),
         )
         .unwrap();
-        umap_layout(data, dims, &knn, params, &NoProgress, &CancelToken::new()).unwrap()
+        umap_layout(Rows::new(data, dims).unwrap(), &knn, params, &NoProgress, &CancelToken::new()).unwrap()
     }
 
     #[test]
@@ -381,8 +355,7 @@ pub(crate) mod tests {
             ..Default::default()
         };
         let knn = exact_knn(
-            &far,
-            dims,
+            Rows::new(&far, dims).unwrap(),
             14,
             Metric::Euclidean,
             &NoProgress,
@@ -392,7 +365,7 @@ pub(crate) mod tests {
         for i in 0..knn.n {
             assert!(knn.neighbors(i).0.iter().all(|&j| j as usize % 4 == i % 4));
         }
-        let c = umap_layout(&far, dims, &knn, &params, &NoProgress, &CancelToken::new()).unwrap();
+        let c = umap_layout(Rows::new(&far, dims).unwrap(), &knn, &params, &NoProgress, &CancelToken::new()).unwrap();
         assert!(c.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
         let centre = |k: usize| {
             let pts: Vec<&[f32; 2]> = c.iter().skip(k).step_by(4).collect();
@@ -439,8 +412,7 @@ pub(crate) mod tests {
     fn renumbering_keeps_the_graph() {
         let (data, _) = blobs(400, 8, 4, 5);
         let knn = exact_knn(
-            &data,
-            8,
+            Rows::new(&data, 8).unwrap(),
             10,
             Metric::Cosine,
             &NoProgress,

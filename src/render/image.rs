@@ -7,7 +7,7 @@ use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 
 use super::colors::{self, Legend};
 use super::{Rgba, Style, Viewport, blend};
-use crate::dataset::truncate_chars;
+use crate::util::text::truncate_chars;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {

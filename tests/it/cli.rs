@@ -326,7 +326,7 @@ fn the_input_file_is_never_written() {
 fn write_npy(path: &Path, data: &[f32], rows: usize, cols: usize) {
     std::fs::write(
         path,
-        sample_atlas::embedding::vectors::npy_bytes(data, rows, cols),
+        sample_atlas::util::npy::npy_bytes(data, rows, cols),
     )
     .unwrap();
 }
@@ -433,7 +433,7 @@ fn vectors_from_npy_files_and_columns() {
         "{}",
         stderr(&o)
     );
-    let mut bytes = sample_atlas::embedding::vectors::npy_bytes(&two_groups(60, 8), 60, 8);
+    let mut bytes = sample_atlas::util::npy::npy_bytes(&two_groups(60, 8), 60, 8);
     bytes.truncate(bytes.len() - 100);
     std::fs::write(&npy, &bytes).unwrap();
     let o = map(&npy, &out, &[]);

@@ -261,24 +261,6 @@ fn map_with_an_endpoint_embeds_only_new_texts_on_rerun() {
     assert_eq!(server.requests().len(), before);
 }
 
-/// The potion-base-8M model: `$SAMPLE_ATLAS_MODEL2VEC_DIR`, or the shared copy beside the repo.
-fn model_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("SAMPLE_ATLAS_MODEL2VEC_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/models/potion-base-8M")
-        });
-    if dir.join("model.safetensors").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: no model2vec model at {} (set SAMPLE_ATLAS_MODEL2VEC_DIR)",
-            dir.display()
-        );
-        None
-    }
-}
-
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
@@ -288,7 +270,7 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn model2vec_embeds_meaning_not_just_words() {
-    let Some(dir) = model_dir() else { return };
+    let Some(dir) = crate::model2vec_dir() else { return };
     let m = Model2VecEmbedder::load(&dir).unwrap();
     assert_eq!(m.dims(), 256);
     let t: Vec<String> = [
@@ -327,7 +309,7 @@ fn model2vec_folder_errors_name_the_folder() {
     let err = Model2VecEmbedder::load(dir.path()).unwrap_err().to_string();
     assert!(err.contains(&dir.path().display().to_string()), "{err}");
     assert!(err.contains("missing model.safetensors"), "{err}");
-    let Some(model) = model_dir() else { return };
+    let Some(model) = crate::model2vec_dir() else { return };
     // A folder with a damaged model file.
     for f in ["tokenizer.json", "config.json"] {
         std::fs::copy(model.join(f), dir.path().join(f)).unwrap();
@@ -343,7 +325,7 @@ fn model2vec_folder_errors_name_the_folder() {
 
 #[test]
 fn map_with_model2vec_end_to_end() {
-    let Some(model) = model_dir() else { return };
+    let Some(model) = crate::model2vec_dir() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.parquet");
     let o = crate::atlas_cmd()

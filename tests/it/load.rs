@@ -12,7 +12,6 @@ fn load_path(path: &std::path::Path, text: Option<&str>) -> Result<Samples, Load
         path,
         &LoadOptions {
             text_column: text.map(String::from),
-            ..Default::default()
         },
         &NoProgress,
         &CancelToken::new(),
@@ -79,7 +78,7 @@ fn text_column_detection_rules() {
     let err = load_path(&sample("bad/no_text.csv"), None).err().unwrap();
     assert!(matches!(err, LoadError::NoTextColumn { .. }), "{err}");
     assert!(err.to_string().contains("no_text.csv"));
-    assert!(err.to_string().contains("--text"));
+    assert!(err.to_string().contains("name the text column"), "{err}");
 }
 
 #[test]

@@ -29,3 +29,31 @@ pub fn atlas_cmd() -> std::process::Command {
         );
     c
 }
+
+/// Set to `1` (as `.ci/run` does where `../shared/models` exists) to make the tests that need
+/// a model fail, rather than skip, when it is missing.
+pub const REQUIRE_MODELS_ENV: &str = "SAMPLE_ATLAS_REQUIRE_MODELS";
+
+/// The potion-base-8M model: `$SAMPLE_ATLAS_MODEL2VEC_DIR`, or the shared copy beside the
+/// repo. `None` (the caller skips, saying so) when it is missing, unless
+/// `$SAMPLE_ATLAS_REQUIRE_MODELS=1`: then a missing model fails the test.
+pub fn model2vec_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("SAMPLE_ATLAS_MODEL2VEC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/potion-base-8M")
+        });
+    if dir.join("model.safetensors").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var(REQUIRE_MODELS_ENV).as_deref() != Ok("1"),
+        "no model2vec model at {} and {REQUIRE_MODELS_ENV}=1",
+        dir.display()
+    );
+    eprintln!(
+        "skipped: no model2vec model at {} (set SAMPLE_ATLAS_MODEL2VEC_DIR)",
+        dir.display()
+    );
+    None
+}

@@ -9,7 +9,7 @@ use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use sample_atlas::app::{AtlasApp, Command};
-use sample_atlas::dataset::{LoadOptions, load};
+use sample_atlas::pipeline::{LoadSpec, load_samples};
 use sample_atlas::pipeline::MapParams;
 use sample_atlas::progress::{CancelToken, NoProgress};
 
@@ -17,9 +17,9 @@ use crate::sample;
 
 /// The chat sample set with points on a circle (a layout we know).
 fn app_with_map() -> AtlasApp {
-    let samples = load(
+    let samples = load_samples(
         &sample("chat.jsonl"),
-        &LoadOptions::default(),
+        &LoadSpec::default(),
         &NoProgress,
         &CancelToken::new(),
     )
@@ -31,7 +31,7 @@ fn app_with_map() -> AtlasApp {
             [a.cos() * 10.0, a.sin() * 10.0]
         })
         .collect();
-    let mut app = AtlasApp::new(LoadOptions::default(), MapParams::default());
+    let mut app = AtlasApp::new(Default::default(), MapParams::default());
     app.set_map(Arc::new(samples), coords);
     app
 }
@@ -142,7 +142,7 @@ fn colour_by_a_category_shows_a_legend() {
 #[test]
 fn opening_a_file_loads_and_maps_it_in_the_background() {
     let app = AtlasApp::new(
-        LoadOptions::default(),
+        LoadSpec::default(),
         MapParams {
             umap: sample_atlas::projection::UmapParams {
                 n_epochs: Some(100),
@@ -182,7 +182,7 @@ fn opening_a_file_loads_and_maps_it_in_the_background() {
 
 #[test]
 fn a_bad_file_shows_an_error_not_a_crash() {
-    let mut h = harness(AtlasApp::new(LoadOptions::default(), MapParams::default()));
+    let mut h = harness(AtlasApp::new(Default::default(), MapParams::default()));
     let ctx = h.ctx.clone();
     h.state_mut()
         .apply(&ctx, Command::Open(sample("bad/truncated.parquet")));
@@ -199,7 +199,7 @@ fn a_bad_file_shows_an_error_not_a_crash() {
 
 #[test]
 fn a_running_job_can_be_cancelled_from_the_status_bar() {
-    let mut h = harness(AtlasApp::new(LoadOptions::default(), MapParams::default()));
+    let mut h = harness(AtlasApp::new(Default::default(), MapParams::default()));
     let ctx = h.ctx.clone();
     h.state_mut()
         .apply(&ctx, Command::Open(sample("sweep.jsonl")));
@@ -230,16 +230,9 @@ fn choosing_model2vec_in_the_side_panel_recomputes_with_it() {
         h.state().state.params.vectors,
         VectorSource::Model2Vec(_)
     ));
-    let model = std::env::var_os("SAMPLE_ATLAS_MODEL2VEC_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../shared/models/potion-base-8M")
-        });
-    if !model.join("model.safetensors").is_file() {
-        eprintln!("skipped the recompute: no model at {}", model.display());
+    let Some(model) = crate::model2vec_dir() else {
         return;
-    }
+    };
     // The field may be prefilled with an installed default: start from an empty one.
     h.state_mut().state.params.vectors = VectorSource::Model2Vec(Default::default());
     h.run_steps(1);
@@ -280,9 +273,9 @@ fn choosing_model2vec_in_the_side_panel_recomputes_with_it() {
 
 /// The bundled sweep with points on a spiral.
 fn sweep_app() -> AtlasApp {
-    let samples = load(
+    let samples = load_samples(
         &sample("sweep.jsonl"),
-        &LoadOptions::default(),
+        &LoadSpec::default(),
         &NoProgress,
         &CancelToken::new(),
     )
@@ -293,7 +286,7 @@ fn sweep_app() -> AtlasApp {
             [a.cos() * (1.0 + a * 0.05), a.sin() * (1.0 + a * 0.05)]
         })
         .collect();
-    let mut app = AtlasApp::new(LoadOptions::default(), MapParams::default());
+    let mut app = AtlasApp::new(Default::default(), MapParams::default());
     app.set_map(Arc::new(samples), coords);
     app
 }
@@ -685,9 +678,9 @@ fn view_settings_are_remembered_per_file() {
     app.apply(&ctx, Command::ToggleDensity);
     app.state.view.point_scale = 2.5;
     // Another file: its own defaults.
-    let chat = load(
+    let chat = load_samples(
         &sample("chat.jsonl"),
-        &LoadOptions::default(),
+        &LoadSpec::default(),
         &NoProgress,
         &CancelToken::new(),
     )
@@ -704,7 +697,7 @@ fn view_settings_are_remembered_per_file() {
         app.set_map(sweep.clone(), coords.clone());
         serde_json::to_string(&app.persisted).unwrap()
     };
-    let mut fresh = AtlasApp::new(LoadOptions::default(), MapParams::default());
+    let mut fresh = AtlasApp::new(Default::default(), MapParams::default());
     fresh.persisted = serde_json::from_str(&stored).unwrap();
     fresh.set_map(sweep, coords);
     assert_eq!(fresh.state.color_by.as_deref(), Some("family"));
