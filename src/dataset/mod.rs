@@ -214,6 +214,16 @@ pub fn load(
     from_table(path, format, table, options, warnings)
 }
 
+/// The table's column names, for messages.
+fn column_list(frame: &DataFrame) -> String {
+    frame
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Build `Samples` from a table read from `path`: choose the text column, describe the others.
 fn from_table(
     path: &Path,
@@ -222,103 +232,37 @@ fn from_table(
     options: &LoadOptions,
     mut warnings: Vec<String>,
 ) -> Result<Samples, LoadError> {
-    let read::Table {
-        frame,
-        source_index,
-        locator,
-    } = table;
-    let available = || {
-        frame
-            .get_column_names()
-            .iter()
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if frame.height() == 0 {
+    if table.frame.height() == 0 {
         return Err(LoadError::NoUsableRows {
             path: path.to_path_buf(),
             reason: "the table has no rows".into(),
         });
     }
     if format == Format::Npy {
-        // Vectors only: no text; the row number is the one column.
-        let n = frame.height();
-        let columns = frame
-            .columns()
-            .iter()
-            .map(|c| ColumnInfo {
-                name: c.name().to_string(),
-                dtype: c.dtype().to_string(),
-                kind: ColumnKind::Other,
-            })
-            .collect();
-        return Ok(Samples {
-            path: path.to_path_buf(),
-            format,
-            frame,
-            text_column: "row".into(),
-            text_column_detected: true,
-            text_is_chat: false,
-            texts: std::sync::Arc::new(vec![String::new(); n]),
-            columns,
-            source_index,
-            locator,
-            warnings,
-        });
+        return Ok(vectors_only(path, table, warnings));
     }
-    let (text_column, detected) = match &options.text_column {
-        Some(name) => {
-            if frame.column(name).is_err() {
-                return Err(LoadError::MissingColumn {
-                    path: path.to_path_buf(),
-                    column: name.clone(),
-                    available: available(),
-                });
-            }
-            (name.clone(), false)
-        }
-        None => match detect_text_column(&frame) {
-            Some(name) => (name, true),
-            None => {
-                return Err(LoadError::NoTextColumn {
-                    path: path.to_path_buf(),
-                    available: available(),
-                });
-            }
-        },
-    };
-    // Invariant: the column exists (checked or detected above).
-    let text_col = frame.column(&text_column).expect("text column exists");
-    let series = text_col.as_materialized_series();
-    let (texts, is_chat) = if series.dtype() == &DataType::String {
-        let ca = series.str().expect("dtype checked");
-        (
-            ca.iter()
-                .map(|v| v.unwrap_or("").to_string())
-                .collect::<Vec<_>>(),
-            false,
-        )
-    } else if columns::is_chat_dtype(series.dtype()) {
-        (columns::flatten_chat(series), true)
-    } else {
-        return Err(LoadError::NotText {
-            path: path.to_path_buf(),
-            column: text_column,
-            dtype: series.dtype().to_string(),
-            available: available(),
-        });
-    };
-    let missing = series.null_count();
+    let read::Table {
+        frame,
+        source_index,
+        locator,
+    } = table;
+    let (text_column, detected) = choose_text_column(path, &frame, options)?;
+    let (texts, is_chat) = texts_of(path, &frame, &text_column)?;
     let locate = |row: usize| match locator {
         RowLocator::Line => format!("line {}", source_index[row]),
         RowLocator::Row => format!("row {}", source_index[row]),
     };
+    // Invariant: the column exists (checked or detected by `choose_text_column`).
+    let series = frame
+        .column(&text_column)
+        .expect("text column exists")
+        .as_materialized_series();
+    let missing = series.null_count();
     if missing > 0 {
-        let first = texts
+        let first = series
+            .is_null()
             .iter()
-            .zip(series.is_null().iter())
-            .position(|(_, null)| null == Some(true))
+            .position(|null| null == Some(true))
             .map(locate)
             .unwrap_or_default();
         warnings.push(format!(
@@ -351,4 +295,82 @@ fn from_table(
         locator,
         warnings,
     })
+}
+
+/// A bare `.npy`: vectors only, no text; the row number is the one column.
+fn vectors_only(path: &Path, table: read::Table, warnings: Vec<String>) -> Samples {
+    let n = table.frame.height();
+    let columns = table
+        .frame
+        .columns()
+        .iter()
+        .map(|c| ColumnInfo {
+            name: c.name().to_string(),
+            dtype: c.dtype().to_string(),
+            kind: ColumnKind::Other,
+        })
+        .collect();
+    Samples {
+        path: path.to_path_buf(),
+        format: Format::Npy,
+        frame: table.frame,
+        text_column: "row".into(),
+        text_column_detected: true,
+        text_is_chat: false,
+        texts: std::sync::Arc::new(vec![String::new(); n]),
+        columns,
+        source_index: table.source_index,
+        locator: table.locator,
+        warnings,
+    }
+}
+
+/// The text column named in `options` (it must exist) or detected; and whether detected.
+fn choose_text_column(
+    path: &Path,
+    frame: &DataFrame,
+    options: &LoadOptions,
+) -> Result<(String, bool), LoadError> {
+    match &options.text_column {
+        Some(name) if frame.column(name).is_err() => Err(LoadError::MissingColumn {
+            path: path.to_path_buf(),
+            column: name.clone(),
+            available: column_list(frame),
+        }),
+        Some(name) => Ok((name.clone(), false)),
+        None => match detect_text_column(frame) {
+            Some(name) => Ok((name, true)),
+            None => Err(LoadError::NoTextColumn {
+                path: path.to_path_buf(),
+                available: column_list(frame),
+            }),
+        },
+    }
+}
+
+/// The text of every row (chat transcripts flattened; missing → empty), and whether the
+/// column holds chat messages.
+fn texts_of(
+    path: &Path,
+    frame: &DataFrame,
+    text_column: &str,
+) -> Result<(Vec<String>, bool), LoadError> {
+    // Invariant: the caller chose an existing column.
+    let series = frame
+        .column(text_column)
+        .expect("text column exists")
+        .as_materialized_series();
+    if series.dtype() == &DataType::String {
+        let ca = series.str().expect("dtype checked");
+        Ok((ca.iter().map(|v| v.unwrap_or("").to_string()).collect(), false))
+    } else if columns::is_chat_dtype(series.dtype()) {
+        Ok((columns::flatten_chat(series), true))
+    } else {
+        Err(LoadError::NotText {
+            path: path.to_path_buf(),
+            column: text_column.to_string(),
+            dtype: series.dtype().to_string(),
+            available: column_list(frame),
+        })
+    }
 }

@@ -65,57 +65,84 @@ pub(super) fn read_table(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Table, LoadError> {
-    let io_err = |source| LoadError::Io {
+    progress.report(Stage::Load, 0, 3);
+    match format {
+        Format::Npy => read_npy_shape(path, progress),
+        Format::Parquet => read_parquet(path, progress),
+        Format::JsonLines | Format::Csv => read_text_table(path, format, warnings, progress, cancel),
+    }
+}
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> LoadError + '_ {
+    move |source| LoadError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    progress.report(Stage::Load, 0, 3);
-    if format == Format::Npy {
-        // Only the shape is read here; the pipeline reads the vectors.
-        let mut head = vec![0u8; 4096];
-        let mut file = std::fs::File::open(path).map_err(io_err)?;
-        let got = std::io::Read::read(&mut file, &mut head).map_err(io_err)?;
-        if got == 0 {
-            return Err(LoadError::Empty {
-                path: path.to_path_buf(),
-            });
-        }
-        let h = crate::util::npy::parse_header(&head[..got]).map_err(|e| {
-            LoadError::Parse {
-                path: path.to_path_buf(),
-                format: format.name(),
-                detail: e.to_string(),
-            }
-        })?;
-        let rows: Vec<u32> = (0..h.rows as u32).collect();
-        let frame = DataFrame::new(h.rows, vec![Column::new("row".into(), rows)])
-            .map_err(|e| parse_error(path, format, e))?;
-        progress.report(Stage::Load, 3, 3);
-        return Ok(Table {
-            frame,
-            source_index: (1..=h.rows as u64).collect(),
-            locator: RowLocator::Row,
+    }
+}
+
+/// A bare `.npy`: only the shape is read here (one `row` column); the pipeline reads the
+/// vectors.
+fn read_npy_shape(path: &Path, progress: &dyn Progress) -> Result<Table, LoadError> {
+    let format = Format::Npy;
+    let io_err = io_error(path);
+    let mut head = vec![0u8; 4096];
+    let mut file = std::fs::File::open(path).map_err(&io_err)?;
+    let got = std::io::Read::read(&mut file, &mut head).map_err(&io_err)?;
+    if got == 0 {
+        return Err(LoadError::Empty {
+            path: path.to_path_buf(),
         });
     }
-    if format == Format::Parquet {
-        let file = std::fs::File::open(path).map_err(io_err)?;
-        if file.metadata().map_err(io_err)?.len() == 0 {
-            return Err(LoadError::Empty {
-                path: path.to_path_buf(),
-            });
+    let h = crate::util::npy::parse_header(&head[..got]).map_err(|e| {
+        LoadError::Parse {
+            path: path.to_path_buf(),
+            format: format.name(),
+            detail: e.to_string(),
         }
-        let frame = ParquetReader::new(file)
-            .finish()
-            .map_err(|e| parse_error(path, format, e))?;
-        progress.report(Stage::Load, 3, 3);
-        let n = frame.height() as u64;
-        return Ok(Table {
-            frame,
-            source_index: (1..=n).collect(),
-            locator: RowLocator::Row,
+    })?;
+    let rows: Vec<u32> = (0..h.rows as u32).collect();
+    let frame = DataFrame::new(h.rows, vec![Column::new("row".into(), rows)])
+        .map_err(|e| parse_error(path, format, e))?;
+    progress.report(Stage::Load, 3, 3);
+    Ok(Table {
+        frame,
+        source_index: (1..=h.rows as u64).collect(),
+        locator: RowLocator::Row,
+    })
+}
+
+fn read_parquet(path: &Path, progress: &dyn Progress) -> Result<Table, LoadError> {
+    let format = Format::Parquet;
+    let io_err = io_error(path);
+    let file = std::fs::File::open(path).map_err(&io_err)?;
+    if file.metadata().map_err(&io_err)?.len() == 0 {
+        return Err(LoadError::Empty {
+            path: path.to_path_buf(),
         });
     }
-    let bytes = std::fs::read(path).map_err(io_err)?;
+    let frame = ParquetReader::new(file)
+        .finish()
+        .map_err(|e| parse_error(path, format, e))?;
+    progress.report(Stage::Load, 3, 3);
+    let n = frame.height() as u64;
+    Ok(Table {
+        frame,
+        source_index: (1..=n).collect(),
+        locator: RowLocator::Row,
+    })
+}
+
+/// JSON lines or CSV: bad lines are filtered out first (each named in a warning), so polars
+/// parses only good ones and every row keeps its line number.
+fn read_text_table(
+    path: &Path,
+    format: Format,
+    warnings: &mut Vec<String>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Table, LoadError> {
+    let io_err = io_error(path);
+    let bytes = std::fs::read(path).map_err(&io_err)?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(LoadError::Empty {
             path: path.to_path_buf(),

@@ -140,44 +140,94 @@ impl Embedder for LexicalEmbedder {
         };
         progress.report(Stage::Embed, 0, total);
 
-        // Pass 1: document frequencies.
-        let df: FxHashMap<u64, u32> = texts
-            .par_chunks(DOCS_PER_CHUNK)
-            .map(|chunk| {
-                let mut local: FxHashMap<u64, u32> = FxHashMap::default();
-                if cancel.is_cancelled() {
-                    return local;
-                }
-                let mut buf = Vec::new();
-                for t in chunk {
-                    features(t, p.max_text_bytes, &mut buf);
-                    buf.sort_unstable();
-                    buf.dedup();
-                    for &f in &buf {
-                        *local.entry(f).or_insert(0) += 1;
-                    }
-                }
-                tick(chunk.len() as u64);
-                local
-            })
-            .reduce(FxHashMap::default, |mut a, b| {
-                let (big, small) = if a.len() >= b.len() {
-                    (&mut a, b)
-                } else {
-                    let mut b = b;
-                    std::mem::swap(&mut a, &mut b);
-                    (&mut a, b)
-                };
-                for (k, v) in small {
-                    *big.entry(k).or_insert(0) += v;
-                }
-                a
-            });
+        let df = document_frequencies(texts, p.max_text_bytes, cancel, &tick);
         if cancel.is_cancelled() {
             return Err(EmbedError::Cancelled);
         }
+        let vocab = Vocabulary::new(df, n, p);
+        let rows = tfidf_rows(texts, p.max_text_bytes, &vocab, cancel, &tick);
+        if cancel.is_cancelled() {
+            return Err(EmbedError::Cancelled);
+        }
+        let x = Csr::from_rows(vocab.idf.len(), rows);
 
-        // Vocabulary: features seen in at least `min_df` documents, most frequent first.
+        let svd = SvdParams {
+            components: p.dims,
+            oversample: 16,
+            power_iters: p.power_iters,
+            seed: p.seed,
+        };
+        let (mut data, dims) =
+            truncated_svd(&x, &svd, cancel, &mut || tick(1)).ok_or(EmbedError::Cancelled)?;
+        if dims == 0 || data.is_empty() {
+            warnings.push("no text features were found; every text embeds to zero".into());
+            return Ok(Embeddings {
+                dims: 1,
+                data: vec![0.0; n],
+                warnings,
+            });
+        }
+        l2_normalize_rows(&mut data, dims);
+        progress.report(Stage::Embed, total, total);
+        Ok(Embeddings {
+            dims,
+            data,
+            warnings,
+        })
+    }
+}
+
+/// Pass 1: in how many texts each feature (word, word pair, character n-gram hash) occurs.
+fn document_frequencies(
+    texts: &[String],
+    max_text_bytes: usize,
+    cancel: &CancelToken,
+    tick: &(dyn Fn(u64) + Sync),
+) -> FxHashMap<u64, u32> {
+    texts
+        .par_chunks(DOCS_PER_CHUNK)
+        .map(|chunk| {
+            let mut local: FxHashMap<u64, u32> = FxHashMap::default();
+            if cancel.is_cancelled() {
+                return local;
+            }
+            let mut buf = Vec::new();
+            for t in chunk {
+                features(t, max_text_bytes, &mut buf);
+                buf.sort_unstable();
+                buf.dedup();
+                for &f in &buf {
+                    *local.entry(f).or_insert(0) += 1;
+                }
+            }
+            tick(chunk.len() as u64);
+            local
+        })
+        .reduce(FxHashMap::default, |mut a, b| {
+            let (big, small) = if a.len() >= b.len() {
+                (&mut a, b)
+            } else {
+                let mut b = b;
+                std::mem::swap(&mut a, &mut b);
+                (&mut a, b)
+            };
+            for (k, v) in small {
+                *big.entry(k).or_insert(0) += v;
+            }
+            a
+        })
+}
+
+/// The features kept as columns, their IDF weights, and where the character block starts.
+struct Vocabulary {
+    index: FxHashMap<u64, u32>,
+    idf: Vec<f32>,
+    n_word: u32,
+}
+
+impl Vocabulary {
+    /// Features seen in at least `min_df` documents, most frequent first, capped per block.
+    fn new(df: FxHashMap<u64, u32>, n: usize, p: &LexicalParams) -> Vocabulary {
         let min_df = if n >= 10 { 2 } else { 1 };
         let mut words: Vec<(u64, u32)> = Vec::new();
         let mut chars: Vec<(u64, u32)> = Vec::new();
@@ -204,56 +254,37 @@ impl Embedder for LexicalEmbedder {
             idf.push(((1.0 + n as f64) / (1.0 + d as f64)).ln() as f32 + 1.0);
         }
         let n_word = words.len() as u32;
-
-        // Pass 2: TF-IDF rows, each block (words, characters) scaled to half the energy.
-        let rows: Vec<(Vec<u32>, Vec<f32>)> = texts
-            .par_chunks(DOCS_PER_CHUNK)
-            .flat_map_iter(|chunk| {
-                let mut buf = Vec::new();
-                let rows: Vec<(Vec<u32>, Vec<f32>)> = if cancel.is_cancelled() {
-                    Vec::new()
-                } else {
-                    chunk
-                        .iter()
-                        .map(|t| {
-                            features(t, p.max_text_bytes, &mut buf);
-                            tfidf_row(&buf, &index, &idf, n_word)
-                        })
-                        .collect()
-                };
-                tick(chunk.len() as u64);
-                rows
-            })
-            .collect();
-        if cancel.is_cancelled() {
-            return Err(EmbedError::Cancelled);
-        }
-        let x = Csr::from_rows(n_features, rows);
-
-        let svd = SvdParams {
-            components: p.dims,
-            oversample: 16,
-            power_iters: p.power_iters,
-            seed: p.seed,
-        };
-        let (mut data, dims) =
-            truncated_svd(&x, &svd, cancel, &mut || tick(1)).ok_or(EmbedError::Cancelled)?;
-        if dims == 0 || data.is_empty() {
-            warnings.push("no text features were found; every text embeds to zero".into());
-            return Ok(Embeddings {
-                dims: 1,
-                data: vec![0.0; n],
-                warnings,
-            });
-        }
-        l2_normalize_rows(&mut data, dims);
-        progress.report(Stage::Embed, total, total);
-        Ok(Embeddings {
-            dims,
-            data,
-            warnings,
-        })
+        Vocabulary { index, idf, n_word }
     }
+}
+
+/// Pass 2: TF-IDF rows, each block (words, characters) scaled to half the energy.
+fn tfidf_rows(
+    texts: &[String],
+    max_text_bytes: usize,
+    vocab: &Vocabulary,
+    cancel: &CancelToken,
+    tick: &(dyn Fn(u64) + Sync),
+) -> Vec<(Vec<u32>, Vec<f32>)> {
+    texts
+        .par_chunks(DOCS_PER_CHUNK)
+        .flat_map_iter(|chunk| {
+            let mut buf = Vec::new();
+            let rows: Vec<(Vec<u32>, Vec<f32>)> = if cancel.is_cancelled() {
+                Vec::new()
+            } else {
+                chunk
+                    .iter()
+                    .map(|t| {
+                        features(t, max_text_bytes, &mut buf);
+                        tfidf_row(&buf, &vocab.index, &vocab.idf, vocab.n_word)
+                    })
+                    .collect()
+            };
+            tick(chunk.len() as u64);
+            rows
+        })
+        .collect()
 }
 
 fn tfidf_row(

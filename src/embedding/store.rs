@@ -65,6 +65,141 @@ fn decode_segment(p: &[u8]) -> Option<(usize, Vec<TextHash>, Vec<f32>)> {
     (dims > 0 && data.len() == n * dims).then_some((dims, hashes, data))
 }
 
+/// Each row's first row with the same text (`rep[row] == row` for the first of its text).
+struct Distinct {
+    hashes: Vec<TextHash>,
+    first: FxHashMap<TextHash, usize>,
+    rep: Vec<usize>,
+}
+
+impl Distinct {
+    fn of(texts: &[String]) -> Distinct {
+        let hashes: Vec<TextHash> = texts.par_iter().map(|t| text_hash(t)).collect();
+        let mut first: FxHashMap<TextHash, usize> = FxHashMap::default();
+        let rep = hashes
+            .iter()
+            .enumerate()
+            .map(|(row, h)| *first.entry(*h).or_insert(row))
+            .collect();
+        Distinct { hashes, first, rep }
+    }
+
+    /// The first row of each distinct text, in row order.
+    fn unique(&self) -> Vec<usize> {
+        (0..self.rep.len()).filter(|&r| self.rep[r] == r).collect()
+    }
+}
+
+/// The vectors gathered so far: row-major `n × dims`, `dims` set by the first vectors seen.
+struct Gathered {
+    n: usize,
+    dims: usize,
+    data: Vec<f32>,
+    have: Vec<bool>,
+}
+
+impl Gathered {
+    fn new(n: usize) -> Gathered {
+        Gathered {
+            n,
+            dims: 0,
+            data: Vec::new(),
+            have: vec![false; n],
+        }
+    }
+
+    /// Fix the width on first use; `false` when `dims` disagrees with it.
+    fn accepts(&mut self, dims: usize) -> bool {
+        if self.dims == 0 {
+            self.dims = dims;
+            self.data = vec![0.0; self.n * dims];
+        }
+        self.dims == dims
+    }
+
+    fn put(&mut self, row: usize, v: &[f32]) {
+        self.data[row * self.dims..(row + 1) * self.dims].copy_from_slice(v);
+        self.have[row] = true;
+    }
+
+    /// Vectors already in the cache's segments of `space`, for texts seen in `distinct`.
+    fn read_segments(&mut self, c: &Cache, space: &Key, distinct: &Distinct) {
+        for seg in c.list(kind(space)) {
+            let Some((d, seg_hashes, seg_data)) = c.get_path(&seg).and_then(|p| decode_segment(&p))
+            else {
+                continue;
+            };
+            if !self.accepts(d) {
+                continue;
+            }
+            for (i, h) in seg_hashes.iter().enumerate() {
+                if let Some(&row) = distinct.first.get(h)
+                    && !self.have[row]
+                {
+                    self.put(row, &seg_data[i * d..(i + 1) * d]);
+                }
+            }
+        }
+    }
+}
+
+/// One chunk of texts to embed and store as a segment.
+struct Chunk<'a> {
+    embedder: &'a dyn Embedder,
+    cache: Option<&'a Cache>,
+    space: &'a Key,
+}
+
+impl Chunk<'_> {
+    /// Embed `rows` of `texts` into `g`, storing them as one segment; returns the embedder's
+    /// warnings (and a cache-write failure as a warning).
+    fn embed(
+        &self,
+        texts: &[String],
+        rows: &[usize],
+        hashes: &[TextHash],
+        g: &mut Gathered,
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> Result<Vec<String>, EmbedError> {
+        let id = || self.embedder.id();
+        let batch: Vec<String> = rows.iter().map(|&r| texts[r].clone()).collect();
+        let e = self.embedder.embed(&batch, progress, cancel)?;
+        let mut warnings = e.warnings.clone();
+        if e.len() != batch.len() || e.dims == 0 {
+            return Err(EmbedError::Params(format!(
+                "{} returned {} vectors for {} texts",
+                id(),
+                e.len(),
+                batch.len()
+            )));
+        }
+        if !g.accepts(e.dims) {
+            return Err(EmbedError::Params(format!(
+                "{} returned {}-dimensional vectors, {} before",
+                id(),
+                e.dims,
+                g.dims
+            )));
+        }
+        for (i, &r) in rows.iter().enumerate() {
+            g.put(r, e.row(i));
+        }
+        if let Some(c) = self.cache {
+            let seg_hashes: Vec<TextHash> = rows.iter().map(|&r| hashes[r]).collect();
+            let payload = encode_segment(g.dims, &seg_hashes, &e.data);
+            let key = Key::of(&[b"segment", &payload]);
+            if let Err(err) = c.put(kind(self.space), &key, &payload) {
+                warnings.push(format!(
+                    "could not write the embedding cache in {}: {err}",
+                    c.dir().display()
+                ));
+            }
+        }
+        Ok(warnings)
+    }
+}
+
 /// Embed `texts` with `embedder`, reusing and extending the per-text cache in `cache` (if
 /// any). Identical texts are embedded once.
 pub fn embed_with_store(
@@ -78,98 +213,39 @@ pub fn embed_with_store(
     let mut report = TextCacheReport::default();
     let mut warnings = Vec::new();
     let space = Key::of(&[b"text-vectors", embedder.id().as_bytes()]);
-
-    // Distinct texts: `rep[row]` is the first row with the same text.
-    let hashes: Vec<TextHash> = texts.par_iter().map(|t| text_hash(t)).collect();
-    let mut first: FxHashMap<TextHash, usize> = FxHashMap::default();
-    let mut rep = Vec::with_capacity(n);
-    for (row, h) in hashes.iter().enumerate() {
-        rep.push(*first.entry(*h).or_insert(row));
-    }
-    let unique: Vec<usize> = (0..n).filter(|&r| rep[r] == r).collect();
+    let distinct = Distinct::of(texts);
+    let unique = distinct.unique();
     report.duplicates = n - unique.len();
 
-    let mut dims = 0usize;
-    let mut data: Vec<f32> = Vec::new();
-    let mut have = vec![false; n];
-
-    // Vectors already in the cache, one segment at a time.
+    let mut g = Gathered::new(n);
     if let Some(c) = cache {
-        for seg in c.list(kind(&space)) {
-            let Some((d, seg_hashes, seg_data)) = c.get_path(&seg).and_then(|p| decode_segment(&p))
-            else {
-                continue;
-            };
-            if dims == 0 {
-                dims = d;
-                data = vec![0.0; n * dims];
-            } else if d != dims {
-                continue;
-            }
-            for (i, h) in seg_hashes.iter().enumerate() {
-                if let Some(&row) = first.get(h)
-                    && !have[row]
-                {
-                    data[row * dims..(row + 1) * dims]
-                        .copy_from_slice(&seg_data[i * dims..(i + 1) * dims]);
-                    have[row] = true;
-                }
-            }
-        }
+        g.read_segments(c, &space, &distinct);
     }
-    let missing: Vec<usize> = unique.iter().copied().filter(|&r| !have[r]).collect();
+    let missing: Vec<usize> = unique.iter().copied().filter(|&r| !g.have[r]).collect();
     report.reused = unique.len() - missing.len();
     report.embedded = missing.len();
 
     // Embed what is missing, chunk by chunk, storing each chunk as it completes.
+    let chunk = Chunk {
+        embedder,
+        cache,
+        space: &space,
+    };
     let mut done = 0usize;
     progress.report(Stage::Embed, 0, missing.len().max(1) as u64);
     for rows in missing.chunks(SEGMENT_TEXTS) {
         if cancel.is_cancelled() {
             return Err(EmbedError::Cancelled);
         }
-        let batch: Vec<String> = rows.iter().map(|&r| texts[r].clone()).collect();
         let offset = Offset {
             inner: progress,
             done,
-            chunk: batch.len(),
+            chunk: rows.len(),
             total: missing.len(),
         };
-        let e = embedder.embed(&batch, &offset, cancel)?;
-        warnings.extend(e.warnings.iter().cloned());
-        if e.len() != batch.len() || e.dims == 0 {
-            return Err(EmbedError::Params(format!(
-                "{} returned {} vectors for {} texts",
-                embedder.id(),
-                e.len(),
-                batch.len()
-            )));
-        }
-        if dims == 0 {
-            dims = e.dims;
-            data = vec![0.0; n * dims];
-        } else if e.dims != dims {
-            return Err(EmbedError::Params(format!(
-                "{} returned {}-dimensional vectors, {dims} before",
-                embedder.id(),
-                e.dims
-            )));
-        }
-        for (i, &r) in rows.iter().enumerate() {
-            data[r * dims..(r + 1) * dims].copy_from_slice(e.row(i));
-        }
-        if let Some(c) = cache {
-            let seg_hashes: Vec<TextHash> = rows.iter().map(|&r| hashes[r]).collect();
-            let payload = encode_segment(dims, &seg_hashes, &e.data);
-            let key = Key::of(&[b"segment", &payload]);
-            if let Err(err) = c.put(kind(&space), &key, &payload) {
-                warnings.push(format!(
-                    "could not write the embedding cache in {}: {err}",
-                    c.dir().display()
-                ));
-            }
-        }
-        done += batch.len();
+        let w = chunk.embed(texts, rows, &distinct.hashes, &mut g, &offset, cancel)?;
+        warnings.extend(w);
+        done += rows.len();
         progress.report(Stage::Embed, done as u64, missing.len() as u64);
     }
     if !missing.is_empty()
@@ -177,15 +253,16 @@ pub fn embed_with_store(
     {
         compact(c, &space);
     }
-    if n > 0 && dims == 0 {
+    if n > 0 && g.dims == 0 {
         return Err(EmbedError::Params(format!(
             "{} produced no vectors",
             embedder.id()
         )));
     }
     // Rows repeating an earlier text.
-    for row in 0..n {
-        let r = rep[row];
+    let dims = g.dims;
+    let mut data = g.data;
+    for (row, &r) in distinct.rep.iter().enumerate() {
         if r != row {
             data.copy_within(r * dims..(r + 1) * dims, row * dims);
         }

@@ -85,155 +85,34 @@ pub fn nn_descent(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<KnnGraph, NeighborsError> {
-    let (n, dims) = (rows.len(), rows.dims());
+    let n = rows.len();
     let k = capped_k(n, k);
     if k == 0 {
         return Ok(KnnGraph::empty(n));
     }
     let data = prepare(rows, metric);
-    let data = &data[..];
-    let row = |i: usize| &data[i * dims..(i + 1) * dims];
-    let distance = |a: usize, b: usize| -> f32 {
-        match metric {
-            Metric::Cosine => (1.0 - dot(row(a), row(b))).max(0.0),
-            Metric::Euclidean => sq_dist(row(a), row(b)),
-        }
-    };
-
-    // Random initial neighbours, seeded per point.
-    let mut graph = Graph {
-        k,
-        dist: vec![f32::INFINITY; n * k],
-        idx: vec![u32::MAX; n * k],
-        is_new: vec![true; n * k],
-    };
-    graph
-        .dist
-        .par_chunks_mut(k)
-        .zip(graph.idx.par_chunks_mut(k))
-        .enumerate()
-        .for_each(|(i, (dist, idx))| {
-            let mut rng = rand_pcg::Pcg32::seed_from_u64(mix(params.seed ^ mix(i as u64)));
-            let mut chosen: Vec<(f32, u32)> = Vec::with_capacity(k);
-            while chosen.len() < k {
-                let j = rng.random_range(0..n);
-                if j != i && !chosen.iter().any(|c| c.1 == j as u32) {
-                    chosen.push((distance(i, j), j as u32));
-                }
-            }
-            chosen.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            for (s, (d, j)) in chosen.into_iter().enumerate() {
-                dist[s] = d;
-                idx[s] = j;
-            }
-        });
-
-    // Neighbours within the leaves of random-projection trees improve the random start, so
-    // fewer (expensive) NN-descent iterations are needed.
-    // The join visits points leaf by leaf of the first tree: a batch then holds points of
-    // one region whose candidates overlap, so their rows are read from cache, not memory.
-    let mut visit_order: Vec<u32> = Vec::new();
     // Progress counts each tree grown, each tree joined, then the join batches of every
     // iteration (iterations may end early).
     let trees = params.rp_trees as u64;
     let batches = n.div_ceil(JOIN_BATCH) as u64;
-    let total = 2 * trees + params.max_iters as u64 * batches;
-    progress.report(Stage::Neighbors, 0, total);
-    // The trees are grown in parallel (each from its own seed), then their leaves are joined
-    // into the graph one tree after the other.
-    let grown = std::sync::Mutex::new(0u64);
-    let mut forest: Vec<Vec<Vec<u32>>> = (0..params.rp_trees)
-        .into_par_iter()
-        .map(|tree| {
-            let leaves = rp_tree_leaves(
-                data,
-                dims,
-                n,
-                metric,
-                params.leaf_size.max(k + 1),
-                mix(params.seed ^ mix(0x7EE5 + tree as u64)),
-                cancel,
-            );
-            // Reported under the lock, so the counts arrive in order.
-            let mut done = grown.lock().unwrap_or_else(|e| e.into_inner());
-            *done += 1;
-            progress.report(Stage::Neighbors, *done, total);
-            leaves
-        })
-        .collect();
-    if cancel.is_cancelled() {
-        return Err(NeighborsError::Cancelled);
-    }
-    for (tree, leaves) in forest.iter_mut().enumerate() {
-        if cancel.is_cancelled() {
-            return Err(NeighborsError::Cancelled);
-        }
-        let leaves = std::mem::take(leaves);
-        if tree == 0 {
-            visit_order = leaves.iter().flatten().copied().collect();
-        }
-        let g = &graph;
-        let mut proposals: Vec<(u32, f32, u32)> = leaves
-            .par_iter()
-            .flat_map_iter(|leaf| {
-                let mut out = Vec::new();
-                for (a, &u) in leaf.iter().enumerate() {
-                    for &v in &leaf[a + 1..] {
-                        g.propose(u, v, distance(u as usize, v as usize), &mut out);
-                    }
-                }
-                out
-            })
-            .collect();
-        apply_proposals(&mut graph, &mut proposals);
-        progress.report(Stage::Neighbors, trees + tree as u64 + 1, total);
-    }
-
-    let threshold = (params.delta * (n * k) as f64) as u64;
-    if visit_order.len() != n {
-        visit_order = (0..n as u32).collect();
-    }
-    for iter in 0..params.max_iters {
-        if cancel.is_cancelled() {
-            return Err(NeighborsError::Cancelled);
-        }
-        let cand = build_candidates(&mut graph, n, params, iter);
-        let mut updates = 0u64;
-        for batch_start in (0..n).step_by(JOIN_BATCH) {
-            if cancel.is_cancelled() {
-                return Err(NeighborsError::Cancelled);
-            }
-            let batch_end = (batch_start + JOIN_BATCH).min(n);
-            let g = &graph;
-            let mut proposals: Vec<(u32, f32, u32)> = visit_order[batch_start..batch_end]
-                .par_iter()
-                .flat_map_iter(|&p| {
-                    let p = p as usize;
-                    let mut out = Vec::new();
-                    let (news, olds) = cand.of(p);
-                    for (a, &u) in news.iter().enumerate() {
-                        for &v in news[a + 1..].iter().chain(olds.iter()) {
-                            if u != v {
-                                g.propose(u, v, distance(u as usize, v as usize), &mut out);
-                            }
-                        }
-                    }
-                    out
-                })
-                .collect();
-            updates += apply_proposals(&mut graph, &mut proposals);
-            let batch = (batch_start / JOIN_BATCH) as u64 + 1;
-            progress.report(
-                Stage::Neighbors,
-                2 * trees + iter as u64 * batches + batch,
-                total,
-            );
-        }
-        if updates <= threshold {
-            break;
-        }
-    }
-    progress.report(Stage::Neighbors, total, total);
+    let search = Search {
+        data: &data,
+        dims: rows.dims(),
+        n,
+        k,
+        metric,
+        params,
+        progress,
+        cancel,
+        trees,
+        batches,
+        total: 2 * trees + params.max_iters as u64 * batches,
+    };
+    let mut graph = search.random_graph();
+    progress.report(Stage::Neighbors, 0, search.total);
+    let visit_order = search.join_rp_trees(&mut graph)?;
+    search.refine(&mut graph, &visit_order)?;
+    progress.report(Stage::Neighbors, search.total, search.total);
     if metric == Metric::Euclidean {
         graph.dist.iter_mut().for_each(|d| *d = d.sqrt());
     }
@@ -243,6 +122,181 @@ pub fn nn_descent(
         indices: graph.idx,
         distances: graph.dist,
     })
+}
+
+/// One NN-descent run: the prepared vectors, the parameters, and the progress schedule.
+struct Search<'a> {
+    data: &'a [f32],
+    dims: usize,
+    n: usize,
+    k: usize,
+    metric: Metric,
+    params: &'a NnDescentParams,
+    progress: &'a dyn Progress,
+    cancel: &'a CancelToken,
+    trees: u64,
+    batches: u64,
+    total: u64,
+}
+
+impl Search<'_> {
+    #[inline]
+    fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dims..(i + 1) * self.dims]
+    }
+
+    /// The metric's working distance (squared for euclidean until the end).
+    #[inline]
+    fn distance(&self, a: usize, b: usize) -> f32 {
+        match self.metric {
+            Metric::Cosine => (1.0 - dot(self.row(a), self.row(b))).max(0.0),
+            Metric::Euclidean => sq_dist(self.row(a), self.row(b)),
+        }
+    }
+
+    fn cancelled(&self) -> Result<(), NeighborsError> {
+        if self.cancel.is_cancelled() {
+            return Err(NeighborsError::Cancelled);
+        }
+        Ok(())
+    }
+
+    /// Random initial neighbours, seeded per point.
+    fn random_graph(&self) -> Graph {
+        let (n, k) = (self.n, self.k);
+        let mut graph = Graph {
+            k,
+            dist: vec![f32::INFINITY; n * k],
+            idx: vec![u32::MAX; n * k],
+            is_new: vec![true; n * k],
+        };
+        graph
+            .dist
+            .par_chunks_mut(k)
+            .zip(graph.idx.par_chunks_mut(k))
+            .enumerate()
+            .for_each(|(i, (dist, idx))| {
+                let mut rng =
+                    rand_pcg::Pcg32::seed_from_u64(mix(self.params.seed ^ mix(i as u64)));
+                let mut chosen: Vec<(f32, u32)> = Vec::with_capacity(k);
+                while chosen.len() < k {
+                    let j = rng.random_range(0..n);
+                    if j != i && !chosen.iter().any(|c| c.1 == j as u32) {
+                        chosen.push((self.distance(i, j), j as u32));
+                    }
+                }
+                chosen.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                for (s, (d, j)) in chosen.into_iter().enumerate() {
+                    dist[s] = d;
+                    idx[s] = j;
+                }
+            });
+        graph
+    }
+
+    /// Neighbours within the leaves of random-projection trees improve the random start, so
+    /// fewer (expensive) NN-descent iterations are needed. The trees are grown in parallel
+    /// (each from its own seed), then their leaves are joined into the graph one tree after
+    /// the other. Returns the order the join visits points in: leaf by leaf of the first tree,
+    /// so a batch holds points of one region whose candidates overlap and whose rows are read
+    /// from cache, not memory.
+    fn join_rp_trees(&self, graph: &mut Graph) -> Result<Vec<u32>, NeighborsError> {
+        let params = self.params;
+        let grown = std::sync::Mutex::new(0u64);
+        let mut forest: Vec<Vec<Vec<u32>>> = (0..params.rp_trees)
+            .into_par_iter()
+            .map(|tree| {
+                let leaves = rp_tree_leaves(
+                    self.data,
+                    self.dims,
+                    self.n,
+                    self.metric,
+                    params.leaf_size.max(self.k + 1),
+                    mix(params.seed ^ mix(0x7EE5 + tree as u64)),
+                    self.cancel,
+                );
+                // Reported under the lock, so the counts arrive in order.
+                let mut done = grown.lock().unwrap_or_else(|e| e.into_inner());
+                *done += 1;
+                self.progress.report(Stage::Neighbors, *done, self.total);
+                leaves
+            })
+            .collect();
+        self.cancelled()?;
+        let mut visit_order = Vec::new();
+        for (tree, leaves) in forest.iter_mut().enumerate() {
+            self.cancelled()?;
+            let leaves = std::mem::take(leaves);
+            if tree == 0 {
+                visit_order = leaves.iter().flatten().copied().collect();
+            }
+            let g = &*graph;
+            let mut proposals: Vec<(u32, f32, u32)> = leaves
+                .par_iter()
+                .flat_map_iter(|leaf| {
+                    let mut out = Vec::new();
+                    for (a, &u) in leaf.iter().enumerate() {
+                        for &v in &leaf[a + 1..] {
+                            g.propose(u, v, self.distance(u as usize, v as usize), &mut out);
+                        }
+                    }
+                    out
+                })
+                .collect();
+            apply_proposals(graph, &mut proposals);
+            self.progress
+                .report(Stage::Neighbors, self.trees + tree as u64 + 1, self.total);
+        }
+        if visit_order.len() != self.n {
+            visit_order = (0..self.n as u32).collect();
+        }
+        Ok(visit_order)
+    }
+
+    /// NN-descent iterations: each point's new and old candidates are joined pairwise, until
+    /// fewer than `delta · n · k` neighbour slots change.
+    fn refine(&self, graph: &mut Graph, visit_order: &[u32]) -> Result<(), NeighborsError> {
+        let (n, params) = (self.n, self.params);
+        let threshold = (params.delta * (n * self.k) as f64) as u64;
+        for iter in 0..params.max_iters {
+            self.cancelled()?;
+            let cand = build_candidates(graph, n, params, iter);
+            let mut updates = 0u64;
+            for batch_start in (0..n).step_by(JOIN_BATCH) {
+                self.cancelled()?;
+                let batch_end = (batch_start + JOIN_BATCH).min(n);
+                let g = &*graph;
+                let mut proposals: Vec<(u32, f32, u32)> = visit_order[batch_start..batch_end]
+                    .par_iter()
+                    .flat_map_iter(|&p| {
+                        let p = p as usize;
+                        let mut out = Vec::new();
+                        let (news, olds) = cand.of(p);
+                        for (a, &u) in news.iter().enumerate() {
+                            for &v in news[a + 1..].iter().chain(olds.iter()) {
+                                if u != v {
+                                    let d = self.distance(u as usize, v as usize);
+                                    g.propose(u, v, d, &mut out);
+                                }
+                            }
+                        }
+                        out
+                    })
+                    .collect();
+                updates += apply_proposals(graph, &mut proposals);
+                let batch = (batch_start / JOIN_BATCH) as u64 + 1;
+                self.progress.report(
+                    Stage::Neighbors,
+                    2 * self.trees + iter as u64 * self.batches + batch,
+                    self.total,
+                );
+            }
+            if updates <= threshold {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Sort `(target, distance, candidate)` proposals and insert them, each target's in that
