@@ -59,20 +59,20 @@ fn analysis_input(
 }
 
 fn stats_rows(by: &[String], table: &[SettingRow]) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut header: Vec<String> = by.to_vec();
-    for h in [
-        "count",
-        "n",
-        "mean",
-        "ci_low",
-        "ci_high",
-        "median",
-        "failure_rate",
-        "diversity",
-        "prompts",
-    ] {
-        header.push(h.into());
-    }
+    let header = header(
+        by,
+        &[
+            "count",
+            "n",
+            "mean",
+            "ci_low",
+            "ci_high",
+            "median",
+            "failure_rate",
+            "diversity",
+            "prompts",
+        ],
+    );
     let rows = table
         .iter()
         .map(|r| {
@@ -122,25 +122,12 @@ pub(super) fn run_stats(cmd: &StatsCommand) -> anyhow::Result<ExitCode> {
     )
     .map_err(hints::analysis_error)?;
     let (header, rows) = stats_rows(&by, &table);
-    print_table(&header, &rows);
-    if let Some(out) = &cmd.a.output {
-        let json = serde_json::json!({
-            "file": cmd.a.file,
-            "metric": cmd.a.metric,
-            "by": by,
-            "prompt": prompt,
-            "settings": table,
-        });
-        write_table(out, &header, &rows, json)?;
-    }
-    Ok(ExitCode::SUCCESS)
+    let result = serde_json::to_value(&table)?;
+    show(&cmd.a, &by, prompt.as_deref(), (&header, &rows), ("settings", result))
 }
 
 fn bon_rows(by: &[String], curves: &[Curve]) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut header: Vec<String> = by.to_vec();
-    for h in ["estimator", "n", "mean", "ci_low", "ci_high", "prompts"] {
-        header.push(h.into());
-    }
+    let header = header(by, &["estimator", "n", "mean", "ci_low", "ci_high", "prompts"]);
     let rows = curves
         .iter()
         .flat_map(|c| {
@@ -171,16 +158,36 @@ pub(super) fn run_bon(cmd: &BonCommand) -> anyhow::Result<ExitCode> {
     let curves = analysis::best_of_n(&samples, &by, &cmd.a.metric, &prompt)
         .map_err(hints::analysis_error)?;
     let (header, rows) = bon_rows(&by, &curves);
-    print_table(&header, &rows);
-    if let Some(out) = &cmd.a.output {
-        let json = serde_json::json!({
-            "file": cmd.a.file,
-            "metric": cmd.a.metric,
+    let result = serde_json::to_value(&curves)?;
+    show(&cmd.a, &by, Some(&prompt), (&header, &rows), ("curves", result))
+}
+
+/// The table's header: the grouping columns, then `columns`.
+fn header(by: &[String], columns: &[&str]) -> Vec<String> {
+    let mut header = by.to_vec();
+    header.extend(columns.iter().map(|c| c.to_string()));
+    header
+}
+
+/// Print the table and, with `--output`, write it: CSV rows, or JSON with the inputs and
+/// `result` under its `key`.
+fn show(
+    a: &AnalysisArgs,
+    by: &[String],
+    prompt: Option<&str>,
+    (header, rows): (&[String], &[Vec<String>]),
+    (key, result): (&str, serde_json::Value),
+) -> anyhow::Result<ExitCode> {
+    print_table(header, rows);
+    if let Some(out) = &a.output {
+        let mut json = serde_json::json!({
+            "file": a.file,
+            "metric": a.metric,
             "by": by,
             "prompt": prompt,
-            "curves": curves,
         });
-        write_table(out, &header, &rows, json)?;
+        json[key] = result;
+        write_table(out, header, rows, json)?;
     }
     Ok(ExitCode::SUCCESS)
 }
