@@ -1,36 +1,43 @@
-//! Library errors speak of columns and patterns; on the command line they also name the flag
-//! that settles them.
-
-use anyhow::anyhow;
+//! Library errors speak of the text column, the pattern, the prompt column; on the command
+//! line they are prefixed with the flag that settles them (`--text`, `--pattern`, `--prompt`).
 
 use crate::analysis::AnalysisError;
 use crate::dataset::LoadError;
 use crate::metrics::MetricError;
 
-/// A load error, with the flag that chose the text column or the pattern (or would choose it).
+/// A load error, prefixed with the flag it concerns: `--text VALUE` when the given text
+/// column is missing or not text, `--text` when none was found, `--pattern` for a bad regex.
 pub(super) fn load_error(err: LoadError, text_flag: Option<&str>) -> anyhow::Error {
-    match (&err, text_flag) {
+    let flag = match (&err, text_flag) {
         (LoadError::MissingColumn { .. } | LoadError::NotText { .. }, Some(text)) => {
-            anyhow::Error::new(err).context(format!("--text {text}"))
+            Some(format!("--text {text}"))
         }
-        (LoadError::NoTextColumn { .. }, _) => {
-            anyhow!("{err}; name one with --text COLUMN")
-        }
+        (LoadError::NoTextColumn { .. }, _) => Some("--text".to_string()),
         (
             LoadError::Metric {
                 problem: MetricError::Pattern { .. },
                 ..
             },
             _,
-        ) => anyhow::Error::new(err).context("--pattern"),
-        _ => err.into(),
-    }
+        ) => Some("--pattern".to_string()),
+        _ => None,
+    };
+    with_flag(err, flag)
 }
 
-/// An analysis error, with the flag that names the prompt column.
+/// An analysis error, prefixed with `--prompt` when no prompt column was found.
 pub(super) fn analysis_error(err: AnalysisError) -> anyhow::Error {
-    match err {
-        AnalysisError::NoPromptColumn { .. } => anyhow!("{err}; name one with --prompt"),
-        _ => err.into(),
+    let flag = matches!(err, AnalysisError::NoPromptColumn { .. }).then(|| "--prompt".to_string());
+    with_flag(err, flag)
+}
+
+fn with_flag<E>(err: E, flag: Option<String>) -> anyhow::Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let err = anyhow::Error::new(err);
+    match flag {
+        Some(flag) => err.context(flag),
+        None => err,
     }
 }
