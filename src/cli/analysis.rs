@@ -123,11 +123,20 @@ pub(super) fn run_stats(cmd: &StatsCommand) -> anyhow::Result<ExitCode> {
     .map_err(hints::analysis_error)?;
     let (header, rows) = stats_rows(&by, &table);
     let result = serde_json::to_value(&table)?;
-    show(&cmd.a, &by, prompt.as_deref(), (&header, &rows), ("settings", result))
+    show(
+        &cmd.a,
+        &by,
+        prompt.as_deref(),
+        (&header, &rows),
+        ("settings", result),
+    )
 }
 
 fn bon_rows(by: &[String], curves: &[Curve]) -> (Vec<String>, Vec<Vec<String>>) {
-    let header = header(by, &["estimator", "n", "mean", "ci_low", "ci_high", "prompts"]);
+    let header = header(
+        by,
+        &["estimator", "n", "mean", "ci_low", "ci_high", "prompts"],
+    );
     let rows = curves
         .iter()
         .flat_map(|c| {
@@ -159,7 +168,13 @@ pub(super) fn run_bon(cmd: &BonCommand) -> anyhow::Result<ExitCode> {
         .map_err(hints::analysis_error)?;
     let (header, rows) = bon_rows(&by, &curves);
     let result = serde_json::to_value(&curves)?;
-    show(&cmd.a, &by, Some(&prompt), (&header, &rows), ("curves", result))
+    show(
+        &cmd.a,
+        &by,
+        Some(&prompt),
+        (&header, &rows),
+        ("curves", result),
+    )
 }
 
 /// The table's header: the grouping columns, then `columns`.

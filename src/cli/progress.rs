@@ -69,4 +69,3 @@ impl Progress for CliProgress {
         bar.set_position(done.min(total));
     }
 }
-

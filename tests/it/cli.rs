@@ -213,7 +213,10 @@ fn real_text_column_choice_and_bad_flags() {
             err.contains(&format!("invalid value '{}' for '{}", flags[1], flags[0])),
             "{err}"
         );
-        assert!(err.contains(&format!("possible values: {choices}")), "{err}");
+        assert!(
+            err.contains(&format!("possible values: {choices}")),
+            "{err}"
+        );
     }
     let o = atlas(&["map", sample("sweep.jsonl").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "-o is required");
