@@ -10,6 +10,7 @@
 //! - [`filter`]: row filters (ranges, categories, search) and their histograms.
 //! - [`pipeline`]: the stage order, shared by the CLI and the app.
 //! - [`progress`]: progress sinks and cancellation tokens.
+//! - [`defaults`]: defaults from the environment (embedder, model2vec folder).
 //! - [`cli`]: headless commands.
 //! - `app` (feature `gui`): the egui/eframe desktop app.
 #![deny(unsafe_code)]
@@ -18,6 +19,7 @@ pub mod analysis;
 pub mod cache;
 pub mod cli;
 pub mod dataset;
+pub mod defaults;
 pub mod embedding;
 pub mod filter;
 pub mod metrics;

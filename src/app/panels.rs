@@ -182,7 +182,7 @@ fn embedder_rows(ui: &mut egui::Ui, v: &mut VectorSource, samples: &crate::datas
                 .clicked()
                 && !is_m2v
             {
-                let dir = crate::cli::default_model2vec_dir().unwrap_or_default();
+                let dir = crate::defaults::default_model2vec_dir().unwrap_or_default();
                 *v = VectorSource::Model2Vec(dir);
             }
             let is_ep = matches!(v, VectorSource::Endpoint(_));

@@ -201,6 +201,23 @@ fn real_text_column_choice_and_bad_flags() {
         let o = map(&sample("sweep.jsonl"), &out, flags);
         assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
     }
+    // Typed choices: a bad value is a usage error naming the flag and the choices.
+    for (flags, choices) in [
+        (&["--distance", "manhattan"][..], "cosine, euclidean"),
+        (&["--knn", "fast"], "auto, exact, nndescent"),
+    ] {
+        let o = map(&sample("sweep.jsonl"), &out, flags);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("invalid value '{}' for '{}", flags[1], flags[0])),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("possible values: {choices}")),
+            "{err}"
+        );
+    }
     let o = atlas(&["map", sample("sweep.jsonl").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "-o is required");
     assert!(!out.exists());

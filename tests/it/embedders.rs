@@ -1,7 +1,6 @@
 //! The model2vec and endpoint embedders: a real local HTTP server for the endpoint client,
 //! the potion-base-8M model for model2vec, and the per-text cache end to end.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

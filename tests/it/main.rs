@@ -21,8 +21,8 @@ pub fn sample(name: &str) -> PathBuf {
 /// default is the built-in lexical embedder whatever the machine has installed).
 pub fn atlas_cmd() -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sample-atlas"));
-    c.env_remove(sample_atlas::cli::EMBEDDER_ENV)
-        .env_remove(sample_atlas::cli::MODEL2VEC_DIR_ENV)
+    c.env_remove(sample_atlas::defaults::EMBEDDER_ENV)
+        .env_remove(sample_atlas::defaults::MODEL2VEC_DIR_ENV)
         .env(
             "XDG_DATA_HOME",
             std::env::temp_dir().join("sample-atlas-tests-no-data"),

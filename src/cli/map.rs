@@ -1,0 +1,157 @@
+//! `map`: load, compute the map, write the Parquet output (and a PNG and a report).
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+
+use super::args::{MapArgs, MapCommand};
+use super::progress::CliProgress;
+use super::report::{self, Seconds};
+use super::{hints, png};
+use crate::cache::Cache;
+use crate::dataset::{self, Samples};
+use crate::pipeline::{MapResult, compute_map};
+use crate::progress::{CancelToken, Progress, Stage};
+
+pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
+    let start = Instant::now();
+    let params = cmd.map.params();
+    params.validate()?;
+    let progress = CliProgress::new(cmd.quiet);
+    let cancel = CancelToken::new();
+
+    let t = Instant::now();
+    let samples = load(&cmd.file, &cmd.map, &progress, &cancel)?;
+    let load_s = t.elapsed().as_secs_f64();
+    progress.suspend(|| announce_load(&cmd.file, &samples));
+
+    let cache = open_cache(&cmd.map, true);
+    let result = compute_map(&samples, &params, cache.as_ref(), &progress, &cancel)
+        .with_context(|| format!("{}: computing the map", cmd.file.display()))?;
+
+    let t = Instant::now();
+    let columns = write_outputs(cmd, &samples, &result.coords, &progress)?;
+    let write_s = t.elapsed().as_secs_f64();
+    progress.finish();
+    announce_result(cmd, &result, &columns);
+
+    let seconds = Seconds {
+        load: load_s,
+        embed: result.timings.embed_s,
+        neighbors: result.timings.neighbors_s,
+        layout: result.timings.layout_s,
+        write: write_s,
+        total: start.elapsed().as_secs_f64(),
+    };
+    eprintln!(
+        "wrote {} ({} rows) in {:.2} s: load {:.2}, embed {:.2}, kNN {:.2}, UMAP {:.2}, write {:.2}",
+        cmd.output.display(),
+        samples.len(),
+        seconds.total,
+        seconds.load,
+        seconds.embed,
+        seconds.neighbors,
+        seconds.layout,
+        seconds.write
+    );
+    if let Some(path) = &cmd.report {
+        let run = report::MapRun {
+            cmd,
+            samples: &samples,
+            result: &result,
+            params: &params,
+            cache_dir: cache.as_ref().map(|c| c.dir()),
+        };
+        report::write(path, &run, columns, seconds)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Load `file` with the load options of `args`; errors name the flags that settle them.
+pub(super) fn load(
+    file: &Path,
+    args: &MapArgs,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> anyhow::Result<Samples> {
+    crate::pipeline::load_samples(file, &args.load_options()?, progress, cancel)
+        .map_err(|e| hints::load_error(e, args.text.as_deref()))
+}
+
+/// The on-disk cache unless `--no-cache`; `warn` says so on stderr when none is usable.
+pub(super) fn open_cache(args: &MapArgs, warn: bool) -> Option<Cache> {
+    if args.no_cache {
+        return None;
+    }
+    let cache = Cache::open_default();
+    if cache.is_none() && warn {
+        eprintln!("warning: no usable cache directory; caching is off");
+    }
+    cache
+}
+
+/// What was loaded: rows, the text column and how it was chosen, the load warnings.
+fn announce_load(file: &Path, samples: &Samples) {
+    if samples.format == dataset::Format::Npy {
+        eprintln!("{}: {} rows of vectors", file.display(), samples.len());
+    } else {
+        eprintln!(
+            "{}: {} rows, text column '{}'{}",
+            file.display(),
+            samples.len(),
+            samples.text_column,
+            if samples.text_column_detected {
+                " (detected; choose another with --text)"
+            } else {
+                ""
+            }
+        );
+    }
+    for w in &samples.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// Write the Parquet output (and the PNG); returns the names of the coordinate columns.
+fn write_outputs(
+    cmd: &MapCommand,
+    samples: &Samples,
+    coords: &[[f32; 2]],
+    progress: &CliProgress,
+) -> anyhow::Result<[String; 2]> {
+    progress.report(Stage::Write, 0, 1);
+    let (xn, yn) = dataset::write_map_parquet(&samples.frame, coords, &cmd.file, &cmd.output)?;
+    if let Some(out) = &cmd.png {
+        let look = png::Look {
+            color_by: cmd.color_by.as_deref(),
+            density: cmd.density,
+            size: cmd.png_size,
+        };
+        png::write_png(samples, coords, &look, out)
+            .with_context(|| format!("{}: drawing the map", out.display()))?;
+    }
+    progress.report(Stage::Write, 1, 1);
+    Ok([xn, yn])
+}
+
+/// What the computation did: its warnings, the embedder, the caches, where things went.
+fn announce_result(cmd: &MapCommand, result: &MapResult, [xn, yn]: &[String; 2]) {
+    for w in &result.warnings {
+        eprintln!("warning: {w}");
+    }
+    eprintln!("embedder: {}", result.embedder);
+    if let Some(tc) = result.text_cache {
+        eprintln!(
+            "embedded {} new texts, {} from the cache, {} repeated texts embedded once",
+            tc.embedded, tc.reused, tc.duplicates
+        );
+    }
+    if let Some(png) = &cmd.png {
+        eprintln!("drew the map into {}", png.display());
+    }
+    if (xn.as_str(), yn.as_str()) != ("x", "y") {
+        eprintln!("note: the input has x/y columns; coordinates are in '{xn}', '{yn}'");
+    }
+}

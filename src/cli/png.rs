@@ -1,0 +1,81 @@
+//! `map --png`: the map drawn into a picture file.
+
+use std::path::Path;
+
+use crate::dataset::Samples;
+use crate::render::{self, colors, image};
+
+/// How the PNG looks: `--color-by`, `--density`, `--png-size`.
+pub(super) struct Look<'a> {
+    pub color_by: Option<&'a str>,
+    pub density: bool,
+    /// Width and height in pixels.
+    pub size: (u32, u32),
+}
+
+/// Draw the map of `samples` into a PNG (every point, legend, caption).
+pub(super) fn write_png(
+    samples: &Samples,
+    coords: &[[f32; 2]],
+    look: &Look,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let (width, height) = look.size;
+    let column = color_column(samples, look.color_by)?;
+    let (point_colors, legend) = colors::point_colors(samples, column.as_deref());
+    // Points a little larger on big images, as on a high-DPI screen.
+    let scale = (width.min(height) as f32 / 900.0).clamp(1.0, 4.0);
+    let pic = image::Picture {
+        coords,
+        colors: &point_colors,
+        classes: None,
+        legend: &legend,
+        caption: Some(image::caption(
+            &samples.path,
+            samples.len(),
+            column.as_deref(),
+        )),
+        view: render::Viewport::fit(coords, width, height, 24.0 * scale),
+        style: render::Style {
+            radius_px: render::Style::radius_for(coords.len()) * scale,
+            opacity: 0.85,
+            faded_opacity: 0.12,
+            mode: if look.density {
+                render::Mode::Density
+            } else {
+                render::Mode::Points
+            },
+            background: image::BACKGROUND,
+        },
+        scale,
+    };
+    image::render(&pic)?.write_png(out)?;
+    Ok(())
+}
+
+/// The colour column: `--color-by` when it names a numeric or category column, else the
+/// default (a score-like column, else a small category).
+fn color_column(samples: &Samples, color_by: Option<&str>) -> anyhow::Result<Option<String>> {
+    Ok(match color_by {
+        Some(c) => {
+            let ok = samples
+                .column_index(c)
+                .is_some_and(|i| samples.columns[i].colorable());
+            if !ok {
+                let choices: Vec<&str> = samples
+                    .columns
+                    .iter()
+                    .filter(|c| c.colorable())
+                    .map(|c| c.name.as_str())
+                    .collect();
+                anyhow::bail!(
+                    "--color-by {c}: no such numeric or category column in {} (choose from: {})",
+                    samples.path.display(),
+                    choices.join(", ")
+                );
+            }
+            Some(c.to_string())
+        }
+        None => colors::default_color_column(samples),
+    })
+}

@@ -1,0 +1,36 @@
+//! Numbers as text for tables and labels.
+
+/// `v` with `places` decimals, or `missing` when it is NaN (an estimate that has no value,
+/// e.g. the confidence interval of a single sample).
+pub fn decimals(v: f64, places: usize, missing: &str) -> String {
+    if v.is_nan() {
+        missing.to_string()
+    } else {
+        format!("{v:.places$}")
+    }
+}
+
+/// A table cell: four decimals, empty when NaN.
+pub fn cell(v: f64) -> String {
+    decimals(v, 4, "")
+}
+
+/// A table cell for an optional number: empty when absent or NaN.
+pub fn cell_opt(v: Option<f64>) -> String {
+    v.map(cell).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_have_four_decimals_and_nothing_for_missing() {
+        assert_eq!(cell(0.5), "0.5000");
+        assert_eq!(cell(f64::NAN), "");
+        assert_eq!(cell_opt(None), "");
+        assert_eq!(cell_opt(Some(1.0 / 3.0)), "0.3333");
+        assert_eq!(decimals(f64::NAN, 3, "–"), "–");
+        assert_eq!(decimals(2.0, 3, "–"), "2.000");
+    }
+}
