@@ -23,15 +23,15 @@ mod server;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sample_atlas::util::linalg::Rows;
 use sample_atlas::dataset::{self, LoadOptions};
 use sample_atlas::embedding::{
     Embedder, EndpointEmbedder, EndpointParams, LexicalEmbedder, LexicalParams, Model2VecEmbedder,
 };
-use sample_atlas::neighbors::{KnnMethod, Metric, knn, KnnParams};
+use sample_atlas::neighbors::{KnnMethod, KnnParams, Metric, knn};
 use sample_atlas::progress::{CancelToken, NoProgress};
 use sample_atlas::projection::quality::label_agreement;
 use sample_atlas::projection::{UmapParams, umap_layout};
+use sample_atlas::util::linalg::Rows;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -12,11 +12,11 @@ use std::time::Instant;
 
 use hnsw_rs::prelude::*;
 use rayon::prelude::*;
-use sample_atlas::util::linalg::Rows;
 use sample_atlas::embedding::vectors::read_npy;
 use sample_atlas::neighbors::nndescent::{NnDescentParams, nn_descent};
 use sample_atlas::neighbors::{KnnGraph, Metric};
 use sample_atlas::progress::{CancelToken, NoProgress};
+use sample_atlas::util::linalg::Rows;
 
 /// `1 − a·b` on unit rows with this crate's own SIMD dot product (so the comparison is of
 /// the graph algorithms, not of the kernels), never below 0 (hnsw_rs's `DistDot` asserts

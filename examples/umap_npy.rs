@@ -8,12 +8,12 @@
 
 use std::time::Instant;
 
-use sample_atlas::util::linalg::Rows;
 use sample_atlas::embedding::vectors::read_npy;
-use sample_atlas::util::npy::npy_bytes;
-use sample_atlas::neighbors::{KnnGraph, KnnMethod, Metric, knn, KnnParams};
+use sample_atlas::neighbors::{KnnGraph, KnnMethod, KnnParams, Metric, knn};
 use sample_atlas::progress::{CancelToken, NoProgress};
 use sample_atlas::projection::{UmapParams, umap_layout_timed};
+use sample_atlas::util::linalg::Rows;
+use sample_atlas::util::npy::npy_bytes;
 
 #[path = "common/recall.rs"]
 mod common_recall;
@@ -73,9 +73,9 @@ fn main() {
                 Rows::new(&data, d).unwrap(),
                 &KnnParams {
                     k: params.n_neighbors - 1,
-                    metric: metric,
-                    method: method,
-                    seed: seed,
+                    metric,
+                    method,
+                    seed,
                 },
                 &NoProgress,
                 &CancelToken::new(),
@@ -97,9 +97,14 @@ fn main() {
         })
     };
     let t = Instant::now();
-    let (coords, parts) =
-        umap_layout_timed(Rows::new(&data, d).unwrap(), &knn, &params, &NoProgress, &CancelToken::new())
-            .expect("layout");
+    let (coords, parts) = umap_layout_timed(
+        Rows::new(&data, d).unwrap(),
+        &knn,
+        &params,
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .expect("layout");
     let layout_s = t.elapsed().as_secs_f64();
     // Peak resident memory of the whole run (Linux).
     let peak_mb = std::fs::read_to_string("/proc/self/status")

@@ -161,7 +161,8 @@ impl Cache {
             out.write_all(blake3::hash(payload).as_bytes())
         })
         .map_err(|e| match e {
-            crate::util::atomic::AtomicError::Io(e) | crate::util::atomic::AtomicError::Write(e) => e,
+            crate::util::atomic::AtomicError::Io(e)
+            | crate::util::atomic::AtomicError::Write(e) => e,
         })
     }
 }
@@ -261,8 +262,13 @@ mod tests {
         let key = Key::of(&[b"a", b"bc"]);
         assert_ne!(key, Key::of(&[b"ab", b"c"]));
         assert!(cache.get(StageKind::Layout, &key).is_none());
-        cache.put(StageKind::Layout, &key, b"payload bytes").unwrap();
-        assert_eq!(cache.get(StageKind::Layout, &key).unwrap(), b"payload bytes");
+        cache
+            .put(StageKind::Layout, &key, b"payload bytes")
+            .unwrap();
+        assert_eq!(
+            cache.get(StageKind::Layout, &key).unwrap(),
+            b"payload bytes"
+        );
         // Flip one payload byte: the checksum catches it and the entry is dropped.
         let path = cache.path(StageKind::Layout, &key);
         let mut bytes = std::fs::read(&path).unwrap();
@@ -271,7 +277,9 @@ mod tests {
         assert!(cache.get(StageKind::Layout, &key).is_none());
         assert!(!path.exists());
         // Truncated.
-        cache.put(StageKind::Layout, &key, b"payload bytes").unwrap();
+        cache
+            .put(StageKind::Layout, &key, b"payload bytes")
+            .unwrap();
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
         assert!(cache.get(StageKind::Layout, &key).is_none());

@@ -254,7 +254,7 @@ mod tests {
         for _ in 0..500 {
             let p = [rng.random_range(-32.0..32.0), rng.random_range(-32.0..32.0)];
             let max = rng.random_range(0.01..3.0f32);
-            let accept = |r: usize| r % 5 != 0;
+            let accept = |r: usize| !r.is_multiple_of(5);
             let expected = coords
                 .iter()
                 .enumerate()

@@ -4,8 +4,8 @@
 use super::stats::{mean_ci, median};
 use super::{AnalysisError, group_keys, groups, metric_values, string_values};
 use crate::dataset::Samples;
-use rustc_hash::FxHashMap;
 use crate::embedding::Embeddings;
+use rustc_hash::FxHashMap;
 
 /// One row of the per-setting table.
 #[derive(Clone, Debug, serde::Serialize)]

@@ -9,8 +9,8 @@ use crate::dataset::LoadOptions;
 use crate::defaults;
 use crate::embedding::EndpointParams;
 use crate::metrics::MetricOptions;
-use crate::pipeline::LoadSpec;
 use crate::neighbors::{KnnMethod, Metric};
+use crate::pipeline::LoadSpec;
 use crate::pipeline::{MapParams, VectorSource};
 use crate::projection::UmapParams;
 

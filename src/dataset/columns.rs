@@ -278,4 +278,3 @@ fn numeric(
         missing,
     }
 }
-

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::{AnyValue, DataFrame, DataType};
 
-pub use columns::{ColumnInfo, ColumnKind, detect_text_column};
 pub use columns::MISSING_CODE;
+pub use columns::{ColumnInfo, ColumnKind, detect_text_column};
 // TEMP(merge): old paths for the app until its split lands.
 pub use crate::util::text::{natural_cmp, truncate_chars};
 pub use read::Format;
@@ -177,10 +177,16 @@ impl Samples {
             .iter()
             .map(|col| {
                 let value = match col.get(row) {
-                    Ok(AnyValue::String(s)) => crate::util::text::truncate_chars(s, max_chars).to_string(),
-                    Ok(AnyValue::StringOwned(s)) => crate::util::text::truncate_chars(&s, max_chars).to_string(),
+                    Ok(AnyValue::String(s)) => {
+                        crate::util::text::truncate_chars(s, max_chars).to_string()
+                    }
+                    Ok(AnyValue::StringOwned(s)) => {
+                        crate::util::text::truncate_chars(&s, max_chars).to_string()
+                    }
                     Ok(AnyValue::Null) => "null".to_string(),
-                    Ok(v) => crate::util::text::truncate_chars(&v.to_string(), max_chars).to_string(),
+                    Ok(v) => {
+                        crate::util::text::truncate_chars(&v.to_string(), max_chars).to_string()
+                    }
                     Err(e) => format!("<{e}>"),
                 };
                 (col.name().to_string(), value)
@@ -362,7 +368,10 @@ fn texts_of(
         .as_materialized_series();
     if series.dtype() == &DataType::String {
         let ca = series.str().expect("dtype checked");
-        Ok((ca.iter().map(|v| v.unwrap_or("").to_string()).collect(), false))
+        Ok((
+            ca.iter().map(|v| v.unwrap_or("").to_string()).collect(),
+            false,
+        ))
     } else if columns::is_chat_dtype(series.dtype()) {
         Ok((columns::flatten_chat(series), true))
     } else {

@@ -55,6 +55,9 @@ pub(super) struct Table {
     pub locator: RowLocator,
 }
 
+/// A pre-pass's result: the good lines' bytes, their line numbers, and the bad ones.
+type Prefiltered = (Vec<u8>, Vec<u64>, Vec<BadLine>);
+
 /// How many skipped lines are named one by one before the rest are only counted.
 const MAX_NAMED_BAD_LINES: usize = 20;
 
@@ -69,7 +72,9 @@ pub(super) fn read_table(
     match format {
         Format::Npy => read_npy_shape(path, progress),
         Format::Parquet => read_parquet(path, progress),
-        Format::JsonLines | Format::Csv => read_text_table(path, format, warnings, progress, cancel),
+        Format::JsonLines | Format::Csv => {
+            read_text_table(path, format, warnings, progress, cancel)
+        }
     }
 }
 
@@ -93,12 +98,10 @@ fn read_npy_shape(path: &Path, progress: &dyn Progress) -> Result<Table, LoadErr
             path: path.to_path_buf(),
         });
     }
-    let h = crate::util::npy::parse_header(&head[..got]).map_err(|e| {
-        LoadError::Parse {
-            path: path.to_path_buf(),
-            format: format.name(),
-            detail: e.to_string(),
-        }
+    let h = crate::util::npy::parse_header(&head[..got]).map_err(|e| LoadError::Parse {
+        path: path.to_path_buf(),
+        format: format.name(),
+        detail: e.to_string(),
     })?;
     let rows: Vec<u32> = (0..h.rows as u32).collect();
     let frame = DataFrame::new(h.rows, vec![Column::new("row".into(), rows)])
@@ -264,7 +267,7 @@ fn char_column(line: &[u8], byte: usize) -> usize {
 }
 
 /// Check every JSONL line; return the good lines joined, their line numbers, and the bad ones.
-fn prefilter_jsonl(bytes: &[u8]) -> (Vec<u8>, Vec<u64>, Vec<BadLine>) {
+fn prefilter_jsonl(bytes: &[u8]) -> Prefiltered {
     let lines: Vec<(u64, &[u8])> = bytes
         .split(|&b| b == b'\n')
         .enumerate()
@@ -328,10 +331,7 @@ fn strip_position(e: &serde_json::Error) -> String {
 
 /// Check every CSV record's field count and UTF-8; return the header plus the good records,
 /// their line numbers, and the bad ones.
-fn prefilter_csv(
-    path: &Path,
-    bytes: &[u8],
-) -> Result<(Vec<u8>, Vec<u64>, Vec<BadLine>), LoadError> {
+fn prefilter_csv(path: &Path, bytes: &[u8]) -> Result<Prefiltered, LoadError> {
     let csv_error = |detail: String| LoadError::Parse {
         path: PathBuf::from(path),
         format: "CSV",

@@ -10,8 +10,8 @@ use rustc_hash::{FxHashMap, FxHasher};
 
 use super::sparse::{Csr, SvdParams, truncated_svd};
 use super::{EmbedError, Embedder, Embeddings};
-use crate::util::linalg::l2_normalize_rows;
 use crate::progress::{CancelToken, Progress, Stage};
+use crate::util::linalg::l2_normalize_rows;
 
 /// Parameters of the lexical embedder.
 #[derive(Clone, Debug, serde::Serialize)]

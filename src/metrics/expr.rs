@@ -21,7 +21,10 @@ pub struct Span {
 
 impl Span {
     fn new(at: usize, len: usize) -> Span {
-        Span { at, len: len.max(1) }
+        Span {
+            at,
+            len: len.max(1),
+        }
     }
 }
 
@@ -492,21 +495,15 @@ fn column(frame: &DataFrame, name: &str, span: Span) -> Result<Val, ExprError> {
         let f = s
             .cast(&DataType::Float64)
             .map_err(|e| ExprError::at(e.to_string(), span))?;
-        let ca = f
-            .f64()
-            .map_err(|e| ExprError::at(e.to_string(), span))?;
+        let ca = f.f64().map_err(|e| ExprError::at(e.to_string(), span))?;
         Ok(Val::Num(
             ca.iter().map(|v| v.filter(|x| x.is_finite())).collect(),
         ))
     } else if dt == &DataType::Boolean {
-        let ca = s
-            .bool()
-            .map_err(|e| ExprError::at(e.to_string(), span))?;
+        let ca = s.bool().map_err(|e| ExprError::at(e.to_string(), span))?;
         Ok(Val::Bool(ca.iter().collect()))
     } else if dt == &DataType::String {
-        let ca = s
-            .str()
-            .map_err(|e| ExprError::at(e.to_string(), span))?;
+        let ca = s.str().map_err(|e| ExprError::at(e.to_string(), span))?;
         Ok(Val::Str(ca.iter().map(|v| v.map(str::to_string)).collect()))
     } else {
         Err(ExprError::at(
@@ -660,13 +657,7 @@ fn compare(op: BinOp, x: Val, y: Val, span: Span) -> Result<Val, ExprError> {
     }))
 }
 
-fn call(
-    name: &str,
-    args: &[Node],
-    f: &DataFrame,
-    n: usize,
-    span: Span,
-) -> Result<Val, ExprError> {
+fn call(name: &str, args: &[Node], f: &DataFrame, n: usize, span: Span) -> Result<Val, ExprError> {
     let Span { at, len } = span;
     let arity = |want: usize| {
         if args.len() == want {

@@ -146,9 +146,7 @@ pub(crate) fn prepare<'a>(rows: Rows<'a>, metric: Metric) -> std::borrow::Cow<'a
         (sq - 1.0).abs() <= 1e-5
     };
     match metric {
-        Metric::Cosine if data.par_chunks(dims).all(unit) => {
-            std::borrow::Cow::Borrowed(data)
-        }
+        Metric::Cosine if data.par_chunks(dims).all(unit) => std::borrow::Cow::Borrowed(data),
         Metric::Cosine => {
             let mut copy = data.to_vec();
             crate::util::linalg::l2_normalize_rows(&mut copy, dims);

@@ -10,8 +10,8 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
 use super::{KnnGraph, Metric, NeighborsError, capped_k, dot, prepare, sq_dist};
-use crate::util::linalg::Rows;
 use crate::progress::{CancelToken, Progress, Stage};
+use crate::util::linalg::Rows;
 
 /// Parameters of NN-descent.
 #[derive(Clone, Debug)]
@@ -176,8 +176,7 @@ impl Search<'_> {
             .zip(graph.idx.par_chunks_mut(k))
             .enumerate()
             .for_each(|(i, (dist, idx))| {
-                let mut rng =
-                    rand_pcg::Pcg32::seed_from_u64(mix(self.params.seed ^ mix(i as u64)));
+                let mut rng = rand_pcg::Pcg32::seed_from_u64(mix(self.params.seed ^ mix(i as u64)));
                 let mut chosen: Vec<(f32, u32)> = Vec::with_capacity(k);
                 while chosen.len() < k {
                     let j = rng.random_range(0..n);

@@ -5,8 +5,7 @@ use std::time::Instant;
 
 use super::source::{Source, resolve_source};
 use super::stage_cache::{
-    Slot, StageKeys, cached, decode_layout, embeddings_codec, encode_layout,
-    knn_codec, stage_keys,
+    Slot, StageKeys, cached, decode_layout, embeddings_codec, encode_layout, knn_codec, stage_keys,
 };
 use super::{CacheReport, MapParams, MapResult, PipelineError, StageTimings};
 use crate::cache::{Cache, CacheUse, StageKind};
@@ -82,7 +81,6 @@ fn slot<'a>(stages: &'a Option<(&'a Cache, StageKeys)>, kind: StageKind) -> Opti
 }
 
 impl Run<'_> {
-
     fn result(self, coords: Vec<[f32; 2]>, embedding_dims: usize) -> MapResult {
         let n = self.samples.len();
         MapResult {
@@ -231,15 +229,17 @@ pub fn compute_map(
     }
     let src = resolve_source(samples, params)?;
     let mut warnings = Vec::new();
-    let stages = cache.and_then(|c| match stage_keys(samples, params, &src.source, &src.id) {
-        Ok(keys) => Some((c, keys)),
-        Err(e) => {
-            warnings.push(format!(
-                "cache off for this run: could not hash the input: {e}"
-            ));
-            None
-        }
-    });
+    let stages = cache.and_then(
+        |c| match stage_keys(samples, params, &src.source, &src.id) {
+            Ok(keys) => Some((c, keys)),
+            Err(e) => {
+                warnings.push(format!(
+                    "cache off for this run: could not hash the input: {e}"
+                ));
+                None
+            }
+        },
+    );
     let report = CacheReport::all(if stages.is_some() {
         CacheUse::Miss
     } else {

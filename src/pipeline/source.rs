@@ -75,7 +75,10 @@ pub(super) struct Source {
     pub id: String,
 }
 
-pub(super) fn resolve_source(samples: &Samples, params: &MapParams) -> Result<Source, PipelineError> {
+pub(super) fn resolve_source(
+    samples: &Samples,
+    params: &MapParams,
+) -> Result<Source, PipelineError> {
     let source = if samples.format == Format::Npy {
         VectorSource::Npy(samples.path.clone())
     } else {
@@ -103,41 +106,41 @@ pub(super) fn resolve_source(samples: &Samples, params: &MapParams) -> Result<So
 /// use the per-text cache in `text_store`.
 impl Source {
     pub(super) fn embed(
-    &self,
-    samples: &Samples,
-    params: &MapParams,
-    text_store: Option<&Cache>,
-    progress: &dyn Progress,
-    cancel: &CancelToken,
-) -> Result<(Embeddings, Option<TextCacheReport>, Vec<String>), PipelineError> {
-    Ok(match (&self.source, self.text_embedder.as_deref()) {
-        (_, Some(embedder)) => {
-            let (e, tc, w) =
-                embed_with_store(embedder, &samples.texts, text_store, progress, cancel)?;
-            (e, Some(tc), w)
-        }
-        (VectorSource::Npy(path), None) => {
-            let e = read_npy(path)?;
-            check_rows(&e, &path.display().to_string(), samples)?;
-            (e, None, Vec::new())
-        }
-        (VectorSource::Column(col), None) => {
-            let locate = |row: usize| samples.locate(row);
-            let e = column_vectors(
-                &samples.frame,
-                col,
-                &samples.path.display().to_string(),
-                &locate,
-            )?;
-            (e, None, Vec::new())
-        }
-        _ => (
-            params.embedder().embed(&samples.texts, progress, cancel)?,
-            None,
-            Vec::new(),
-        ),
-    })
-}
+        &self,
+        samples: &Samples,
+        params: &MapParams,
+        text_store: Option<&Cache>,
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> Result<(Embeddings, Option<TextCacheReport>, Vec<String>), PipelineError> {
+        Ok(match (&self.source, self.text_embedder.as_deref()) {
+            (_, Some(embedder)) => {
+                let (e, tc, w) =
+                    embed_with_store(embedder, &samples.texts, text_store, progress, cancel)?;
+                (e, Some(tc), w)
+            }
+            (VectorSource::Npy(path), None) => {
+                let e = read_npy(path)?;
+                check_rows(&e, &path.display().to_string(), samples)?;
+                (e, None, Vec::new())
+            }
+            (VectorSource::Column(col), None) => {
+                let locate = |row: usize| samples.locate(row);
+                let e = column_vectors(
+                    &samples.frame,
+                    col,
+                    &samples.path.display().to_string(),
+                    &locate,
+                )?;
+                (e, None, Vec::new())
+            }
+            _ => (
+                params.embedder().embed(&samples.texts, progress, cancel)?,
+                None,
+                Vec::new(),
+            ),
+        })
+    }
 }
 
 fn check_rows(e: &Embeddings, origin: &str, samples: &Samples) -> Result<(), VectorError> {
@@ -151,4 +154,3 @@ fn check_rows(e: &Embeddings, origin: &str, samples: &Samples) -> Result<(), Vec
     }
     Ok(())
 }
-

@@ -37,8 +37,11 @@ impl Slot<'_> {
 pub(super) struct Codec<T> {
     pub encode: fn(&T) -> Vec<u8>,
     /// `None` when the payload does not fit this run (wrong size, corrupt).
-    pub decode: Box<dyn FnOnce(&[u8]) -> Option<T>>,
+    pub decode: Decode<T>,
 }
+
+/// Decodes a payload; `None` when it does not fit this run.
+pub(super) type Decode<T> = Box<dyn FnOnce(&[u8]) -> Option<T>>;
 
 /// The stage's result from `slot` when there, else `compute`d and (when `keep`) stored.
 /// Reports whether the cache was hit, missed or off.
@@ -110,14 +113,17 @@ pub(super) fn stage_keys(
         knn_part.as_bytes(),
     ]);
     let umap_part = serde_json::to_vec(u).unwrap_or_default();
-    let layout = Key::of(&[StageKind::Layout.name().as_bytes(), &neighbors.0, &umap_part]);
+    let layout = Key::of(&[
+        StageKind::Layout.name().as_bytes(),
+        &neighbors.0,
+        &umap_part,
+    ]);
     Ok(StageKeys {
         embeddings,
         neighbors,
         layout,
     })
 }
-
 
 pub(super) fn encode_embeddings(e: &Embeddings) -> Vec<u8> {
     let mut out = Vec::with_capacity(e.data.len() * 4 + 64);

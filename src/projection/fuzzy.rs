@@ -132,8 +132,8 @@ pub fn fuzzy_graph(knn: &KnnGraph, n_neighbors: usize) -> FuzzyGraph {
 mod tests {
     use super::*;
     use crate::neighbors::{Metric, exact_knn};
-    use crate::util::linalg::Rows;
     use crate::progress::{CancelToken, NoProgress};
+    use crate::util::linalg::Rows;
 
     #[test]
     fn graph_is_symmetric_with_unit_nearest_weights() {

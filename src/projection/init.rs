@@ -16,7 +16,7 @@ const COVARIANCE_ROWS: usize = 25_000;
 
 /// PCA initialisation of `data` (row-major `n × dims`) in 2-D.
 pub fn pca_init(data: &[f32], dims: usize, seed: u64) -> Vec<[f32; 2]> {
-    let n = if dims == 0 { 0 } else { data.len() / dims };
+    let n = data.len().checked_div(dims).unwrap_or(0);
     let mut coords = vec![[0f32; 2]; n];
     if n > 1 && dims > 0 {
         // Column means, summed in fixed chunks for determinism.

@@ -306,7 +306,14 @@ mod tests {
             &CancelToken::new(),
         )
         .unwrap();
-        umap_layout(Rows::new(data, dims).unwrap(), &knn, params, &NoProgress, &CancelToken::new()).unwrap()
+        umap_layout(
+            Rows::new(data, dims).unwrap(),
+            &knn,
+            params,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -365,7 +372,14 @@ mod tests {
         for i in 0..knn.n {
             assert!(knn.neighbors(i).0.iter().all(|&j| j as usize % 4 == i % 4));
         }
-        let c = umap_layout(Rows::new(&far, dims).unwrap(), &knn, &params, &NoProgress, &CancelToken::new()).unwrap();
+        let c = umap_layout(
+            Rows::new(&far, dims).unwrap(),
+            &knn,
+            &params,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
         assert!(c.iter().all(|p| p[0].is_finite() && p[1].is_finite()));
         let centre = |k: usize| {
             let pts: Vec<&[f32; 2]> = c.iter().skip(k).step_by(4).collect();

@@ -23,7 +23,7 @@ pub fn l2_normalize_rows(data: &mut [f32], dims: usize) {
 
 /// `a (rows × inner) · b (inner × cols)`, both row-major.
 pub fn dense_mul(a: &[f32], inner: usize, b: &[f32], cols: usize) -> Vec<f32> {
-    let rows = if inner == 0 { 0 } else { a.len() / inner };
+    let rows = a.len().checked_div(inner).unwrap_or(0);
     let mut out = vec![0f32; rows * cols];
     if cols == 0 || inner == 0 {
         return out;
@@ -154,7 +154,10 @@ mod tests {
     fn rows_check_their_shape() {
         let data = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let r = Rows::new(&data, 3).unwrap();
-        assert_eq!((r.len(), r.dims(), r.row(1)), (2, 3, &[4.0f32, 5.0, 6.0][..]));
+        assert_eq!(
+            (r.len(), r.dims(), r.row(1)),
+            (2, 3, &[4.0f32, 5.0, 6.0][..])
+        );
         assert_eq!(
             Rows::new(&data, 4).unwrap_err().to_string(),
             "6 values do not form rows of 4"

@@ -55,16 +55,15 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, NpyError> {
         false
     } else {
         let shown: String = descr.chars().take_while(|&c| c != ',').collect();
-        return Err(err(format!("element type {shown}; expected little-endian float32 or float64"),
-        ));
+        return Err(err(format!(
+            "element type {shown}; expected little-endian float32 or float64"
+        )));
     };
     let fortran_order = field("fortran_order")
         .ok_or_else(|| err("no 'fortran_order' in header"))?
         .starts_with("True");
     let shape = field("shape").ok_or_else(|| err("no 'shape' in header"))?;
-    let close = shape
-        .find(')')
-        .ok_or_else(|| err("malformed shape"))?;
+    let close = shape.find(')').ok_or_else(|| err("malformed shape"))?;
     let dims: Vec<usize> = shape[1..close]
         .split(',')
         .map(str::trim)
@@ -73,8 +72,9 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, NpyError> {
         .collect::<Result<_, _>>()
         .map_err(|_| err("malformed shape"))?;
     if dims.len() != 2 {
-        return Err(err(format!("shape {dims:?}; expected a 2-D matrix (rows × dimensions)"),
-        ));
+        return Err(err(format!(
+            "shape {dims:?}; expected a 2-D matrix (rows × dimensions)"
+        )));
     }
     if dims[0] == 0 || dims[1] == 0 {
         return Err(err(format!("empty matrix of shape {dims:?}")));
@@ -113,10 +113,23 @@ mod tests {
     fn header_round_trips_and_names_problems() {
         let bytes = npy_bytes(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3, 2);
         let h = parse_header(&bytes).unwrap();
-        assert_eq!((h.rows, h.cols, h.f64, h.fortran_order), (3, 2, false, false));
+        assert_eq!(
+            (h.rows, h.cols, h.f64, h.fortran_order),
+            (3, 2, false, false)
+        );
         assert_eq!(h.data_offset % 64, 0);
         assert_eq!(bytes.len(), h.data_offset + 6 * 4);
-        assert!(parse_header(b"not numpy at all").unwrap_err().0.contains("magic"));
-        assert!(parse_header(&bytes[..20]).unwrap_err().0.contains("truncated"));
+        assert!(
+            parse_header(b"not numpy at all")
+                .unwrap_err()
+                .0
+                .contains("magic")
+        );
+        assert!(
+            parse_header(&bytes[..20])
+                .unwrap_err()
+                .0
+                .contains("truncated")
+        );
     }
 }

@@ -341,11 +341,7 @@ fn the_input_file_is_never_written() {
 }
 
 fn write_npy(path: &Path, data: &[f32], rows: usize, cols: usize) {
-    std::fs::write(
-        path,
-        sample_atlas::util::npy::npy_bytes(data, rows, cols),
-    )
-    .unwrap();
+    std::fs::write(path, sample_atlas::util::npy::npy_bytes(data, rows, cols)).unwrap();
 }
 
 /// `n` vectors in two well-separated groups.

@@ -269,7 +269,9 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn model2vec_embeds_meaning_not_just_words() {
-    let Some(dir) = crate::model2vec_dir() else { return };
+    let Some(dir) = crate::model2vec_dir() else {
+        return;
+    };
     let m = Model2VecEmbedder::load(&dir).unwrap();
     assert_eq!(m.dims(), 256);
     let t: Vec<String> = [
@@ -308,7 +310,9 @@ fn model2vec_folder_errors_name_the_folder() {
     let err = Model2VecEmbedder::load(dir.path()).unwrap_err().to_string();
     assert!(err.contains(&dir.path().display().to_string()), "{err}");
     assert!(err.contains("missing model.safetensors"), "{err}");
-    let Some(model) = crate::model2vec_dir() else { return };
+    let Some(model) = crate::model2vec_dir() else {
+        return;
+    };
     // A folder with a damaged model file.
     for f in ["tokenizer.json", "config.json"] {
         std::fs::copy(model.join(f), dir.path().join(f)).unwrap();
@@ -324,7 +328,9 @@ fn model2vec_folder_errors_name_the_folder() {
 
 #[test]
 fn map_with_model2vec_end_to_end() {
-    let Some(model) = crate::model2vec_dir() else { return };
+    let Some(model) = crate::model2vec_dir() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.parquet");
     let o = crate::atlas_cmd()

@@ -69,8 +69,11 @@ impl Slots {
     }
 }
 
-/// Read one request: (path, headers lower-cased, body). `None` at end of stream.
-fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+/// One request: (path, headers lower-cased, body).
+type Request = (String, Vec<(String, String)>, Vec<u8>);
+
+/// Read one request. `None` at end of stream.
+fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
     let mut line = String::new();
     if r.read_line(&mut line).ok()? == 0 {
         return None;
