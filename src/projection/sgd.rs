@@ -125,105 +125,151 @@ pub fn optimize(
         return !cancel.is_cancelled();
     }
     let max_w = graph.weights.iter().copied().fold(0f32, f32::max);
-    // umap-learn samples an edge of weight w every max_w / w epochs (never, for edges too
-    // weak to be sampled once in the run) by per-edge counters; here `due` and
-    // `negatives_for` derive the same schedule from the epoch number and the edge's rate
-    // w / max_w, so there is no per-edge state (three f64 arrays of the edges' length before).
-    let min_rate = 1.0 / p.n_epochs as f32;
-    let inv_max_w = 1.0 / max_w;
-    let rate_of = |w: f32| {
-        // A multiplication, not a division, per edge and epoch (exactly 1 for the strongest).
-        let r = if w >= max_w { 1.0 } else { w * inv_max_w };
-        if r >= min_rate { r } else { 0.0 }
-    };
-    let neg_rate = p.negative_sample_rate;
     let (a, b, gamma) = (p.a as f64, p.b as f64, p.repulsion_strength as f64);
-    let attract = CurveTable::new(|d2| attraction(a, b, d2));
-    let repulse = CurveTable::new(|d2| repulsion(a, b, gamma, d2));
+    let mut epoch = Epoch {
+        graph,
+        p,
+        max_w,
+        inv_max_w: 1.0 / max_w,
+        min_rate: 1.0 / p.n_epochs as f32,
+        a,
+        b,
+        gamma,
+        attract: CurveTable::new(|d2| attraction(a, b, d2)),
+        repulse: CurveTable::new(|d2| repulsion(a, b, gamma, d2)),
+        epoch: 0,
+        alpha: 0.0,
+    };
     let every = report_every(p.n_epochs);
     let mut previous = coords.to_vec();
     progress.report(Stage::Layout, 0, p.n_epochs as u64);
 
     // As in umap-learn, no edge is due in the first epoch (epoch 0): the points start moving
     // in the second.
-    for epoch in 0..p.n_epochs {
+    for e in 0..p.n_epochs {
         if cancel.is_cancelled() {
             return false;
         }
-        let alpha = p.learning_rate * (1.0 - epoch as f32 / p.n_epochs as f32);
+        epoch.epoch = e;
+        epoch.alpha = p.learning_rate * (1.0 - e as f32 / p.n_epochs as f32);
         previous.copy_from_slice(coords);
-        let snapshot = &previous;
-        let blocks = coords.par_chunks_mut(BLOCK).enumerate();
-        if epoch > 0 {
-            blocks.for_each(|(block, c)| {
-                let block_start = block * BLOCK;
-                let mut rng = rand_pcg::Pcg32::seed_from_u64(
-                    p.seed
-                        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                        .wrapping_add((epoch as u64) << 32)
-                        .wrapping_add(block_start as u64),
-                );
-                // The block's negative samples come from a pool of points drawn uniformly at the
-                // block's start: each negative is still uniform over all points, but the pool sits
-                // in L1 cache, where one random read per negative would wait on L2/L3 or memory
-                // (most of the epochs' time before).
-                let pool: Vec<(u32, [f32; 2])> = (0..NEGATIVE_POOL)
-                    .map(|_| {
-                        let k = rng.random_range(0..n as u32);
-                        (k, snapshot[k as usize])
-                    })
-                    .collect();
-                for (offset, cur) in c.iter_mut().enumerate() {
-                    let i = block_start + offset;
-                    for e in graph.indptr[i]..graph.indptr[i + 1] {
-                        let Some(m) = due(epoch, rate_of(graph.weights[e])) else {
-                            continue;
-                        };
-                        let other = snapshot[graph.tails[e] as usize];
-                        let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
-                        let d2 = dx * dx + dy * dy;
-                        if d2 > 0.0 {
-                            let coeff = attract
-                                .get(d2)
-                                .unwrap_or_else(|| attraction(a, b, d2 as f64) as f32);
-                            cur[0] += clip(coeff * dx) * alpha;
-                            cur[1] += clip(coeff * dy) * alpha;
-                        }
-                        let n_neg = negatives_for(m, neg_rate) as usize;
-                        // The negative samples all push from the position after the positive
-                        // step and their (clipped) pushes are summed: independent of each other,
-                        // so the CPU overlaps them instead of waiting on each division in turn.
-                        let (mut gx, mut gy) = (0f32, 0f32);
-                        for _ in 0..n_neg {
-                            // The pool's size is a power of two: the top bits are uniform.
-                            let (k, other) = pool[(rng.next_u32() >> (32 - POOL_BITS)) as usize];
-                            if k as usize == i {
-                                continue;
-                            }
-                            let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
-                            let d2 = dx * dx + dy * dy;
-                            if d2 > 0.0 {
-                                let coeff = repulse
-                                    .get(d2)
-                                    .unwrap_or_else(|| repulsion(a, b, gamma, d2 as f64) as f32);
-                                gx += clip(coeff * dx);
-                                gy += clip(coeff * dy);
-                            }
-                        }
-                        cur[0] += gx * alpha;
-                        cur[1] += gy * alpha;
-                    }
-                }
-            });
+        if e > 0 {
+            let (epoch, snapshot) = (&epoch, &previous);
+            coords
+                .par_chunks_mut(BLOCK)
+                .enumerate()
+                .for_each(|(block, c)| epoch.run_block(block * BLOCK, c, snapshot));
         }
-        if (epoch + 1) % every == 0 || epoch + 1 == p.n_epochs {
-            progress.report(Stage::Layout, epoch as u64 + 1, p.n_epochs as u64);
+        if (e + 1) % every == 0 || e + 1 == p.n_epochs {
+            progress.report(Stage::Layout, e as u64 + 1, p.n_epochs as u64);
             if progress.wants_layout_snapshots() {
                 progress.layout_snapshot(coords);
             }
         }
     }
     true
+}
+
+/// One epoch's constants, shared by its parallel blocks.
+struct Epoch<'a> {
+    graph: &'a FuzzyGraph,
+    p: &'a SgdParams,
+    max_w: f32,
+    inv_max_w: f32,
+    /// Edges sampled less than once in the run are never sampled.
+    min_rate: f32,
+    a: f64,
+    b: f64,
+    gamma: f64,
+    attract: CurveTable,
+    repulse: CurveTable,
+    epoch: usize,
+    /// The learning rate of this epoch.
+    alpha: f32,
+}
+
+impl Epoch<'_> {
+    /// umap-learn samples an edge of weight w every max_w / w epochs (never, for edges too
+    /// weak to be sampled once in the run) by per-edge counters; here `due` and
+    /// `negatives_for` derive the same schedule from the epoch number and the edge's rate
+    /// w / max_w, so there is no per-edge state (three f64 arrays of the edges' length before).
+    #[inline]
+    fn rate_of(&self, w: f32) -> f32 {
+        // A multiplication, not a division, per edge and epoch (exactly 1 for the strongest).
+        let r = if w >= self.max_w {
+            1.0
+        } else {
+            w * self.inv_max_w
+        };
+        if r >= self.min_rate { r } else { 0.0 }
+    }
+
+    /// Move the points `block_start..` (`c`) along their due edges and negative samples,
+    /// reading the others' positions from `snapshot` (the layout at the epoch's start).
+    fn run_block(&self, block_start: usize, c: &mut [[f32; 2]], snapshot: &[[f32; 2]]) {
+        let (graph, p, alpha) = (self.graph, self.p, self.alpha);
+        let (a, b, gamma) = (self.a, self.b, self.gamma);
+        let n = graph.n;
+        let mut rng = rand_pcg::Pcg32::seed_from_u64(
+            p.seed
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add((self.epoch as u64) << 32)
+                .wrapping_add(block_start as u64),
+        );
+        // The block's negative samples come from a pool of points drawn uniformly at the
+        // block's start: each negative is still uniform over all points, but the pool sits
+        // in L1 cache, where one random read per negative would wait on L2/L3 or memory
+        // (most of the epochs' time before).
+        let pool: Vec<(u32, [f32; 2])> = (0..NEGATIVE_POOL)
+            .map(|_| {
+                let k = rng.random_range(0..n as u32);
+                (k, snapshot[k as usize])
+            })
+            .collect();
+        for (offset, cur) in c.iter_mut().enumerate() {
+            let i = block_start + offset;
+            for e in graph.indptr[i]..graph.indptr[i + 1] {
+                let Some(m) = due(self.epoch, self.rate_of(graph.weights[e])) else {
+                    continue;
+                };
+                let other = snapshot[graph.tails[e] as usize];
+                let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
+                let d2 = dx * dx + dy * dy;
+                if d2 > 0.0 {
+                    let coeff = self
+                        .attract
+                        .get(d2)
+                        .unwrap_or_else(|| attraction(a, b, d2 as f64) as f32);
+                    cur[0] += clip(coeff * dx) * alpha;
+                    cur[1] += clip(coeff * dy) * alpha;
+                }
+                let n_neg = negatives_for(m, p.negative_sample_rate) as usize;
+                // The negative samples all push from the position after the positive
+                // step and their (clipped) pushes are summed: independent of each other,
+                // so the CPU overlaps them instead of waiting on each division in turn.
+                let (mut gx, mut gy) = (0f32, 0f32);
+                for _ in 0..n_neg {
+                    // The pool's size is a power of two: the top bits are uniform.
+                    let (k, other) = pool[(rng.next_u32() >> (32 - POOL_BITS)) as usize];
+                    if k as usize == i {
+                        continue;
+                    }
+                    let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
+                    let d2 = dx * dx + dy * dy;
+                    if d2 > 0.0 {
+                        let coeff = self
+                            .repulse
+                            .get(d2)
+                            .unwrap_or_else(|| repulsion(a, b, gamma, d2 as f64) as f32);
+                        gx += clip(coeff * dx);
+                        gy += clip(coeff * dy);
+                    }
+                }
+                cur[0] += gx * alpha;
+                cur[1] += gy * alpha;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
