@@ -1,5 +1,6 @@
 //! Integration tests: the real binary on `samples/`, the loaders, and the app (egui_kittest).
 
+mod architecture;
 mod cli;
 mod embedders;
 mod load;
