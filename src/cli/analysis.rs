@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 
 use super::args::{AnalysisArgs, BonCommand, MapArgs, StatsCommand};
 use super::hints;
@@ -108,7 +107,7 @@ pub(super) fn run_stats(cmd: &StatsCommand) -> anyhow::Result<ExitCode> {
             &progress,
             &CancelToken::new(),
         )
-        .with_context(|| format!("{}: embedding for diversity", cmd.a.file.display()))?;
+        .map_err(|e| hints::about_file(e, &cmd.a.file, "embedding for diversity"))?;
         progress.finish();
         eprintln!("diversity: mean pairwise cosine distance of a prompt's samples ({id})");
         Some(e)

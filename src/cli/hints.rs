@@ -27,6 +27,22 @@ pub(super) fn load_error(err: PipelineError, text_flag: Option<&str>) -> anyhow:
     with_flag(err, flag)
 }
 
+/// `err` in the context of `what` was being done to `path` — unless the message already names
+/// the file (most library errors do), so no message prints the path twice.
+pub(super) fn about_file(
+    err: impl Into<anyhow::Error>,
+    path: &std::path::Path,
+    what: &str,
+) -> anyhow::Error {
+    let err = err.into();
+    let shown = path.display().to_string();
+    if format!("{err:#}").contains(&shown) {
+        err
+    } else {
+        err.context(format!("{shown}: {what}"))
+    }
+}
+
 /// An analysis error, prefixed with `--prompt` when no prompt column was found.
 pub(super) fn analysis_error(err: AnalysisError) -> anyhow::Error {
     let flag = matches!(err, AnalysisError::NoPromptColumn { .. }).then(|| "--prompt".to_string());

@@ -4,7 +4,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
 
 use super::args::{MapArgs, MapCommand};
 use super::progress::CliProgress;
@@ -29,7 +28,7 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
 
     let cache = open_cache(&cmd.map, true);
     let result = compute_map(&samples, &params, cache.as_ref(), &progress, &cancel)
-        .with_context(|| format!("{}: computing the map", cmd.file.display()))?;
+        .map_err(|e| hints::about_file(e, &cmd.file, "computing the map"))?;
 
     let t = Instant::now();
     let columns = write_outputs(cmd, &samples, &result.coords, &progress)?;
@@ -130,7 +129,7 @@ fn write_outputs(
             size: cmd.png_size,
         };
         png::write_png(samples, coords, &look, out)
-            .with_context(|| format!("{}: drawing the map", out.display()))?;
+            .map_err(|e| hints::about_file(e, out, "drawing the map"))?;
     }
     progress.report(Stage::Write, 1, 1);
     Ok([xn, yn])
