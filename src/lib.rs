@@ -1,18 +1,41 @@
 //! Sample Atlas: a native map of large sets of sampled LLM texts.
 //!
+//! The stages, in the order a file goes through them:
 //! - [`dataset`]: load JSONL / CSV / Parquet, detect the text column, describe metadata.
-//! - [`embedding`]: the `Embedder` trait and the built-in lexical (TF-IDF + SVD) embedder.
-//! - [`neighbors`]: k-nearest-neighbour graphs.
+//! - [`metrics`]: proxy metrics (length, refusal, repetition, …) and metric expressions.
+//! - [`embedding`]: the `Embedder` trait and its backends (lexical, model2vec, endpoint,
+//!   given vectors), the per-text embedding cache.
+//! - [`neighbors`]: k-nearest-neighbour graphs (exact, NN-descent).
 //! - [`projection`]: UMAP (fuzzy graph, initialisation, deterministic parallel SGD).
-//! - [`cache`]: on-disk cache of embeddings, kNN graphs and layouts.
-//! - [`render`]: the map drawn on the CPU (app texture, PNG export) and its colours.
+//! - [`analysis`]: run schema, per-setting tables, best-of-N / pass@N.
+//! - [`pipeline`]: the stage order and its cache, shared by the CLI and the app.
+//!
+//! Around them:
+//! - [`cache`]: on-disk cache of stage results.
+//! - [`render`]: the map drawn on the CPU (app texture, PNG export), its colours and legend.
 //! - [`spatial`]: a grid index over the layout for picking and region selection.
 //! - [`filter`]: row filters (ranges, categories, search) and their histograms.
-//! - [`pipeline`]: the stage order, shared by the CLI and the app.
 //! - [`progress`]: progress sinks and cancellation tokens.
 //! - [`defaults`]: defaults from the environment (embedder, model2vec folder).
+//! - [`util`]: atomic writes, dense linear algebra, `.npy`, text and number helpers.
 //! - [`cli`]: headless commands.
 //! - `app` (feature `gui`): the egui/eframe desktop app.
+//!
+//! # Module graph
+//!
+//! Each module uses only modules of the lines above its own: there is no circle
+//! (`tests/it/architecture.rs` checks it on every test run).
+//!
+//! 1. `util`, `progress`, `spatial`: nothing of the crate.
+//! 2. `cache` → util; `dataset` → progress, util.
+//! 3. `metrics` → dataset, util; `filter` → dataset; `render` → dataset, util;
+//!    `embedding` → cache, progress, util; `neighbors` → progress, util.
+//! 4. `projection` → neighbors, progress, util; `analysis` → dataset, embedding, util.
+//! 5. `pipeline` → cache, dataset, embedding, metrics, neighbors, progress, projection, util.
+//! 6. `defaults` → pipeline.
+//! 7. The front ends, which never use each other: `cli` → the compute modules, defaults,
+//!    render; `app` → the compute modules, defaults, filter, render, spatial.
+//! 8. The binary (`main.rs`) → cli, or app when built with `gui`.
 #![deny(unsafe_code)]
 
 pub mod analysis;
