@@ -250,6 +250,14 @@ fn bad_inputs_fail_cleanly_or_warn() {
         "{}",
         stderr(&o)
     );
+    // The library speaks of the text column; the command line names the flag that settles it.
+    assert!(stderr(&o).contains("--text text: "), "{}", stderr(&o));
+    let o = map(&sample("bad/no_text.csv"), &out, &[]);
+    assert!(
+        stderr(&o).contains("--text: ") && stderr(&o).contains("name the text column"),
+        "{}",
+        stderr(&o)
+    );
 
     // Usable: exit 0, a warning naming the line, every good row mapped.
     for (file, rows, needle) in [
