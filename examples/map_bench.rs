@@ -119,7 +119,7 @@ fn bench(n: usize) -> anyhow::Result<()> {
         mode: Mode::Points,
         background: [12, 12, 12, 255],
     };
-    let classes = vec![render::NORMAL; n];
+    let classes = vec![render::PointClass::Normal; n];
     let mut lit = 0;
     let points_ms = median_ms(5, || {
         let img = render::rasterize(&coords, &point_colors, Some(&classes), &view, &style, true);

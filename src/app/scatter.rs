@@ -233,8 +233,8 @@ pub struct MapData<'a> {
     pub samples: &'a Samples,
     pub coords: &'a Arc<Vec<[f32; 2]>>,
     pub colors: &'a Arc<Vec<Rgba>>,
-    /// How each point is drawn (`render::HIDDEN` … `render::TOP`).
-    pub classes: &'a Arc<Vec<u8>>,
+    /// How each point is drawn.
+    pub classes: &'a Arc<Vec<render::PointClass>>,
     /// Changes whenever coords, colours or classes change.
     pub version: u64,
     pub legend: &'a Legend,
@@ -388,7 +388,7 @@ pub fn show_map(
             let max = (radius + 3.0) / view.px_per_unit;
             // Points filtered out are not picked, faded or hidden.
             index.nearest(coords, view.to_layout(ptr), max, |r| {
-                data.classes.get(r).is_none_or(|&c| c != render::HIDDEN)
+                data.classes.get(r).is_none_or(|&c| c != render::PointClass::Hidden)
                     && data.pass.is_none_or(|p| p[r])
             })
         }
@@ -500,128 +500,56 @@ fn show_tooltip(ctx: &egui::Context, samples: &Samples, row: usize, at: Pos2, ma
         });
 }
 
+/// Draw the legend laid out by `render::legend` (the PNG export draws the same layout).
 fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legend) {
-    let font = FontId::proportional(12.0);
-    let text_color = ui.visuals().text_color();
-    let bg = ui.visuals().window_fill().gamma_multiply(0.9);
-    match legend {
-        Legend::None => {}
-        Legend::Continuous {
-            column,
-            min,
-            max,
-            missing,
-        } => {
-            let (w, h, _) = legend.box_size();
-            let size = vec2(w, h);
-            let frame = Rect::from_min_size(map.right_top() + vec2(-size.x - 12.0, 12.0), size);
-            painter.rect_filled(frame, 4.0, bg);
-            painter.text(
-                frame.left_top() + vec2(10.0, 6.0),
-                Align2::LEFT_TOP,
-                column,
-                font.clone(),
-                text_color,
-            );
-            let bar = Rect::from_min_size(
-                frame.left_top() + vec2(10.0, 24.0),
-                vec2(size.x - 20.0, 12.0),
-            );
-            let mut mesh = Mesh::default();
-            let steps = 64;
-            for k in 0..steps {
-                let t0 = k as f32 / steps as f32;
-                let t1 = (k + 1) as f32 / steps as f32;
-                let r = Rect::from_x_y_ranges(
-                    bar.left() + t0 * bar.width()..=bar.left() + t1 * bar.width(),
-                    bar.y_range(),
-                );
-                mesh.add_colored_rect(r, c32(colors::continuous((t0 + t1) / 2.0)));
+    use crate::render::legend::{self, Anchor, Shape as L, TextRole};
+    let layout = legend::layout(legend, map.right(), map.top(), 1.0);
+    let font = FontId::proportional(layout.font_px);
+    let rect = |b: &legend::Box2| Rect::from_min_max(pos2(b.min[0], b.min[1]), pos2(b.max[0], b.max[1]));
+    for shape in &layout.shapes {
+        match shape {
+            L::Panel(b) => {
+                painter.rect_filled(rect(b), 4.0, ui.visuals().window_fill().gamma_multiply(0.9));
             }
-            painter.add(Shape::mesh(mesh));
-            let y = bar.bottom() + 3.0;
-            painter.text(
-                pos2(bar.left(), y),
-                Align2::LEFT_TOP,
-                format_number(*min),
-                font.clone(),
-                text_color,
-            );
-            painter.text(
-                pos2(bar.right(), y),
-                Align2::RIGHT_TOP,
-                format_number(*max),
-                font.clone(),
-                text_color,
-            );
-            if *missing > 0 {
-                painter.circle_filled(pos2(bar.left() + 4.0, y + 22.0), 4.0, c32(colors::MISSING));
-                painter.text(
-                    pos2(bar.left() + 14.0, y + 22.0),
-                    Align2::LEFT_CENTER,
-                    format!("missing ({missing})"),
-                    font,
-                    text_color,
-                );
+            L::ColourBar(b) => {
+                let bar = rect(b);
+                let mut mesh = Mesh::default();
+                let steps = 64;
+                for k in 0..steps {
+                    let t0 = k as f32 / steps as f32;
+                    let t1 = (k + 1) as f32 / steps as f32;
+                    let r = Rect::from_x_y_ranges(
+                        bar.left() + t0 * bar.width()..=bar.left() + t1 * bar.width(),
+                        bar.y_range(),
+                    );
+                    mesh.add_colored_rect(r, c32(colors::continuous((t0 + t1) / 2.0)));
+                }
+                painter.add(Shape::mesh(mesh));
             }
-        }
-        Legend::Categories {
-            column,
-            entries,
-            missing,
-        } => {
-            let (width, height, shown) = legend.box_size();
-            let frame = Rect::from_min_size(
-                map.right_top() + vec2(-width - 12.0, 12.0),
-                vec2(width, height),
-            );
-            painter.rect_filled(frame, 4.0, bg);
-            painter.text(
-                frame.left_top() + vec2(10.0, 6.0),
-                Align2::LEFT_TOP,
-                column,
-                font.clone(),
-                text_color,
-            );
-            let mut y = frame.top() + 30.0;
-            for (label, color, count) in entries.iter().take(shown) {
-                painter.circle_filled(pos2(frame.left() + 14.0, y), 4.5, c32(*color));
-                let label = truncate_chars(label, colors::LEGEND_LABEL_CHARS);
-                painter.text(
-                    pos2(frame.left() + 24.0, y),
-                    Align2::LEFT_CENTER,
-                    label,
-                    font.clone(),
-                    text_color,
-                );
-                painter.text(
-                    pos2(frame.right() - 10.0, y),
-                    Align2::RIGHT_CENTER,
-                    count.to_string(),
-                    font.clone(),
-                    ui.visuals().weak_text_color(),
-                );
-                y += 16.0;
+            L::Swatch {
+                center,
+                radius,
+                color,
+            } => {
+                painter.circle_filled(pos2(center[0], center[1]), *radius, c32(*color));
             }
-            if entries.len() > colors::LEGEND_MAX_ROWS {
-                painter.text(
-                    pos2(frame.left() + 24.0, y),
-                    Align2::LEFT_CENTER,
-                    format!("… {} more", entries.len() - colors::LEGEND_MAX_ROWS),
-                    font.clone(),
-                    ui.visuals().weak_text_color(),
-                );
-                y += 16.0;
-            }
-            if *missing > 0 {
-                painter.circle_filled(pos2(frame.left() + 14.0, y), 4.5, c32(colors::MISSING));
-                painter.text(
-                    pos2(frame.left() + 24.0, y),
-                    Align2::LEFT_CENTER,
-                    format!("missing ({missing})"),
-                    font,
-                    text_color,
-                );
+            L::Text {
+                at,
+                anchor,
+                text,
+                role,
+            } => {
+                let align = match anchor {
+                    Anchor::LeftTop => Align2::LEFT_TOP,
+                    Anchor::RightTop => Align2::RIGHT_TOP,
+                    Anchor::LeftCenter => Align2::LEFT_CENTER,
+                    Anchor::RightCenter => Align2::RIGHT_CENTER,
+                };
+                let color = match role {
+                    TextRole::Count | TextRole::More => ui.visuals().weak_text_color(),
+                    TextRole::Title | TextRole::Label => ui.visuals().text_color(),
+                };
+                painter.text(pos2(at[0], at[1]), align, text, font.clone(), color);
             }
         }
     }
