@@ -83,11 +83,12 @@ impl AnalysisState {
         self.computed = None;
         self.result = None;
         let s = samples.clone();
-        self.detect_task.start(ctx, s.len() <= INLINE_ROWS, move || Detected {
-            choices: Choices::of(&s),
-            schema: analysis::detect_schema(&s),
-            default_metric: colors::default_color_column(&s),
-        });
+        self.detect_task
+            .start(ctx, s.len() <= INLINE_ROWS, move || Detected {
+                choices: Choices::of(&s),
+                schema: analysis::detect_schema(&s),
+                default_metric: colors::default_color_column(&s),
+            });
         self.take_detected();
     }
 
@@ -162,8 +163,8 @@ impl AnalysisState {
 fn compute(samples: &Samples, inputs: &Inputs, metric: &str) -> Result<Outputs, String> {
     let by = &inputs.by;
     let prompt = inputs.prompt.as_deref();
-    let table = analysis::settings_table(samples, by, metric, prompt, None)
-        .map_err(|e| e.to_string())?;
+    let table =
+        analysis::settings_table(samples, by, metric, prompt, None).map_err(|e| e.to_string())?;
     let curves = match prompt {
         Some(p) => Some(analysis::best_of_n(samples, by, metric, p).map_err(|e| e.to_string())?),
         None => None,
@@ -361,7 +362,8 @@ pub fn window(ctx: &egui::Context, state: &AnalysisState, samples: &Samples) -> 
     if inputs != state.inputs {
         out.push(AppCommand::SetAnalysisInputs(inputs));
     }
-    if (new_name.as_str(), new_expr.as_str()) != (state.new_name.as_str(), state.new_expr.as_str()) {
+    if (new_name.as_str(), new_expr.as_str()) != (state.new_name.as_str(), state.new_expr.as_str())
+    {
         out.push(AppCommand::EditNewMetric(new_name, new_expr));
     }
     if !open {

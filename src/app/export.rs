@@ -51,7 +51,10 @@ impl AtlasApp {
     pub(super) fn save_png(&mut self, ctx: &egui::Context, path: PathBuf) {
         if let Some(job) = self.png_job(ctx.pixels_per_point()) {
             self.state.job.notice = Some("saving the map…".into());
-            self.state.job.export_task.start(ctx, false, move || job(&path));
+            self.state
+                .job
+                .export_task
+                .start(ctx, false, move || job(&path));
         }
     }
 
@@ -67,8 +70,7 @@ impl AtlasApp {
             .view
             .style(coords.len(), ppp, egui::Color32::from_gray(12));
         style.background = render::image::BACKGROUND;
-        let caption =
-            render::image::caption(&samples.path, samples.len(), p.color_by.as_deref());
+        let caption = render::image::caption(&samples.path, samples.len(), p.color_by.as_deref());
         Some(Box::new(move |path: &Path| {
             let pic = render::image::Picture {
                 coords: &coords,

@@ -2,7 +2,9 @@
 //! clusters of points in the first five category colours on the map's background. It is
 //! committed as a PNG and compiled in; regenerate it (deterministic) with
 //!
-//!     cargo test --lib app::icon::tests::regenerate -- --ignored
+//! ```text
+//! cargo test --lib app::icon::tests::regenerate -- --ignored
+//! ```
 
 /// The PNG the window shows as its icon.
 pub const ICON_PNG: &[u8] = include_bytes!("../../assets/icon.png");
@@ -17,7 +19,13 @@ fn draw() -> crate::render::image::Canvas {
     use crate::render::{self, Mode, Style, Viewport, colors};
     use rand::{Rng, SeedableRng};
     let mut rng = rand_pcg::Pcg64::seed_from_u64(12);
-    let centres = [[-0.45, 0.35], [0.4, 0.45], [0.05, -0.05], [-0.35, -0.45], [0.45, -0.4]];
+    let centres = [
+        [-0.45, 0.35],
+        [0.4, 0.45],
+        [0.05, -0.05],
+        [-0.35, -0.45],
+        [0.45, -0.4],
+    ];
     let (mut coords, mut point_colors) = (Vec::new(), Vec::new());
     for (k, c) in centres.iter().enumerate() {
         for _ in 0..140 {
@@ -73,7 +81,10 @@ mod tests {
         assert_eq!(icon.rgba.len(), (SIZE * SIZE * 4) as usize);
         // Transparent corners, opaque middle.
         assert_eq!(icon.rgba[3], 0);
-        assert_eq!(icon.rgba[((SIZE / 2 * SIZE + SIZE / 2) * 4 + 3) as usize], 255);
+        assert_eq!(
+            icon.rgba[((SIZE / 2 * SIZE + SIZE / 2) * 4 + 3) as usize],
+            255
+        );
     }
 
     #[test]

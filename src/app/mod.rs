@@ -7,11 +7,13 @@
 //!
 //! - `state`: [`AppState`] and its groups; `command`: [`AppCommand`] and `apply`.
 //! - `samples`, `paint`, `focus`, `export`, `persist`: the handlers, per area.
-//! - `panels`, `scatter`, `filters`, `selection`, `analysis`, `keys`: the widgets.
+//! - `bars`, `panels`, `scatter`, `map_labels`, `filters`, `selection`, `analysis`, `keys`:
+//!   the widgets.
 //! - `jobs` (load and map), `background` (latest-wins tasks): the worker threads.
 
 mod analysis;
 mod background;
+mod bars;
 mod command;
 mod export;
 mod filters;
@@ -19,6 +21,7 @@ mod focus;
 mod icon;
 mod jobs;
 mod keys;
+mod map_labels;
 mod paint;
 mod panels;
 mod persist;
@@ -138,8 +141,8 @@ impl AtlasApp {
         }
         let s = &mut self.state;
         commands.extend(keys::shortcuts(&ctx, s));
-        commands.extend(panels::top_bar(ui, s));
-        commands.extend(panels::status_bar(ui, s));
+        commands.extend(bars::top_bar(ui, s));
+        commands.extend(bars::status_bar(ui, s));
         commands.extend(panels::side_panel(ui, s));
         if s.focus.selected.is_some() {
             commands.extend(panels::detail_panel(ui, s));

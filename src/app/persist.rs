@@ -59,7 +59,11 @@ impl FileView {
         } else {
             1.0
         };
-        s.view.opacity = if self.opacity > 0.0 { self.opacity } else { 0.85 };
+        s.view.opacity = if self.opacity > 0.0 {
+            self.opacity
+        } else {
+            0.85
+        };
         s.view.density = self.density;
         s.view.hide_filtered = self.hide_filtered;
         s.view.tool = self.tool;

@@ -106,7 +106,12 @@ impl AtlasApp {
         match outcome.and_then(|r| r) {
             Ok(m) => {
                 // Computed for samples that are no longer shown: nothing to add.
-                if !s.map.samples.as_ref().is_some_and(|x| Arc::ptr_eq(x, &m.base)) {
+                if !s
+                    .map
+                    .samples
+                    .as_ref()
+                    .is_some_and(|x| Arc::ptr_eq(x, &m.base))
+                {
                     return;
                 }
                 a.new_error = None;

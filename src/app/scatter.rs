@@ -5,12 +5,11 @@
 
 use std::sync::Arc;
 
-use eframe::egui::{
-    self, Align2, Color32, FontId, Id, Mesh, Pos2, Rect, Sense, Shape, Stroke, pos2, vec2,
-};
+use eframe::egui::{self, Color32, Pos2, Rect, Sense, Shape, Stroke, pos2, vec2};
 
 use super::background::{INLINE_ROWS, Task};
-use crate::dataset::{ColumnKind, MISSING_CODE, Samples, truncate_chars};
+use super::map_labels;
+use crate::dataset::Samples;
 use crate::render::colors::{self, Legend};
 use crate::render::{self, Rgba};
 use crate::spatial::GridIndex;
@@ -388,7 +387,9 @@ pub fn show_map(
             let max = (radius + 3.0) / view.px_per_unit;
             // Points filtered out are not picked, faded or hidden.
             index.nearest(coords, view.to_layout(ptr), max, |r| {
-                data.classes.get(r).is_none_or(|&c| c != render::PointClass::Hidden)
+                data.classes
+                    .get(r)
+                    .is_none_or(|&c| c != render::PointClass::Hidden)
                     && data.pass.is_none_or(|p| p[r])
             })
         }
@@ -407,7 +408,7 @@ pub fn show_map(
     if let Some(i) = hovered {
         let s = view.to_screen(coords[i]);
         painter.circle_stroke(s, radius + 3.0, Stroke::new(1.5, outline));
-        show_tooltip(ui.ctx(), data.samples, i, s, rect);
+        map_labels::show_tooltip(ui.ctx(), data.samples, i, s, rect);
     }
     // The region being drawn.
     let accent = ui.visuals().selection.stroke.color;
@@ -424,136 +425,15 @@ pub fn show_map(
         }
         _ => {}
     }
-    draw_legend(ui, &painter, rect, data.legend);
+    map_labels::draw_legend(ui, &painter, rect, data.legend);
 
     out.hovered = hovered;
     out.clicked = response.clicked().then_some(hovered);
     out
 }
 
-/// A compact display of one metadata value.
-pub fn format_value(kind: &ColumnKind, row: usize) -> Option<String> {
-    match kind {
-        ColumnKind::Numeric { values, .. } => {
-            let v = values[row];
-            Some(if v.is_finite() {
-                format_number(v)
-            } else {
-                "missing".into()
-            })
-        }
-        ColumnKind::Category { levels, codes, .. } => Some(if codes[row] == MISSING_CODE {
-            "missing".into()
-        } else {
-            levels[codes[row] as usize].clone()
-        }),
-        _ => None,
-    }
-}
-
+pub use super::map_labels::format_value;
 pub use crate::render::image::format_number;
-
-fn show_tooltip(ctx: &egui::Context, samples: &Samples, row: usize, at: Pos2, map: Rect) {
-    let flip_x = at.x > map.right() - 440.0;
-    let pos = if flip_x {
-        at + vec2(-16.0, 16.0)
-    } else {
-        at + vec2(16.0, 16.0)
-    };
-    let pivot = if flip_x {
-        Align2::RIGHT_TOP
-    } else {
-        Align2::LEFT_TOP
-    };
-    egui::Area::new(Id::unique("atlas-map-tooltip"))
-        .order(egui::Order::Tooltip)
-        .fixed_pos(pos)
-        .pivot(pivot)
-        .interactable(false)
-        .constrain(true)
-        .show(ctx, |ui| {
-            egui::Frame::popup(ui.style()).show(ui, |ui| {
-                ui.set_max_width(420.0);
-                ui.label(
-                    egui::RichText::new(format!("#{row} · {}", samples.locate(row)))
-                        .small()
-                        .weak(),
-                );
-                let text = &samples.texts[row];
-                let preview = truncate_chars(text, 280);
-                let ellipsis = if preview.len() < text.len() {
-                    " …"
-                } else {
-                    ""
-                };
-                ui.label(format!("{preview}{ellipsis}"));
-                ui.separator();
-                for col in samples.columns.iter().filter(|c| c.colorable()).take(10) {
-                    if let Some(v) = format_value(&col.kind, row) {
-                        ui.horizontal(|ui| {
-                            ui.label(egui::RichText::new(&col.name).weak());
-                            ui.add(egui::Label::new(truncate_chars(&v, 120)).truncate());
-                        });
-                    }
-                }
-            });
-        });
-}
-
-/// Draw the legend laid out by `render::legend` (the PNG export draws the same layout).
-fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legend) {
-    use crate::render::legend::{self, Anchor, Shape as L, TextRole};
-    let layout = legend::layout(legend, map.right(), map.top(), 1.0);
-    let font = FontId::proportional(layout.font_px);
-    let rect = |b: &legend::Box2| Rect::from_min_max(pos2(b.min[0], b.min[1]), pos2(b.max[0], b.max[1]));
-    for shape in &layout.shapes {
-        match shape {
-            L::Panel(b) => {
-                painter.rect_filled(rect(b), 4.0, ui.visuals().window_fill().gamma_multiply(0.9));
-            }
-            L::ColourBar(b) => {
-                let bar = rect(b);
-                let mut mesh = Mesh::default();
-                let steps = 64;
-                for k in 0..steps {
-                    let t0 = k as f32 / steps as f32;
-                    let t1 = (k + 1) as f32 / steps as f32;
-                    let r = Rect::from_x_y_ranges(
-                        bar.left() + t0 * bar.width()..=bar.left() + t1 * bar.width(),
-                        bar.y_range(),
-                    );
-                    mesh.add_colored_rect(r, c32(colors::continuous((t0 + t1) / 2.0)));
-                }
-                painter.add(Shape::mesh(mesh));
-            }
-            L::Swatch {
-                center,
-                radius,
-                color,
-            } => {
-                painter.circle_filled(pos2(center[0], center[1]), *radius, c32(*color));
-            }
-            L::Text {
-                at,
-                anchor,
-                text,
-                role,
-            } => {
-                let align = match anchor {
-                    Anchor::LeftTop => Align2::LEFT_TOP,
-                    Anchor::RightTop => Align2::RIGHT_TOP,
-                    Anchor::LeftCenter => Align2::LEFT_CENTER,
-                    Anchor::RightCenter => Align2::RIGHT_CENTER,
-                };
-                let color = match role {
-                    TextRole::Count | TextRole::More => ui.visuals().weak_text_color(),
-                    TextRole::Title | TextRole::Label => ui.visuals().text_color(),
-                };
-                painter.text(pos2(at[0], at[1]), align, text, font.clone(), color);
-            }
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

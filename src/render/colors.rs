@@ -123,7 +123,7 @@ pub fn point_colors(samples: &Samples, column: Option<&str>) -> (Vec<Rgba>, Lege
                 .map(|(i, l)| (l.clone(), category(i), counts[i]))
                 .collect();
             if levels.len() > 12 {
-                entries.sort_by(|a, b| b.2.cmp(&a.2));
+                entries.sort_by_key(|e| std::cmp::Reverse(e.2));
             }
             let missing = codes.iter().filter(|&&c| c == MISSING_CODE).count();
             (

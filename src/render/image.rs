@@ -117,7 +117,9 @@ impl Canvas {
         let size = layout.font_px / s;
         for shape in &layout.shapes {
             match shape {
-                Shape::Panel(r) => self.fill_rect(r.min[0], r.min[1], r.max[0], r.max[1], PANEL, 230),
+                Shape::Panel(r) => {
+                    self.fill_rect(r.min[0], r.min[1], r.max[0], r.max[1], PANEL, 230)
+                }
                 Shape::ColourBar(r) => {
                     let bw = r.width();
                     for k in 0..bw as u32 {
@@ -137,7 +139,11 @@ impl Canvas {
                     text,
                     role,
                 } => {
-                    let color = if *role == TextRole::Count { WEAK_TEXT } else { TEXT };
+                    let color = if *role == TextRole::Count {
+                        WEAK_TEXT
+                    } else {
+                        TEXT
+                    };
                     // A centred text's top line is 7 points above its anchor.
                     let (right, y) = match anchor {
                         Anchor::LeftTop => (false, at[1]),

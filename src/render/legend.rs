@@ -187,7 +187,12 @@ pub fn layout(legend: &Legend, right: f32, top: f32, scale: f32) -> LegendLayout
             for (name, color, count) in entries.iter().take(shown) {
                 swatch(&mut shapes, y, *color);
                 let name = truncate_chars(name, LEGEND_LABEL_CHARS).to_string();
-                shapes.push(text([label[0], y], Anchor::LeftCenter, name, TextRole::Label));
+                shapes.push(text(
+                    [label[0], y],
+                    Anchor::LeftCenter,
+                    name,
+                    TextRole::Label,
+                ));
                 shapes.push(text(
                     [x0 + w - 10.0 * s, y],
                     Anchor::RightCenter,
@@ -198,13 +203,23 @@ pub fn layout(legend: &Legend, right: f32, top: f32, scale: f32) -> LegendLayout
             }
             if entries.len() > LEGEND_MAX_ROWS {
                 let more = format!("… {} more", entries.len() - LEGEND_MAX_ROWS);
-                shapes.push(text([label[0], y], Anchor::LeftCenter, more, TextRole::More));
+                shapes.push(text(
+                    [label[0], y],
+                    Anchor::LeftCenter,
+                    more,
+                    TextRole::More,
+                ));
                 y += 16.0 * s;
             }
             if *missing > 0 {
                 swatch(&mut shapes, y, colors::MISSING);
                 let text_ = format!("missing ({missing})");
-                shapes.push(text([label[0], y], Anchor::LeftCenter, text_, TextRole::Label));
+                shapes.push(text(
+                    [label[0], y],
+                    Anchor::LeftCenter,
+                    text_,
+                    TextRole::Label,
+                ));
             }
         }
     }

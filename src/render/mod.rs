@@ -237,7 +237,11 @@ pub fn rasterize(
     let stamps = Stamps::new(style.radius_px);
     let reach = stamps.reach;
     let alpha = |o: f32| (o.clamp(0.0, 1.0) * 255.0).round() as u8;
-    let class_of = |i: usize| classes.map_or(PointClass::Normal, |c| c.get(i).copied().unwrap_or_default());
+    let class_of = |i: usize| {
+        classes.map_or(PointClass::Normal, |c| {
+            c.get(i).copied().unwrap_or_default()
+        })
+    };
     let (faded_a, normal_a) = (alpha(style.faded_opacity), alpha(style.opacity));
     let density = style.mode == Mode::Density;
     // Opacity per class rank (0 = accumulate density).
@@ -371,8 +375,8 @@ fn draw_band(list: &[Entry], stamps: &Stamps, style: &Style, band: &mut [Rgba], 
                 blend(&mut band[idx], e.color, (cov * e.a as u32 + 127) / 255);
             } else {
                 let s = &mut sums[idx];
-                for k in 0..3 {
-                    s[k] = s[k].saturating_add(e.color[k] as u32 * cov);
+                for (sum, &c) in s.iter_mut().zip(&e.color[..3]) {
+                    *sum = sum.saturating_add(c as u32 * cov);
                 }
                 s[3] = s[3].saturating_add(cov);
             }
