@@ -114,23 +114,18 @@ fn box_size(legend: &Legend) -> (f32, f32, usize) {
 /// at `top` (pixels), at `scale` pixels per point.
 pub fn layout(legend: &Legend, right: f32, top: f32, scale: f32) -> LegendLayout {
     let s = scale;
-    let mut shapes = Vec::new();
     let (w, h, shown) = box_size(legend);
     let (w, h) = (w * s, h * s);
-    let (x0, y0) = (right - 12.0 * s - w, top + 12.0 * s);
-    let text = |at: [f32; 2], anchor, text: String, role| Shape::Text {
-        at,
-        anchor,
-        text,
-        role,
+    let frame = Box2 {
+        min: [right - 12.0 * s - w, top + 12.0 * s],
+        max: [right - 12.0 * s - w + w, top + 12.0 * s + h],
     };
+    let mut shapes = Vec::new();
     let title = |shapes: &mut Vec<Shape>, column: &str| {
-        shapes.push(Shape::Panel(Box2 {
-            min: [x0, y0],
-            max: [x0 + w, y0 + h],
-        }));
+        shapes.push(Shape::Panel(frame));
+        let at = [frame.min[0] + 10.0 * s, frame.min[1] + 6.0 * s];
         shapes.push(text(
-            [x0 + 10.0 * s, y0 + 6.0 * s],
+            at,
             Anchor::LeftTop,
             column.to_string(),
             TextRole::Title,
@@ -145,29 +140,7 @@ pub fn layout(legend: &Legend, right: f32, top: f32, scale: f32) -> LegendLayout
             missing,
         } => {
             title(&mut shapes, column);
-            let bar = Box2 {
-                min: [x0 + 10.0 * s, y0 + 24.0 * s],
-                max: [x0 + 10.0 * s + (w - 20.0 * s), y0 + 24.0 * s + 12.0 * s],
-            };
-            shapes.push(Shape::ColourBar(bar));
-            let y = bar.max[1] + 3.0 * s;
-            let (lo, hi) = (format_number(*min), format_number(*max));
-            shapes.push(text([bar.min[0], y], Anchor::LeftTop, lo, TextRole::Label));
-            shapes.push(text([bar.max[0], y], Anchor::RightTop, hi, TextRole::Label));
-            if *missing > 0 {
-                let cy = y + 22.0 * s;
-                shapes.push(Shape::Swatch {
-                    center: [bar.min[0] + 4.0 * s, cy],
-                    radius: 4.0 * s,
-                    color: colors::MISSING,
-                });
-                shapes.push(text(
-                    [bar.min[0] + 14.0 * s, cy],
-                    Anchor::LeftCenter,
-                    format!("missing ({missing})"),
-                    TextRole::Label,
-                ));
-            }
+            continuous(&mut shapes, frame.min, w, s, (*min, *max), *missing);
         }
         Legend::Categories {
             column,
@@ -175,57 +148,118 @@ pub fn layout(legend: &Legend, right: f32, top: f32, scale: f32) -> LegendLayout
             missing,
         } => {
             title(&mut shapes, column);
-            let mut y = y0 + 30.0 * s;
-            let swatch = |shapes: &mut Vec<Shape>, y: f32, color: Rgba| {
-                shapes.push(Shape::Swatch {
-                    center: [x0 + 14.0 * s, y],
-                    radius: 4.5 * s,
-                    color,
-                });
-            };
-            let label = [x0 + 24.0 * s, 0.0];
-            for (name, color, count) in entries.iter().take(shown) {
-                swatch(&mut shapes, y, *color);
-                let name = truncate_chars(name, LEGEND_LABEL_CHARS).to_string();
-                shapes.push(text(
-                    [label[0], y],
-                    Anchor::LeftCenter,
-                    name,
-                    TextRole::Label,
-                ));
-                shapes.push(text(
-                    [x0 + w - 10.0 * s, y],
-                    Anchor::RightCenter,
-                    count.to_string(),
-                    TextRole::Count,
-                ));
-                y += 16.0 * s;
-            }
-            if entries.len() > LEGEND_MAX_ROWS {
-                let more = format!("… {} more", entries.len() - LEGEND_MAX_ROWS);
-                shapes.push(text(
-                    [label[0], y],
-                    Anchor::LeftCenter,
-                    more,
-                    TextRole::More,
-                ));
-                y += 16.0 * s;
-            }
-            if *missing > 0 {
-                swatch(&mut shapes, y, colors::MISSING);
-                let text_ = format!("missing ({missing})");
-                shapes.push(text(
-                    [label[0], y],
-                    Anchor::LeftCenter,
-                    text_,
-                    TextRole::Label,
-                ));
-            }
+            categories(
+                &mut shapes,
+                frame.min,
+                w,
+                s,
+                &entries[..shown],
+                entries.len(),
+                *missing,
+            );
         }
     }
     LegendLayout {
         shapes,
         font_px: FONT_SIZE * s,
+    }
+}
+
+fn text(at: [f32; 2], anchor: Anchor, text: String, role: TextRole) -> Shape {
+    Shape::Text {
+        at,
+        anchor,
+        text,
+        role,
+    }
+}
+
+/// The colour bar under the title, its end values, and "missing (n)".
+fn continuous(
+    shapes: &mut Vec<Shape>,
+    [x0, y0]: [f32; 2],
+    w: f32,
+    s: f32,
+    (min, max): (f32, f32),
+    missing: usize,
+) {
+    let bar = Box2 {
+        min: [x0 + 10.0 * s, y0 + 24.0 * s],
+        max: [x0 + 10.0 * s + (w - 20.0 * s), y0 + 24.0 * s + 12.0 * s],
+    };
+    shapes.push(Shape::ColourBar(bar));
+    let y = bar.max[1] + 3.0 * s;
+    let (lo, hi) = (format_number(min), format_number(max));
+    shapes.push(text([bar.min[0], y], Anchor::LeftTop, lo, TextRole::Label));
+    shapes.push(text([bar.max[0], y], Anchor::RightTop, hi, TextRole::Label));
+    if missing > 0 {
+        let cy = y + 22.0 * s;
+        shapes.push(Shape::Swatch {
+            center: [bar.min[0] + 4.0 * s, cy],
+            radius: 4.0 * s,
+            color: colors::MISSING,
+        });
+        let label = format!("missing ({missing})");
+        shapes.push(text(
+            [bar.min[0] + 14.0 * s, cy],
+            Anchor::LeftCenter,
+            label,
+            TextRole::Label,
+        ));
+    }
+}
+
+/// One row per shown category (swatch, label, count), "… N more", "missing (n)".
+fn categories(
+    shapes: &mut Vec<Shape>,
+    [x0, y0]: [f32; 2],
+    w: f32,
+    s: f32,
+    shown: &[(String, Rgba, usize)],
+    total: usize,
+    missing: usize,
+) {
+    let mut y = y0 + 30.0 * s;
+    let swatch = |shapes: &mut Vec<Shape>, y: f32, color: Rgba| {
+        shapes.push(Shape::Swatch {
+            center: [x0 + 14.0 * s, y],
+            radius: 4.5 * s,
+            color,
+        });
+    };
+    let label_x = x0 + 24.0 * s;
+    for (name, color, count) in shown {
+        swatch(shapes, y, *color);
+        let name = truncate_chars(name, LEGEND_LABEL_CHARS).to_string();
+        shapes.push(text(
+            [label_x, y],
+            Anchor::LeftCenter,
+            name,
+            TextRole::Label,
+        ));
+        let count = count.to_string();
+        shapes.push(text(
+            [x0 + w - 10.0 * s, y],
+            Anchor::RightCenter,
+            count,
+            TextRole::Count,
+        ));
+        y += 16.0 * s;
+    }
+    if total > LEGEND_MAX_ROWS {
+        let more = format!("… {} more", total - LEGEND_MAX_ROWS);
+        shapes.push(text([label_x, y], Anchor::LeftCenter, more, TextRole::More));
+        y += 16.0 * s;
+    }
+    if missing > 0 {
+        swatch(shapes, y, colors::MISSING);
+        let label = format!("missing ({missing})");
+        shapes.push(text(
+            [label_x, y],
+            Anchor::LeftCenter,
+            label,
+            TextRole::Label,
+        ));
     }
 }
 

@@ -288,8 +288,29 @@ pub fn rasterize(
             .map(|c| chunk_entries(c * CHUNK))
             .collect()
     };
-    // Stable counting sort by (band, class rank): each band's list is its faded, then normal,
-    // then top points, each in row order. A stamp crossing a band edge goes in both bands.
+    let (binned, starts) = bin_by_band(chunks, h, reach);
+    let draw_band = |(b, band): (usize, &mut [Rgba])| {
+        let list = &binned[starts[b]..starts[b + 1]];
+        draw_band(list, &stamps, style, band, w, (b * BAND_ROWS) as i32);
+    };
+    if parallel {
+        image
+            .par_chunks_mut(BAND_ROWS * w)
+            .enumerate()
+            .for_each(draw_band);
+    } else {
+        image
+            .chunks_mut(BAND_ROWS * w)
+            .enumerate()
+            .for_each(draw_band);
+    }
+    image
+}
+
+/// Stable counting sort of the transformed points by (band, class rank): each band's list
+/// is its faded, then normal, then top points, each in row order. A stamp crossing a band
+/// edge goes in both bands. Returns the lists end to end and where each band's starts.
+fn bin_by_band(chunks: Vec<Vec<(u8, Entry)>>, h: usize, reach: i32) -> (Vec<Entry>, Vec<usize>) {
     let bands = h.div_ceil(BAND_ROWS);
     let band_range = |e: &Entry| {
         let lo = (e.y as i32 - reach).max(0) as usize / BAND_ROWS;
@@ -323,22 +344,7 @@ pub fn rasterize(
     }
     drop(chunks);
     let starts: Vec<usize> = (0..=bands).map(|b| starts[b * 3]).collect();
-    let draw_band = |(b, band): (usize, &mut [Rgba])| {
-        let list = &binned[starts[b]..starts[b + 1]];
-        draw_band(list, &stamps, style, band, w, (b * BAND_ROWS) as i32);
-    };
-    if parallel {
-        image
-            .par_chunks_mut(BAND_ROWS * w)
-            .enumerate()
-            .for_each(draw_band);
-    } else {
-        image
-            .chunks_mut(BAND_ROWS * w)
-            .enumerate()
-            .for_each(draw_band);
-    }
-    image
+    (binned, starts)
 }
 
 /// Draw `list` (in order) into the band whose first row is `y0`.
