@@ -115,7 +115,7 @@ fn bench(n: usize) -> anyhow::Result<()> {
         mode: Mode::Points,
         background: [12, 12, 12, 255],
     };
-    let classes = vec![render::NORMAL; n];
+    let classes = vec![render::PointClass::Normal; n];
     let mut lit = 0;
     let points_ms = median_ms(5, || {
         let img = render::rasterize(&coords, &point_colors, Some(&classes), &view, &style, true);
@@ -272,7 +272,7 @@ fn bench(n: usize) -> anyhow::Result<()> {
     // The UI thread: frames of the whole app with the pointer moving over the map while it
     // pans (each frame: layout, hover pick, the texture placed; renders run on a worker).
     let mut app = AtlasApp::new(Default::default(), MapParams::default());
-    app.state.use_cache = false;
+    app.state.config.use_cache = false;
     app.set_map(samples.clone(), coords.clone());
     let mut h = egui_kittest::Harness::builder()
         .with_size(egui::vec2(1600.0, 1000.0))
@@ -280,7 +280,7 @@ fn bench(n: usize) -> anyhow::Result<()> {
     h.run_steps(3);
     let settle = |h: &mut egui_kittest::Harness<'_, AtlasApp>| {
         let t = Instant::now();
-        while (h.state().state.canvas.busy() || h.state().state.index.is_none())
+        while (h.state().state.paint.canvas.busy() || h.state().state.map.index.is_none())
             && t.elapsed().as_secs() < 60
         {
             std::thread::sleep(std::time::Duration::from_millis(5));
@@ -303,7 +303,7 @@ fn bench(n: usize) -> anyhow::Result<()> {
         frame_ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
     frame_ms.sort_by(f64::total_cmp);
-    let hovered = h.state().state.hovered.is_some();
+    let hovered = h.state().state.focus.hovered.is_some();
     println!(
         "  UI thread, hover frames: median {:.2} ms, max {:.2} ms (last hover found a point: {hovered})",
         frame_ms[frame_ms.len() / 2],

@@ -3,11 +3,11 @@
 //! metrics with expressions. Tables and curves are computed on a background thread.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
 
 use eframe::egui::{self, RichText};
 
-use super::Command;
+use super::AppCommand;
+use super::background::{INLINE_ROWS, Task};
 use crate::analysis::{self, Curve, SettingRow};
 use crate::dataset::{ColumnKind, Samples};
 use crate::render::colors;
@@ -25,6 +25,38 @@ pub struct Outputs {
     pub curves: Option<Vec<Curve>>,
 }
 
+/// Metric and group-by candidates of a set of samples (counting distinct values of every
+/// numeric column is O(rows): computed when the samples change, not every frame).
+#[derive(Clone, Debug, Default)]
+pub struct Choices {
+    pub metrics: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+impl Choices {
+    pub fn of(samples: &Samples) -> Choices {
+        Choices {
+            metrics: metric_columns(samples),
+            groups: group_columns(samples),
+        }
+    }
+}
+
+/// What new samples suggest: the candidates, the detected run schema, the default metric.
+struct Detected {
+    choices: Choices,
+    schema: analysis::RunSchema,
+    default_metric: Option<String>,
+}
+
+/// A metric column added from an expression, to the samples it was computed from.
+pub struct NewMetric {
+    pub base: Arc<Samples>,
+    pub samples: Samples,
+    pub name: String,
+    pub choices: Choices,
+}
+
 #[derive(Default)]
 pub struct AnalysisState {
     pub open: bool,
@@ -32,64 +64,86 @@ pub struct AnalysisState {
     /// The inputs the shown (or pending) result belongs to.
     computed: Option<Inputs>,
     pub result: Option<Result<Arc<Outputs>, String>>,
-    pub running: bool,
-    rx: Option<Receiver<(Inputs, Result<Outputs, String>)>>,
+    task: Task<(Inputs, Result<Outputs, String>)>,
+    /// Schema detection for new samples.
+    detect_task: Task<Detected>,
+    /// A new metric column being computed.
+    pub(super) metric_task: Task<Result<NewMetric, String>>,
     /// The new-metric editor.
     pub new_name: String,
     pub new_expr: String,
     pub new_error: Option<String>,
-    /// Metric and group-by candidates of the current samples (counting distinct values of
-    /// every numeric column is O(rows): done when the samples change, not every frame).
-    metric_choices: Vec<String>,
-    group_choices: Vec<String>,
+    choices: Choices,
 }
 
 impl AnalysisState {
-    /// Defaults from the detected run schema (hyperparameters, prompt, a score-like metric).
-    pub fn reset_for(&mut self, samples: &Samples) {
-        self.refresh_choices(samples);
-        let schema = analysis::detect_schema(samples);
-        let metrics = &self.metric_choices;
+    /// New samples: defaults from the detected run schema (hyperparameters, prompt, a
+    /// score-like metric), detected in the background for large sets.
+    pub fn reset_for(&mut self, ctx: &egui::Context, samples: &Arc<Samples>) {
+        self.computed = None;
+        self.result = None;
+        let s = samples.clone();
+        self.detect_task
+            .start(ctx, s.len() <= INLINE_ROWS, move || Detected {
+                choices: Choices::of(&s),
+                schema: analysis::detect_schema(&s),
+                default_metric: colors::default_color_column(&s),
+            });
+        self.take_detected();
+    }
+
+    fn take_detected(&mut self) {
+        let Some(d) = self.detect_task.poll() else {
+            return;
+        };
+        self.choices = d.choices;
+        let metrics = &self.choices.metrics;
         let keep_metric = self
             .inputs
             .metric
             .as_ref()
             .is_some_and(|m| metrics.contains(m));
         if !keep_metric {
-            self.inputs.metric = colors::default_color_column(samples)
+            self.inputs.metric = d
+                .default_metric
                 .filter(|c| metrics.contains(c))
                 .or_else(|| metrics.first().cloned());
         }
-        self.inputs.by = schema.hyperparameters;
-        self.inputs.prompt = schema.prompt;
+        self.inputs.by = d.schema.hyperparameters;
+        self.inputs.prompt = d.schema.prompt;
         self.computed = None;
         self.result = None;
     }
 
-    /// Recompute the metric and group-by candidates (when columns were added or replaced).
     /// The prompt column in use (detected or chosen), if any.
     pub fn prompt_column(&self) -> Option<String> {
         self.inputs.prompt.clone()
     }
 
-    pub fn refresh_choices(&mut self, samples: &Samples) {
-        self.metric_choices = metric_columns(samples);
-        self.group_choices = group_columns(samples);
+    /// The metric and group-by candidates (when columns were added or replaced).
+    pub fn set_choices(&mut self, choices: Choices) {
+        self.choices = choices;
     }
 
-    /// Start a computation when the inputs changed; collect a finished one.
+    /// Whether a table / curves computation is running.
+    pub fn running(&self) -> bool {
+        self.task.busy()
+    }
+
+    /// Start a computation when the inputs changed; collect a finished one (a computation
+    /// that panicked ends with its message as the result).
     pub fn poll(&mut self, ctx: &egui::Context, samples: Option<&Arc<Samples>>) {
-        if let Some(rx) = &self.rx
-            && let Ok((inputs, result)) = rx.try_recv()
-        {
-            self.rx = None;
-            self.running = false;
-            if inputs == self.inputs {
+        self.take_detected();
+        match self.task.poll_outcome() {
+            Some(Ok((inputs, result))) if inputs == self.inputs => {
                 self.result = Some(result.map(Arc::new));
             }
+            Some(Err(panic)) => self.result = Some(Err(panic)),
+            _ => {}
         }
         let Some(samples) = samples else { return };
-        if !self.open || self.running || self.computed.as_ref() == Some(&self.inputs) {
+        let settled = self.computed.as_ref() == Some(&self.inputs);
+        if !self.open || self.running() || self.detect_task.busy() || settled {
             return;
         }
         self.computed = Some(self.inputs.clone());
@@ -97,34 +151,25 @@ impl AnalysisState {
             self.result = Some(Err("choose a metric".into()));
             return;
         };
-        let (tx, rx) = channel();
-        let (inputs, samples, ctx) = (self.inputs.clone(), samples.clone(), ctx.clone());
-        self.running = true;
-        self.rx = Some(rx);
-        std::thread::spawn(move || {
-            let by = &inputs.by;
-            let result = (|| {
-                let table = analysis::settings_table(
-                    &samples,
-                    &by,
-                    &metric,
-                    inputs.prompt.as_deref(),
-                    None,
-                )
-                .map_err(|e| e.to_string())?;
-                let curves = match &inputs.prompt {
-                    Some(p) => Some(
-                        analysis::best_of_n(&samples, &by, &metric, p)
-                            .map_err(|e| e.to_string())?,
-                    ),
-                    None => None,
-                };
-                Ok(Outputs { table, curves })
-            })();
-            let _ = tx.send((inputs, result));
-            ctx.request_repaint();
+        let (inputs, samples) = (self.inputs.clone(), samples.clone());
+        self.task.start(ctx, false, move || {
+            let result = compute(&samples, &inputs, &metric);
+            (inputs, result)
         });
     }
+}
+
+/// The per-setting table and (with a prompt column) the best-of-N curves.
+fn compute(samples: &Samples, inputs: &Inputs, metric: &str) -> Result<Outputs, String> {
+    let by = &inputs.by;
+    let prompt = inputs.prompt.as_deref();
+    let table =
+        analysis::settings_table(samples, by, metric, prompt, None).map_err(|e| e.to_string())?;
+    let curves = match prompt {
+        Some(p) => Some(analysis::best_of_n(samples, by, metric, p).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    Ok(Outputs { table, curves })
 }
 
 /// Columns usable as a metric: numbers and true/false.
@@ -167,15 +212,17 @@ fn num(v: f64) -> String {
     }
 }
 
-pub fn window(ctx: &egui::Context, state: &mut AnalysisState, samples: &Samples) -> Vec<Command> {
+pub fn window(ctx: &egui::Context, state: &AnalysisState, samples: &Samples) -> Vec<AppCommand> {
     let mut out = Vec::new();
     let mut open = state.open;
+    let mut inputs = state.inputs.clone();
+    let (mut new_name, mut new_expr) = (state.new_name.clone(), state.new_expr.clone());
     egui::Window::new("Analysis")
         .open(&mut open)
         .default_size([640.0, 700.0])
         .vscroll(true)
         .show(ctx, |ui| {
-            let metrics = state.metric_choices.clone();
+            let metrics = &state.choices.metrics;
             ui.horizontal(|ui| {
                 let l = ui.label("metric");
                 egui::ComboBox::from_id_salt("analysis-metric")
@@ -187,10 +234,10 @@ pub fn window(ctx: &egui::Context, state: &mut AnalysisState, samples: &Samples)
                             .unwrap_or_else(|| "choose".into()),
                     )
                     .show_ui(ui, |ui| {
-                        for m in &metrics {
-                            let on = state.inputs.metric.as_deref() == Some(m.as_str());
+                        for m in metrics {
+                            let on = inputs.metric.as_deref() == Some(m.as_str());
                             if ui.selectable_label(on, m).clicked() {
-                                state.inputs.metric = Some(m.clone());
+                                inputs.metric = Some(m.clone());
                             }
                         }
                     })
@@ -198,21 +245,21 @@ pub fn window(ctx: &egui::Context, state: &mut AnalysisState, samples: &Samples)
                     .labelled_by(l.id);
                 let l = ui.label("prompt");
                 egui::ComboBox::from_id_salt("analysis-prompt")
-                    .selected_text(state.inputs.prompt.clone().unwrap_or_else(|| "none".into()))
+                    .selected_text(inputs.prompt.clone().unwrap_or_else(|| "none".into()))
                     .show_ui(ui, |ui| {
                         if ui
-                            .selectable_label(state.inputs.prompt.is_none(), "none")
+                            .selectable_label(inputs.prompt.is_none(), "none")
                             .clicked()
                         {
-                            state.inputs.prompt = None;
+                            inputs.prompt = None;
                         }
                         for c in &samples.columns {
                             if c.name == samples.text_column {
                                 continue;
                             }
-                            let on = state.inputs.prompt.as_deref() == Some(c.name.as_str());
+                            let on = inputs.prompt.as_deref() == Some(c.name.as_str());
                             if ui.selectable_label(on, &c.name).clicked() {
-                                state.inputs.prompt = Some(c.name.clone());
+                                inputs.prompt = Some(c.name.clone());
                             }
                         }
                     })
@@ -223,23 +270,23 @@ pub fn window(ctx: &egui::Context, state: &mut AnalysisState, samples: &Samples)
                 ui.label(RichText::new("new metric").strong());
                 let l = ui.label("name");
                 ui.add(
-                    egui::TextEdit::singleline(&mut state.new_name)
+                    egui::TextEdit::singleline(&mut new_name)
                         .desired_width(90.0)
                         .hint_text("adj_score"),
                 )
                 .labelled_by(l.id);
                 let l = ui.label("=");
                 ui.add(
-                    egui::TextEdit::singleline(&mut state.new_expr)
+                    egui::TextEdit::singleline(&mut new_expr)
                         .desired_width(260.0)
                         .code_editor()
                         .hint_text("score - 0.02 * len_words"),
                 )
                 .labelled_by(l.id);
                 if ui.button("Add metric").clicked() {
-                    out.push(Command::AddMetric(
-                        state.new_name.trim().to_string(),
-                        state.new_expr.trim().to_string(),
+                    out.push(AppCommand::AddMetric(
+                        new_name.trim().to_string(),
+                        new_expr.trim().to_string(),
                     ));
                 }
             });
@@ -262,25 +309,26 @@ pub fn window(ctx: &egui::Context, state: &mut AnalysisState, samples: &Samples)
             ui.horizontal_wrapped(|ui| {
                 ui.label("group by");
                 // The candidates (not the prompt column), then any chosen column that is not one.
-                let prompt = state.inputs.prompt.clone();
+                let prompt = inputs.prompt.clone();
                 let mut choices: Vec<String> = state
-                    .group_choices
+                    .choices
+                    .groups
                     .iter()
                     .filter(|c| Some(*c) != prompt.as_ref())
                     .cloned()
                     .collect();
-                for c in &state.inputs.by {
+                for c in &inputs.by {
                     if !choices.contains(c) {
                         choices.push(c.clone());
                     }
                 }
                 for c in choices {
-                    let mut on = state.inputs.by.contains(&c);
+                    let mut on = inputs.by.contains(&c);
                     if ui.checkbox(&mut on, &c).changed() {
                         if on {
-                            state.inputs.by.push(c.clone());
+                            inputs.by.push(c.clone());
                         } else {
-                            state.inputs.by.retain(|b| b != &c);
+                            inputs.by.retain(|b| b != &c);
                         }
                     }
                 }
@@ -296,7 +344,7 @@ pub fn window(ctx: &egui::Context, state: &mut AnalysisState, samples: &Samples)
                 }
                 Some(Ok(o)) => {
                     let o = o.clone();
-                    if state.running {
+                    if state.running() {
                         ui.spinner();
                     }
                     table(ui, &state.inputs, &o.table, &mut out);
@@ -311,11 +359,20 @@ pub fn window(ctx: &egui::Context, state: &mut AnalysisState, samples: &Samples)
                 }
             }
         });
-    state.open = open;
+    if inputs != state.inputs {
+        out.push(AppCommand::SetAnalysisInputs(inputs));
+    }
+    if (new_name.as_str(), new_expr.as_str()) != (state.new_name.as_str(), state.new_expr.as_str())
+    {
+        out.push(AppCommand::EditNewMetric(new_name, new_expr));
+    }
+    if !open {
+        out.push(AppCommand::ToggleAnalysis);
+    }
     out
 }
 
-fn table(ui: &mut egui::Ui, inputs: &Inputs, rows: &[SettingRow], out: &mut Vec<Command>) {
+fn table(ui: &mut egui::Ui, inputs: &Inputs, rows: &[SettingRow], out: &mut Vec<AppCommand>) {
     let boolean = rows.iter().any(|r| r.failure_rate.is_some());
     ui.label(
         RichText::new("Click a row to select its samples on the map.")
@@ -367,7 +424,7 @@ fn table(ui: &mut egui::Ui, inputs: &Inputs, rows: &[SettingRow], out: &mut Vec<
                         ui.label(r.prompts.map(|p| p.to_string()).unwrap_or_default());
                         ui.end_row();
                         if clicked {
-                            out.push(Command::Highlight(label, r.rows.clone()));
+                            out.push(AppCommand::Highlight(label, r.rows.clone()));
                         }
                     }
                 });

@@ -7,15 +7,26 @@ use std::sync::Arc;
 
 use eframe::egui::{self, Color32, Rect, RichText, Sense, pos2, vec2};
 
+use super::AppCommand;
 use super::background::{INLINE_ROWS, Task};
 use super::scatter::format_number;
-use crate::dataset::{ColumnKind, Samples, truncate_chars};
+use crate::dataset::{ColumnKind, Samples};
+use crate::util::text::truncate_chars;
 use crate::filter::{self, FilterResult, FilterSpec, Histogram, Search};
 
 /// Category columns with more levels than this get no checkboxes (search them instead).
 const MAX_LEVELS: usize = 60;
 
 type Counts = Vec<(String, Vec<usize>, usize)>;
+
+/// What the filter panel edits: the spec and the search field.
+#[derive(Clone, Debug, Default)]
+pub struct FilterEdit {
+    pub spec: FilterSpec,
+    pub search: String,
+    pub regex: bool,
+    pub case_sensitive: bool,
+}
 
 #[derive(Default)]
 pub struct FilterState {
@@ -61,6 +72,19 @@ impl FilterState {
     /// Whether any filter is on.
     pub fn active(&self) -> bool {
         !self.spec.is_empty()
+    }
+
+    /// Take in the panel's edits (evaluated by [`FilterState::changed`]).
+    pub fn edit(&mut self, e: FilterEdit) {
+        self.spec = e.spec;
+        self.search = e.search;
+        self.regex = e.regex;
+        self.case_sensitive = e.case_sensitive;
+    }
+
+    /// The filter result, when a filter is on and evaluated (for background work).
+    pub fn pass_result(&self) -> Option<Arc<FilterResult>> {
+        self.result.clone().filter(|_| self.active())
     }
 
     /// The rows that pass, when a filter is on and evaluated.
@@ -142,32 +166,62 @@ impl FilterState {
     }
 }
 
-/// The filter section of the side panel. Returns whether the spec changed.
+/// The filter section of the side panel: the commands its widgets raised (new filters,
+/// hide / fade, the search field took the focus).
 pub fn filter_section(
     ui: &mut egui::Ui,
-    f: &mut FilterState,
+    f: &FilterState,
+    samples: &Samples,
+    hide_filtered: bool,
+) -> Vec<AppCommand> {
+    let mut out = Vec::new();
+    let mut edit = FilterEdit {
+        spec: f.spec.clone(),
+        search: f.search.clone(),
+        regex: f.regex,
+        case_sensitive: f.case_sensitive,
+    };
+    let (mut hide, mut focused) = (hide_filtered, false);
+    if edit_filters(ui, f, &mut edit, samples, &mut hide, &mut focused) {
+        out.push(AppCommand::SetFilters(edit));
+    }
+    if hide != hide_filtered {
+        out.push(AppCommand::ToggleHideFiltered);
+    }
+    if focused {
+        out.push(AppCommand::SearchFocused);
+    }
+    out
+}
+
+/// The section's widgets, editing `e` (a copy of the filters). Returns whether it changed.
+fn edit_filters(
+    ui: &mut egui::Ui,
+    f: &FilterState,
+    e: &mut FilterEdit,
     samples: &Samples,
     hide: &mut bool,
+    focused: &mut bool,
 ) -> bool {
     let mut changed = false;
     ui.horizontal(|ui| {
         let l = ui.label("search");
-        let search = egui::TextEdit::singleline(&mut f.search)
+        let search = egui::TextEdit::singleline(&mut e.search)
             .id(egui::Id::unique("atlas-search"))
             .hint_text("texts  ( / )")
             .desired_width(120.0);
         let r = ui.add(search).labelled_by(l.id);
         if f.focus_search {
             r.request_focus();
-            f.focus_search = false;
+            *focused = true;
         }
         changed |= r.changed();
         changed |= ui
-            .toggle_value(&mut f.regex, ".*")
+            .toggle_value(&mut e.regex, ".*")
             .on_hover_text("Regular expression")
             .changed();
         changed |= ui
-            .toggle_value(&mut f.case_sensitive, "Aa")
+            .toggle_value(&mut e.case_sensitive, "Aa")
             .on_hover_text("Match case")
             .changed();
     });
@@ -190,8 +244,8 @@ pub fn filter_section(
         ui.checkbox(hide, "hide others")
             .on_hover_text("Hide the points filtered out (else they fade) · H");
         if f.active() && ui.small_button("Clear").clicked() {
-            f.spec = FilterSpec::default();
-            f.search.clear();
+            e.spec = FilterSpec::default();
+            e.search.clear();
             changed = true;
         }
     });
@@ -212,9 +266,9 @@ pub fn filter_section(
         let sub = filtered
             .as_ref()
             .and_then(|r| r.category_counts.iter().find(|c| &c.0 == name));
-        let pos = f.spec.categories.iter().position(|c| &c.0 == name);
+        let pos = e.spec.categories.iter().position(|c| &c.0 == name);
         let n_on = pos.map_or(levels.len(), |i| {
-            f.spec.categories[i].1.iter().filter(|&&b| b).count()
+            e.spec.categories[i].1.iter().filter(|&&b| b).count()
         });
         let title = if n_on == levels.len() {
             format!("{name} ({} values)", levels.len())
@@ -227,9 +281,9 @@ pub fn filter_section(
             .show(ui, |ui| {
                 let mut allowed = pos.map_or_else(
                     || vec![true; levels.len()],
-                    |i| f.spec.categories[i].1.clone(),
+                    |i| e.spec.categories[i].1.clone(),
                 );
-                let mut allow_missing = pos.is_none_or(|i| f.spec.categories[i].2);
+                let mut allow_missing = pos.is_none_or(|i| e.spec.categories[i].2);
                 let mut edited = false;
                 ui.horizontal(|ui| {
                     if ui.small_button("all").clicked() {
@@ -261,13 +315,13 @@ pub fn filter_section(
                     let all = allowed.iter().all(|&a| a) && allow_missing;
                     match (pos, all) {
                         (Some(i), true) => {
-                            f.spec.categories.remove(i);
+                            e.spec.categories.remove(i);
                         }
                         (Some(i), false) => {
-                            f.spec.categories[i] = (name.clone(), allowed, allow_missing)
+                            e.spec.categories[i] = (name.clone(), allowed, allow_missing)
                         }
                         (None, false) => {
-                            f.spec
+                            e.spec
                                 .categories
                                 .push((name.clone(), allowed, allow_missing))
                         }
@@ -280,8 +334,8 @@ pub fn filter_section(
         let sub = filtered
             .as_ref()
             .and_then(|r| r.histograms.iter().find(|x| x.column == h.column));
-        let pos = f.spec.ranges.iter().position(|r| r.0 == h.column);
-        let mut range = pos.map(|i| (f.spec.ranges[i].1, f.spec.ranges[i].2));
+        let pos = e.spec.ranges.iter().position(|r| r.0 == h.column);
+        let mut range = pos.map(|i| (e.spec.ranges[i].1, e.spec.ranges[i].2));
         ui.horizontal(|ui| {
             if let Some((lo, hi)) = &mut range {
                 ui.label(RichText::new(format!("{}:", truncate_chars(&h.column, 28))).strong());
@@ -316,13 +370,13 @@ pub fn filter_section(
         }
         match (pos, range) {
             (Some(i), Some((lo, hi))) => {
-                f.spec.ranges[i] = (h.column.clone(), lo.min(hi), hi.max(lo))
+                e.spec.ranges[i] = (h.column.clone(), lo.min(hi), hi.max(lo))
             }
             (Some(i), None) => {
-                f.spec.ranges.remove(i);
+                e.spec.ranges.remove(i);
             }
             (None, Some((lo, hi))) => {
-                f.spec
+                e.spec
                     .ranges
                     .push((h.column.clone(), lo.min(hi), hi.max(lo)))
             }

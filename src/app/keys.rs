@@ -3,7 +3,7 @@
 
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 
-use super::{AppState, Command, Tool};
+use super::{AppCommand, AppState, Tool};
 
 /// (keys, what they do), as the overlay shows them.
 pub const SHORTCUTS: &[(&str, &str)] = &[
@@ -33,27 +33,27 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("Ctrl+O", "open a file"),
 ];
 
-pub fn shortcuts(ctx: &egui::Context, state: &AppState) -> Vec<Command> {
+pub fn shortcuts(ctx: &egui::Context, state: &AppState) -> Vec<AppCommand> {
     let mut out = Vec::new();
     let ctrl = |k| KeyboardShortcut::new(Modifiers::COMMAND, k);
     ctx.input_mut(|i| {
         if i.consume_shortcut(&ctrl(Key::O)) {
-            out.push(Command::OpenDialog);
+            out.push(AppCommand::OpenDialog);
         }
-        if state.samples.is_none() {
+        if state.map.samples.is_none() {
             return;
         }
         if i.consume_shortcut(&ctrl(Key::F)) {
-            out.push(Command::FocusSearch);
+            out.push(AppCommand::FocusSearch);
         }
         if i.consume_shortcut(&ctrl(Key::E)) {
-            out.push(Command::ExportSelectionDialog);
+            out.push(AppCommand::ExportSelectionDialog);
         }
         if i.consume_shortcut(&ctrl(Key::S)) {
-            out.push(Command::SavePngDialog);
+            out.push(AppCommand::SavePngDialog);
         }
     });
-    if ctx.egui_wants_keyboard_input() || state.samples.is_none() {
+    if ctx.egui_wants_keyboard_input() || state.map.samples.is_none() {
         return out;
     }
     ctx.input(|i| {
@@ -61,33 +61,33 @@ pub fn shortcuts(ctx: &egui::Context, state: &AppState) -> Vec<Command> {
         let shift = i.modifiers.shift;
         for e in &i.events {
             match e {
-                egui::Event::Text(t) if t == "?" => out.push(Command::ToggleHelp),
-                egui::Event::Text(t) if t == "/" => out.push(Command::FocusSearch),
-                egui::Event::Text(t) if t == "]" => out.push(Command::StepPrompt(1)),
-                egui::Event::Text(t) if t == "[" => out.push(Command::StepPrompt(-1)),
+                egui::Event::Text(t) if t == "?" => out.push(AppCommand::ToggleHelp),
+                egui::Event::Text(t) if t == "/" => out.push(AppCommand::FocusSearch),
+                egui::Event::Text(t) if t == "]" => out.push(AppCommand::StepPrompt(1)),
+                egui::Event::Text(t) if t == "[" => out.push(AppCommand::StepPrompt(-1)),
                 egui::Event::Key {
                     key, pressed: true, ..
                 } if plain => match key {
-                    Key::C => out.push(Command::CycleColor(if shift { -1 } else { 1 })),
-                    Key::F if !shift => out.push(Command::ToggleFilters),
-                    Key::H if !shift => out.push(Command::ToggleHideFiltered),
-                    Key::D if !shift => out.push(Command::ToggleDensity),
-                    Key::V if !shift => out.push(Command::SetTool(Tool::Pan)),
-                    Key::B if !shift => out.push(Command::SetTool(Tool::Box)),
-                    Key::L if !shift => out.push(Command::SetTool(Tool::Lasso)),
-                    Key::N if !shift => out.push(Command::Step(1)),
-                    Key::P if !shift => out.push(Command::Step(-1)),
-                    Key::Z if !shift => out.push(Command::ZoomToSelection),
-                    Key::R | Key::Home if !shift => out.push(Command::ResetView),
-                    Key::T if !shift => out.push(Command::ToggleTable),
-                    Key::A if !shift => out.push(Command::ToggleAnalysis),
+                    Key::C => out.push(AppCommand::CycleColor(if shift { -1 } else { 1 })),
+                    Key::F if !shift => out.push(AppCommand::ToggleFilters),
+                    Key::H if !shift => out.push(AppCommand::ToggleHideFiltered),
+                    Key::D if !shift => out.push(AppCommand::ToggleDensity),
+                    Key::V if !shift => out.push(AppCommand::SetTool(Tool::Pan)),
+                    Key::B if !shift => out.push(AppCommand::SetTool(Tool::Box)),
+                    Key::L if !shift => out.push(AppCommand::SetTool(Tool::Lasso)),
+                    Key::N if !shift => out.push(AppCommand::Step(1)),
+                    Key::P if !shift => out.push(AppCommand::Step(-1)),
+                    Key::Z if !shift => out.push(AppCommand::ZoomToSelection),
+                    Key::R | Key::Home if !shift => out.push(AppCommand::ResetView),
+                    Key::T if !shift => out.push(AppCommand::ToggleTable),
+                    Key::A if !shift => out.push(AppCommand::ToggleAnalysis),
                     Key::Escape => {
-                        if state.show_help {
-                            out.push(Command::ToggleHelp);
-                        } else if state.selection.is_some() {
-                            out.push(Command::ClearSelection);
-                        } else if state.selected.is_some() {
-                            out.push(Command::Select(None));
+                        if state.overlays.show_help {
+                            out.push(AppCommand::ToggleHelp);
+                        } else if state.focus.selection.is_some() {
+                            out.push(AppCommand::ClearSelection);
+                        } else if state.focus.selected.is_some() {
+                            out.push(AppCommand::Select(None));
                         }
                     }
                     _ => {}
@@ -100,7 +100,7 @@ pub fn shortcuts(ctx: &egui::Context, state: &AppState) -> Vec<Command> {
 }
 
 /// The `?` overlay.
-pub fn help_window(ctx: &egui::Context) -> Vec<Command> {
+pub fn help_window(ctx: &egui::Context) -> Vec<AppCommand> {
     let mut out = Vec::new();
     let mut open = true;
     egui::Window::new("Keyboard shortcuts")
@@ -121,7 +121,7 @@ pub fn help_window(ctx: &egui::Context) -> Vec<Command> {
                 });
         });
     if !open {
-        out.push(Command::ToggleHelp);
+        out.push(AppCommand::ToggleHelp);
     }
     out
 }

@@ -3,153 +3,15 @@
 use eframe::egui::{self, RichText};
 
 use super::scatter::{self, MapData};
-use super::{AppState, Command, Tool, filters};
-use crate::dataset::{ColumnKind, truncate_chars};
+use super::{AppCommand, AppState, Tool, filters};
+use crate::dataset::ColumnKind;
+use crate::util::text::truncate_chars;
 use crate::embedding::EndpointParams;
 use crate::neighbors::Metric;
 use crate::pipeline::VectorSource;
 
 /// Longest text shown whole in the detail panel (characters); longer texts are cut.
 const MAX_DETAIL_CHARS: usize = 50_000;
-
-pub fn top_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
-    let mut out = Vec::new();
-    egui::Panel::top("atlas-top").show(ui, |ui| {
-        ui.horizontal(|ui| {
-            ui.strong("Sample Atlas");
-            ui.separator();
-            if ui
-                .button("Open…")
-                .on_hover_text(
-                    "Open a sample set (JSONL, CSV, Parquet); or drop a file on the window",
-                )
-                .clicked()
-            {
-                out.push(Command::OpenDialog);
-            }
-            if let Some(path) = &state.path {
-                ui.label(RichText::new(path.display().to_string()).monospace())
-                    .on_hover_text(path.display().to_string());
-            }
-            if state.samples.is_some()
-                && ui
-                    .selectable_label(state.analysis.open, "Analysis")
-                    .on_hover_text("Per-setting table, best-of-N curves, new metrics")
-                    .clicked()
-            {
-                out.push(Command::ToggleAnalysis);
-            }
-            if state.coords.is_some()
-                && ui
-                    .button("Save PNG…")
-                    .on_hover_text("Save the current view with its legend (Ctrl+S)")
-                    .clicked()
-            {
-                out.push(Command::SavePngDialog);
-            }
-            if state.job_running && ui.button("Cancel").clicked() {
-                out.push(Command::Cancel);
-            }
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui
-                    .selectable_label(state.show_help, " ? ")
-                    .on_hover_text("Keyboard shortcuts (?)")
-                    .clicked()
-                {
-                    out.push(Command::ToggleHelp);
-                }
-            });
-        });
-    });
-    out
-}
-
-pub fn status_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
-    let mut out = Vec::new();
-    egui::Panel::bottom("atlas-status").show(ui, |ui| {
-        ui.horizontal(|ui| {
-            match &state.samples {
-                Some(s) => {
-                    ui.label(format!("{} samples", thousands(s.len())));
-                    ui.separator();
-                    ui.label(format!("text: {}", s.text_column));
-                    if let Some(i) = state.selected {
-                        ui.separator();
-                        ui.label(format!("selected #{i}"));
-                    }
-                    if let Some(h) = &state.selection {
-                        ui.separator();
-                        ui.label(format!(
-                            "{} selected ({}){}",
-                            thousands(h.count()),
-                            h.label,
-                            h.mean.as_deref().unwrap_or_default()
-                        ));
-                        if ui
-                            .small_button(if state.table.open { "Hide table" } else { "Table" })
-                            .on_hover_text("T")
-                            .clicked()
-                        {
-                            out.push(Command::ToggleTable);
-                        }
-                        if ui.small_button("Clear").on_hover_text("Esc").clicked() {
-                            out.push(Command::ClearSelection);
-                        }
-                    }
-                    if let Some(n) = &state.notice {
-                        ui.separator();
-                        ui.label(RichText::new(n).weak());
-                    }
-                    if let Some(i) = state.hovered {
-                        ui.separator();
-                        ui.label(format!("hover #{i}"));
-                    }
-                }
-                None if state.path.is_some() => {
-                    ui.label("no data loaded");
-                }
-                None => {
-                    ui.label("no file open");
-                }
-            }
-            if !state.warnings.is_empty() {
-                ui.separator();
-                let label = format!("{} warnings", state.warnings.len());
-                if ui.link(label).clicked() {
-                    out.push(Command::ShowWarnings(!state.show_warnings));
-                }
-            }
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if let Some((stage, done, total)) = state.progress {
-                    let frac = if total > 0 {
-                        done as f32 / total as f32
-                    } else {
-                        0.0
-                    };
-                    ui.add(
-                        egui::ProgressBar::new(frac)
-                            .desired_width(260.0)
-                            .text(format!("{} {}/{}", stage.label(), done, total)),
-                    );
-                    // No spinner: it repaints every frame, and under software rendering
-                    // (llvmpipe) that took a core from the computation. The bar moves with
-                    // each progress report, which asks for a repaint itself.
-                } else if state.from_cache && state.layout_done {
-                    ui.label(RichText::new("map ready: from the cache").weak());
-                } else if let Some((load, t)) = &state.timings {
-                    ui.label(
-                        RichText::new(format!(
-                            "map ready: load {load:.2} s · embed {:.2} s · kNN {:.2} s · UMAP {:.2} s",
-                            t.embed_s, t.neighbors_s, t.layout_s
-                        ))
-                        .weak(),
-                    );
-                }
-            });
-        });
-    });
-    out
-}
 
 /// The embedder choice (and its folder / URL / model fields) as rows of the parameter grid.
 fn embedder_rows(ui: &mut egui::Ui, v: &mut VectorSource, samples: &crate::dataset::Samples) {
@@ -240,19 +102,19 @@ fn embedder_rows(ui: &mut egui::Ui, v: &mut VectorSource, samples: &crate::datas
     }
 }
 
-pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
+pub fn side_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
     let mut out = Vec::new();
     egui::Panel::left("atlas-side")
         .default_size(260.0)
         .resizable(true)
         .show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
-                let Some(samples) = state.samples.clone() else {
+                let Some(samples) = state.map.samples.clone() else {
                     ui.label("Open a sample set to see its map.");
                     return;
                 };
                 ui.heading("Colour");
-                let current = state.color_by.clone().unwrap_or_else(|| "none".into());
+                let current = state.paint.color_by.clone().unwrap_or_else(|| "none".into());
                 let shown = if current.chars().count() > 18 {
                     format!("{}…", truncate_chars(&current, 17))
                 } else {
@@ -263,22 +125,32 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                     .selected_text(shown)
                     .show_ui(ui, |ui| {
                         if ui
-                            .selectable_label(state.color_by.is_none(), "none")
+                            .selectable_label(state.paint.color_by.is_none(), "none")
                             .clicked()
                         {
-                            out.push(Command::SetColorBy(None));
+                            out.push(AppCommand::SetColorBy(None));
                         }
                         for col in samples.columns.iter().filter(|c| c.colorable()) {
-                            let on = state.color_by.as_deref() == Some(col.name.as_str());
+                            let on = state.paint.color_by.as_deref() == Some(col.name.as_str());
                             if ui.selectable_label(on, &col.name).clicked() {
-                                out.push(Command::SetColorBy(Some(col.name.clone())));
+                                out.push(AppCommand::SetColorBy(Some(col.name.clone())));
                             }
                         }
                     });
-                ui.add(
-                    egui::Slider::new(&mut state.view.point_scale, 0.3..=4.0).text("point size"),
-                );
-                ui.add(egui::Slider::new(&mut state.view.opacity, 0.05..=1.0).text("opacity"));
+                let mut scale = state.view.point_scale;
+                if ui
+                    .add(egui::Slider::new(&mut scale, 0.3..=4.0).text("point size"))
+                    .changed()
+                {
+                    out.push(AppCommand::SetPointScale(scale));
+                }
+                let mut opacity = state.view.opacity;
+                if ui
+                    .add(egui::Slider::new(&mut opacity, 0.05..=1.0).text("opacity"))
+                    .changed()
+                {
+                    out.push(AppCommand::SetOpacity(opacity));
+                }
                 ui.horizontal(|ui| {
                     let mut density = state.view.density;
                     if ui
@@ -286,7 +158,7 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                         .on_hover_text("Show how many points fall on each pixel (D)")
                         .changed()
                     {
-                        out.push(Command::ToggleDensity);
+                        out.push(AppCommand::ToggleDensity);
                     }
                 });
                 ui.horizontal(|ui| {
@@ -303,7 +175,7 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                             ))
                             .clicked()
                         {
-                            out.push(Command::SetTool(tool));
+                            out.push(AppCommand::SetTool(tool));
                         }
                     }
                 });
@@ -312,12 +184,12 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                     .on_hover_text("Or double-click the map")
                     .clicked()
                 {
-                    out.push(Command::ResetView);
+                    out.push(AppCommand::ResetView);
                 }
 
                 ui.separator();
                 ui.heading("Map");
-                let mut p = state.params.clone();
+                let mut p = state.config.params.clone();
                 egui::Grid::new("params").num_columns(2).show(ui, |ui| {
                     if samples.format != crate::dataset::Format::Npy {
                         embedder_rows(ui, &mut p.vectors, &samples);
@@ -349,30 +221,25 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                         .labelled_by(l.id);
                     ui.end_row();
                 });
-                if p != state.params {
-                    out.push(Command::SetParams(p));
+                if p != state.config.params {
+                    out.push(AppCommand::SetParams(p));
                 }
-                ui.add_enabled_ui(!state.job_running, |ui| {
+                ui.add_enabled_ui(!state.job.running(), |ui| {
                     if ui.button("Recompute map").clicked() {
-                        out.push(Command::Recompute);
+                        out.push(AppCommand::Recompute);
                     }
                 });
 
                 ui.separator();
                 let filters_open = egui::CollapsingHeader::new(egui::RichText::new("Filters").heading())
                     .id_salt("filters-section")
-                    .open(Some(state.filters.open))
+                    .open(Some(state.overlays.filters.open))
                     .show(ui, |ui| {
-                        let mut hide = state.view.hide_filtered;
-                        if filters::filter_section(ui, &mut state.filters, &samples, &mut hide) {
-                            out.push(Command::FiltersChanged);
-                        }
-                        if hide != state.view.hide_filtered {
-                            out.push(Command::ToggleHideFiltered);
-                        }
+                        let f = &state.overlays.filters;
+                        out.extend(filters::filter_section(ui, f, &samples, state.view.hide_filtered));
                     });
                 if filters_open.header_response.clicked() {
-                    out.push(Command::ToggleFilters);
+                    out.push(AppCommand::ToggleFilters);
                 }
 
 
@@ -395,13 +262,13 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                             }
                         ));
                         ui.end_row();
-                        if let Some(d) = state.embedding_dims {
+                        if let Some(d) = state.map.embedding_dims {
                             ui.label("embedding");
                             ui.label(format!("{d} dims"))
-                                .on_hover_text(state.embedder.clone().unwrap_or_default());
+                                .on_hover_text(state.map.embedder.clone().unwrap_or_default());
                             ui.end_row();
                         }
-                        if let Some(e) = &state.embedder {
+                        if let Some(e) = &state.map.embedder {
                             ui.label("embedder");
                             ui.add(egui::Label::new(e.as_str()).wrap());
                             ui.end_row();
@@ -429,9 +296,9 @@ pub fn side_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
     out
 }
 
-pub fn detail_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
+pub fn detail_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
     let mut out = Vec::new();
-    let (Some(samples), Some(row)) = (&state.samples, state.selected) else {
+    let (Some(samples), Some(row)) = (&state.map.samples, state.focus.selected) else {
         return out;
     };
     if row >= samples.len() {
@@ -446,11 +313,11 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                 ui.label(RichText::new(samples.locate(row)).weak());
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     if ui.button("Close").clicked() {
-                        out.push(Command::Select(None));
+                        out.push(AppCommand::Select(None));
                     }
                 });
             });
-            if let Some((col, rows)) = &state.same_prompt
+            if let Some((col, rows)) = &state.focus.same_prompt
                 && let Ok(at) = rows.binary_search(&(row as u32))
             {
                 ui.horizontal(|ui| {
@@ -459,7 +326,7 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                         .on_hover_text("Previous sample of this prompt ([)")
                         .clicked()
                     {
-                        out.push(Command::StepPrompt(-1));
+                        out.push(AppCommand::StepPrompt(-1));
                     }
                     ui.label(format!("{} {} of {}", col, at + 1, rows.len()));
                     if ui
@@ -467,12 +334,12 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
                         .on_hover_text("Next sample of this prompt (])")
                         .clicked()
                     {
-                        out.push(Command::StepPrompt(1));
+                        out.push(AppCommand::StepPrompt(1));
                     }
                 });
             }
             ui.separator();
-            let Some(detail) = state.detail.as_ref().filter(|d| d.row == row) else {
+            let Some(detail) = state.focus.detail.as_ref().filter(|d| d.row == row) else {
                 return;
             };
             egui::ScrollArea::vertical().show(ui, |ui| {
@@ -512,10 +379,10 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<Command> {
     out
 }
 
-pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
+pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<AppCommand> {
     let mut out = Vec::new();
     egui::CentralPanel::default_margins().show(ui, |ui| {
-        if let Some(err) = state.error.clone() {
+        if let Some(err) = state.job.error.clone() {
             egui::Frame::new()
                 .fill(ui.visuals().error_fg_color.gamma_multiply(0.15))
                 .inner_margin(6.0)
@@ -523,14 +390,14 @@ pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                     ui.horizontal(|ui| {
                         ui.colored_label(ui.visuals().error_fg_color, &err);
                         if ui.small_button("Dismiss").clicked() {
-                            out.push(Command::DismissError);
+                            out.push(AppCommand::DismissError);
                         }
                     });
                 });
         }
-        let (Some(samples), Some(coords)) = (state.samples.clone(), state.coords.clone()) else {
+        let (Some(samples), Some(coords)) = (state.map.samples.clone(), state.map.coords.clone()) else {
             ui.centered_and_justified(|ui| {
-                if state.job_running {
+                if state.job.running() {
                     ui.label(RichText::new("Working… the map appears as soon as the layout starts.").size(16.0));
                 } else {
                     ui.label(
@@ -541,38 +408,37 @@ pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
             });
             return;
         };
-        let index = state
-            .index
-            .as_ref()
-            .filter(|(v, _)| *v == state.coords_version)
-            .map(|(_, i)| i.clone());
+        let index = state.current_index();
+        let p = &mut state.paint;
         let data = MapData {
             samples: &samples,
-            coords: &coords.clone(),
-            colors: &state.colors,
-            classes: &state.classes,
-            version: state.version,
-            legend: &state.legend,
-            selected: state.selected,
+            coords: &coords,
+            colors: &p.colors,
+            classes: &p.classes,
+            version: p.version,
+            legend: &p.legend,
+            selected: state.focus.selected,
             index: index.as_deref(),
-            bounds: state.bounds,
-            pass: state.filters.pass(),
+            bounds: state.map.bounds,
+            pass: state.overlays.filters.pass(),
         };
-        let result = scatter::show_map(ui, &mut state.view, &mut state.canvas, &data);
+        // The map widget keeps its own memory (pan, zoom, the region being drawn, its
+        // texture) in `view` and `canvas`; everything else it asks for by command.
+        let result = scatter::show_map(ui, &mut state.view, &mut p.canvas, &data);
         if let Some((polygon, op, label)) = result.region {
-            out.push(Command::SelectRegion(polygon, op, label));
+            out.push(AppCommand::SelectRegion(polygon, op, label));
         }
-        if result.hovered != state.hovered {
-            out.push(Command::Hover(result.hovered));
+        if result.hovered != state.focus.hovered {
+            out.push(AppCommand::Hover(result.hovered));
         }
         if let Some(click) = result.clicked {
-            out.push(Command::Select(click));
+            out.push(AppCommand::Select(click));
         }
     });
     out
 }
 
-pub fn warnings_window(ctx: &egui::Context, state: &AppState) -> Vec<Command> {
+pub fn warnings_window(ctx: &egui::Context, state: &AppState) -> Vec<AppCommand> {
     let mut out = Vec::new();
     let mut open = true;
     egui::Window::new("Warnings")
@@ -582,13 +448,13 @@ pub fn warnings_window(ctx: &egui::Context, state: &AppState) -> Vec<Command> {
             egui::ScrollArea::vertical()
                 .max_height(360.0)
                 .show(ui, |ui| {
-                    for w in &state.warnings {
+                    for w in &state.map.warnings {
                         ui.label(w);
                     }
                 });
         });
     if !open {
-        out.push(Command::ShowWarnings(false));
+        out.push(AppCommand::ShowWarnings(false));
     }
     out
 }

@@ -5,12 +5,11 @@
 
 use std::sync::Arc;
 
-use eframe::egui::{
-    self, Align2, Color32, FontId, Id, Mesh, Pos2, Rect, Sense, Shape, Stroke, pos2, vec2,
-};
+use eframe::egui::{self, Color32, Pos2, Rect, Sense, Shape, Stroke, pos2, vec2};
 
 use super::background::{INLINE_ROWS, Task};
-use crate::dataset::{ColumnKind, MISSING_CODE, Samples, truncate_chars};
+use super::map_labels;
+use crate::dataset::Samples;
 use crate::render::colors::{self, Legend};
 use crate::render::{self, Rgba};
 use crate::spatial::GridIndex;
@@ -233,8 +232,8 @@ pub struct MapData<'a> {
     pub samples: &'a Samples,
     pub coords: &'a Arc<Vec<[f32; 2]>>,
     pub colors: &'a Arc<Vec<Rgba>>,
-    /// How each point is drawn (`render::HIDDEN` … `render::TOP`).
-    pub classes: &'a Arc<Vec<u8>>,
+    /// How each point is drawn.
+    pub classes: &'a Arc<Vec<render::PointClass>>,
     /// Changes whenever coords, colours or classes change.
     pub version: u64,
     pub legend: &'a Legend,
@@ -388,7 +387,9 @@ pub fn show_map(
             let max = (radius + 3.0) / view.px_per_unit;
             // Points filtered out are not picked, faded or hidden.
             index.nearest(coords, view.to_layout(ptr), max, |r| {
-                data.classes.get(r).is_none_or(|&c| c != render::HIDDEN)
+                data.classes
+                    .get(r)
+                    .is_none_or(|&c| c != render::PointClass::Hidden)
                     && data.pass.is_none_or(|p| p[r])
             })
         }
@@ -407,7 +408,7 @@ pub fn show_map(
     if let Some(i) = hovered {
         let s = view.to_screen(coords[i]);
         painter.circle_stroke(s, radius + 3.0, Stroke::new(1.5, outline));
-        show_tooltip(ui.ctx(), data.samples, i, s, rect);
+        map_labels::show_tooltip(ui.ctx(), data.samples, i, s, rect);
     }
     // The region being drawn.
     let accent = ui.visuals().selection.stroke.color;
@@ -424,208 +425,15 @@ pub fn show_map(
         }
         _ => {}
     }
-    draw_legend(ui, &painter, rect, data.legend);
+    map_labels::draw_legend(ui, &painter, rect, data.legend);
 
     out.hovered = hovered;
     out.clicked = response.clicked().then_some(hovered);
     out
 }
 
-/// A compact display of one metadata value.
-pub fn format_value(kind: &ColumnKind, row: usize) -> Option<String> {
-    match kind {
-        ColumnKind::Numeric { values, .. } => {
-            let v = values[row];
-            Some(if v.is_finite() {
-                format_number(v)
-            } else {
-                "missing".into()
-            })
-        }
-        ColumnKind::Category { levels, codes, .. } => Some(if codes[row] == MISSING_CODE {
-            "missing".into()
-        } else {
-            levels[codes[row] as usize].clone()
-        }),
-        _ => None,
-    }
-}
-
+pub use super::map_labels::format_value;
 pub use crate::render::image::format_number;
-
-fn show_tooltip(ctx: &egui::Context, samples: &Samples, row: usize, at: Pos2, map: Rect) {
-    let flip_x = at.x > map.right() - 440.0;
-    let pos = if flip_x {
-        at + vec2(-16.0, 16.0)
-    } else {
-        at + vec2(16.0, 16.0)
-    };
-    let pivot = if flip_x {
-        Align2::RIGHT_TOP
-    } else {
-        Align2::LEFT_TOP
-    };
-    egui::Area::new(Id::unique("atlas-map-tooltip"))
-        .order(egui::Order::Tooltip)
-        .fixed_pos(pos)
-        .pivot(pivot)
-        .interactable(false)
-        .constrain(true)
-        .show(ctx, |ui| {
-            egui::Frame::popup(ui.style()).show(ui, |ui| {
-                ui.set_max_width(420.0);
-                ui.label(
-                    egui::RichText::new(format!("#{row} · {}", samples.locate(row)))
-                        .small()
-                        .weak(),
-                );
-                let text = &samples.texts[row];
-                let preview = truncate_chars(text, 280);
-                let ellipsis = if preview.len() < text.len() {
-                    " …"
-                } else {
-                    ""
-                };
-                ui.label(format!("{preview}{ellipsis}"));
-                ui.separator();
-                for col in samples.columns.iter().filter(|c| c.colorable()).take(10) {
-                    if let Some(v) = format_value(&col.kind, row) {
-                        ui.horizontal(|ui| {
-                            ui.label(egui::RichText::new(&col.name).weak());
-                            ui.add(egui::Label::new(truncate_chars(&v, 120)).truncate());
-                        });
-                    }
-                }
-            });
-        });
-}
-
-fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legend) {
-    let font = FontId::proportional(12.0);
-    let text_color = ui.visuals().text_color();
-    let bg = ui.visuals().window_fill().gamma_multiply(0.9);
-    match legend {
-        Legend::None => {}
-        Legend::Continuous {
-            column,
-            min,
-            max,
-            missing,
-        } => {
-            let (w, h, _) = legend.box_size();
-            let size = vec2(w, h);
-            let frame = Rect::from_min_size(map.right_top() + vec2(-size.x - 12.0, 12.0), size);
-            painter.rect_filled(frame, 4.0, bg);
-            painter.text(
-                frame.left_top() + vec2(10.0, 6.0),
-                Align2::LEFT_TOP,
-                column,
-                font.clone(),
-                text_color,
-            );
-            let bar = Rect::from_min_size(
-                frame.left_top() + vec2(10.0, 24.0),
-                vec2(size.x - 20.0, 12.0),
-            );
-            let mut mesh = Mesh::default();
-            let steps = 64;
-            for k in 0..steps {
-                let t0 = k as f32 / steps as f32;
-                let t1 = (k + 1) as f32 / steps as f32;
-                let r = Rect::from_x_y_ranges(
-                    bar.left() + t0 * bar.width()..=bar.left() + t1 * bar.width(),
-                    bar.y_range(),
-                );
-                mesh.add_colored_rect(r, c32(colors::continuous((t0 + t1) / 2.0)));
-            }
-            painter.add(Shape::mesh(mesh));
-            let y = bar.bottom() + 3.0;
-            painter.text(
-                pos2(bar.left(), y),
-                Align2::LEFT_TOP,
-                format_number(*min),
-                font.clone(),
-                text_color,
-            );
-            painter.text(
-                pos2(bar.right(), y),
-                Align2::RIGHT_TOP,
-                format_number(*max),
-                font.clone(),
-                text_color,
-            );
-            if *missing > 0 {
-                painter.circle_filled(pos2(bar.left() + 4.0, y + 22.0), 4.0, c32(colors::MISSING));
-                painter.text(
-                    pos2(bar.left() + 14.0, y + 22.0),
-                    Align2::LEFT_CENTER,
-                    format!("missing ({missing})"),
-                    font,
-                    text_color,
-                );
-            }
-        }
-        Legend::Categories {
-            column,
-            entries,
-            missing,
-        } => {
-            let (width, height, shown) = legend.box_size();
-            let frame = Rect::from_min_size(
-                map.right_top() + vec2(-width - 12.0, 12.0),
-                vec2(width, height),
-            );
-            painter.rect_filled(frame, 4.0, bg);
-            painter.text(
-                frame.left_top() + vec2(10.0, 6.0),
-                Align2::LEFT_TOP,
-                column,
-                font.clone(),
-                text_color,
-            );
-            let mut y = frame.top() + 30.0;
-            for (label, color, count) in entries.iter().take(shown) {
-                painter.circle_filled(pos2(frame.left() + 14.0, y), 4.5, c32(*color));
-                let label = truncate_chars(label, colors::LEGEND_LABEL_CHARS);
-                painter.text(
-                    pos2(frame.left() + 24.0, y),
-                    Align2::LEFT_CENTER,
-                    label,
-                    font.clone(),
-                    text_color,
-                );
-                painter.text(
-                    pos2(frame.right() - 10.0, y),
-                    Align2::RIGHT_CENTER,
-                    count.to_string(),
-                    font.clone(),
-                    ui.visuals().weak_text_color(),
-                );
-                y += 16.0;
-            }
-            if entries.len() > colors::LEGEND_MAX_ROWS {
-                painter.text(
-                    pos2(frame.left() + 24.0, y),
-                    Align2::LEFT_CENTER,
-                    format!("… {} more", entries.len() - colors::LEGEND_MAX_ROWS),
-                    font.clone(),
-                    ui.visuals().weak_text_color(),
-                );
-                y += 16.0;
-            }
-            if *missing > 0 {
-                painter.circle_filled(pos2(frame.left() + 14.0, y), 4.5, c32(colors::MISSING));
-                painter.text(
-                    pos2(frame.left() + 24.0, y),
-                    Align2::LEFT_CENTER,
-                    format!("missing ({missing})"),
-                    font,
-                    text_color,
-                );
-            }
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -8,8 +8,9 @@ use egui_extras::{Column as TableColumn, TableBuilder};
 
 use super::background::{INLINE_ROWS, Task};
 use super::scatter::{self, SelectOp};
-use super::{AppState, Command};
-use crate::dataset::{ColumnKind, MISSING_CODE, Samples, truncate_chars};
+use super::{AppCommand, AppState};
+use crate::dataset::{ColumnKind, MISSING_CODE, Samples};
+use crate::util::text::truncate_chars;
 use crate::spatial::GridIndex;
 
 /// A set of selected rows: drawn on top, everything else faded.
@@ -17,7 +18,6 @@ pub struct Selection {
     pub label: String,
     /// Selected rows in increasing order.
     pub rows: Arc<Vec<u32>>,
-    pub mask: Vec<bool>,
     /// " · mean COL x" of the colour column over the selection (kept up to date by
     /// `recolor`, not recomputed every frame).
     pub mean: Option<String>,
@@ -25,18 +25,13 @@ pub struct Selection {
 
 impl Selection {
     pub fn new(label: String, rows: Vec<u32>, n: usize) -> Selection {
-        let mut mask = vec![false; n];
         let mut rows = rows;
         rows.retain(|&r| (r as usize) < n);
         rows.sort_unstable();
         rows.dedup();
-        for &r in &rows {
-            mask[r as usize] = true;
-        }
         Selection {
             label,
             rows: Arc::new(rows),
-            mask,
             mean: None,
         }
     }
@@ -130,6 +125,16 @@ impl TableState {
         self.version += 1;
     }
 
+    /// A click on the header of `column`: sort by it, reverse the sort, or ("#") row order.
+    pub fn sort_by(&mut self, column: String) {
+        self.sort = match (&self.sort, column.as_str()) {
+            (_, "#") => None,
+            (Some((old, asc)), _) if *old == column => Some((column, !asc)),
+            _ => Some((column, true)),
+        };
+        self.version += 1;
+    }
+
     /// Sort the selection (in the background when large) after it or the sort changed.
     pub fn refresh(&mut self, ctx: &egui::Context, samples: &Arc<Samples>, rows: &Arc<Vec<u32>>) {
         if let Some((version, order)) = self.task.poll()
@@ -180,7 +185,7 @@ pub fn sorted(samples: &Samples, rows: &[u32], column: &str, ascending: bool) ->
         ColumnKind::Category { levels, codes, .. } => {
             // Rank levels once in natural order.
             let mut by_name: Vec<usize> = (0..levels.len()).collect();
-            by_name.sort_by(|&a, &b| crate::dataset::natural_cmp(&levels[a], &levels[b]));
+            by_name.sort_by(|&a, &b| crate::util::text::natural_cmp(&levels[a], &levels[b]));
             let mut rank = vec![0u32; levels.len()];
             for (r, &l) in by_name.iter().enumerate() {
                 rank[l] = r as u32;
@@ -207,15 +212,14 @@ pub fn sorted(samples: &Samples, rows: &[u32], column: &str, ascending: bool) ->
 }
 
 /// The selection table at the bottom of the window.
-pub fn table_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
+pub fn table_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
     let mut out = Vec::new();
-    let (Some(samples), Some(sel)) = (state.samples.clone(), state.selection.as_ref()) else {
+    let (Some(samples), Some(sel)) = (state.map.samples.clone(), state.focus.selection.as_ref())
+    else {
         return out;
     };
     let rows = sel.rows.clone();
-    let ctx = ui.ctx().clone();
-    state.table.refresh(&ctx, &samples, &rows);
-    let table = &mut state.table;
+    let table = &state.overlays.table;
     egui::Panel::bottom("atlas-selection")
         .resizable(true)
         .default_size(240.0)
@@ -229,7 +233,8 @@ pub fn table_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                 ));
                 ui.separator();
                 ui.menu_button("Columns", |ui| {
-                    let cols = table.columns.get_or_insert_with(Vec::new);
+                    let mut cols = table.columns.clone().unwrap_or_default();
+                    let mut edited = false;
                     for c in samples
                         .columns
                         .iter()
@@ -237,6 +242,7 @@ pub fn table_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                     {
                         let mut on = cols.contains(&c.name);
                         if ui.checkbox(&mut on, &c.name).changed() {
+                            edited = true;
                             if on {
                                 cols.push(c.name.clone());
                             } else {
@@ -244,19 +250,22 @@ pub fn table_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                             }
                         }
                     }
+                    if edited {
+                        out.push(AppCommand::SetTableColumns(cols));
+                    }
                 });
                 if ui
                     .button("Export…")
                     .on_hover_text("Save the selected rows as JSONL, CSV or Parquet (Ctrl+E)")
                     .clicked()
                 {
-                    out.push(Command::ExportSelectionDialog);
+                    out.push(AppCommand::ExportSelectionDialog);
                 }
                 if ui.button("Zoom to").on_hover_text("Z").clicked() {
-                    out.push(Command::ZoomToSelection);
+                    out.push(AppCommand::ZoomToSelection);
                 }
                 if ui.button("Clear").on_hover_text("Esc").clicked() {
-                    out.push(Command::ClearSelection);
+                    out.push(AppCommand::ClearSelection);
                 }
             });
             let Some((_, order)) = table.order.clone() else {
@@ -305,7 +314,7 @@ pub fn table_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                 .body(|body| {
                     body.rows(18.0, order.len(), |mut row| {
                         let r = order[row.index()] as usize;
-                        row.set_selected(state.selected == Some(r));
+                        row.set_selected(state.focus.selected == Some(r));
                         row.col(|ui| {
                             ui.label(r.to_string());
                         });
@@ -326,17 +335,12 @@ pub fn table_panel(ui: &mut egui::Ui, state: &mut AppState) -> Vec<Command> {
                             });
                         }
                         if row.response().clicked() {
-                            out.push(Command::Select(Some(r)));
+                            out.push(AppCommand::Select(Some(r)));
                         }
                     });
                 });
             if let Some(c) = clicked_header {
-                table.sort = match (&table.sort, c.as_str()) {
-                    (_, "#") => None,
-                    (Some((old, asc)), _) if *old == c => Some((c, !asc)),
-                    _ => Some((c, true)),
-                };
-                table.version += 1;
+                out.push(AppCommand::SortTable(c));
             }
         });
     out

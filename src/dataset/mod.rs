@@ -14,8 +14,6 @@ use polars::prelude::{AnyValue, DataFrame, DataType};
 
 pub use columns::MISSING_CODE;
 pub use columns::{ColumnInfo, ColumnKind, detect_text_column};
-// TEMP(merge): old paths for the app until its split lands.
-pub use crate::util::text::{natural_cmp, truncate_chars};
 pub use read::Format;
 pub use write::{TableFormat, WriteError, coordinate_names, write_map_parquet, write_rows};
 

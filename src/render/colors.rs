@@ -29,42 +29,6 @@ pub enum Legend {
     },
 }
 
-/// Category rows a legend lists before "… N more".
-pub const LEGEND_MAX_ROWS: usize = 12;
-/// Characters of a category label a legend shows.
-pub const LEGEND_LABEL_CHARS: usize = 28;
-
-impl Legend {
-    /// The legend box's size in points (the app and the PNG export draw the same box; the PNG
-    /// scales it): (width, height, category rows shown).
-    pub fn box_size(&self) -> (f32, f32, usize) {
-        match self {
-            Legend::None => (0.0, 0.0, 0),
-            Legend::Continuous { missing, .. } => {
-                (220.0, 58.0 + if *missing > 0 { 16.0 } else { 0.0 }, 0)
-            }
-            Legend::Categories {
-                column,
-                entries,
-                missing,
-            } => {
-                let shown = entries.len().min(LEGEND_MAX_ROWS);
-                let extra =
-                    usize::from(entries.len() > LEGEND_MAX_ROWS) + usize::from(*missing > 0);
-                let longest = entries
-                    .iter()
-                    .take(shown)
-                    .map(|e| e.0.chars().count().min(LEGEND_LABEL_CHARS))
-                    .max()
-                    .unwrap_or(0)
-                    .max(column.chars().count());
-                let width = (longest as f32 * 7.0 + 80.0).clamp(140.0, 300.0);
-                (width, 30.0 + 16.0 * (shown + extra) as f32, shown)
-            }
-        }
-    }
-}
-
 pub fn continuous(t: f32) -> Rgba {
     let c = colorous::VIRIDIS.eval_continuous(t.clamp(0.0, 1.0) as f64);
     rgb(c.r, c.g, c.b)
@@ -159,7 +123,7 @@ pub fn point_colors(samples: &Samples, column: Option<&str>) -> (Vec<Rgba>, Lege
                 .map(|(i, l)| (l.clone(), category(i), counts[i]))
                 .collect();
             if levels.len() > 12 {
-                entries.sort_by(|a, b| b.2.cmp(&a.2));
+                entries.sort_by_key(|e| std::cmp::Reverse(e.2));
             }
             let missing = codes.iter().filter(|&&c| c == MISSING_CODE).count();
             (

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 
 use super::colors::{self, Legend};
+use super::legend::{Anchor, Shape, TextRole};
 use super::{Rgba, Style, Viewport, blend};
-use crate::util::text::truncate_chars;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
@@ -113,76 +113,45 @@ impl Canvas {
     /// The legend / colour bar in the top-right corner, as the app draws it.
     pub fn legend(&mut self, legend: &Legend) {
         let s = self.scale;
-        let right = self.width as f32 - 12.0 * s;
-        match legend {
-            Legend::None => {}
-            Legend::Continuous {
-                column,
-                min,
-                max,
-                missing,
-            } => {
-                let (w, h, _) = legend.box_size();
-                let (w, h) = (w * s, h * s);
-                let (x0, y0) = (right - w, 12.0 * s);
-                self.fill_rect(x0, y0, x0 + w, y0 + h, PANEL, 230);
-                self.text(x0 + 10.0 * s, y0 + 6.0 * s, column, 12.0, TEXT, false);
-                let (bx0, by0, bw, bh) = (x0 + 10.0 * s, y0 + 24.0 * s, w - 20.0 * s, 12.0 * s);
-                for k in 0..bw as u32 {
-                    let c = colors::continuous(k as f32 / bw.max(1.0));
-                    self.fill_rect(bx0 + k as f32, by0, bx0 + k as f32 + 1.0, by0 + bh, c, 255);
+        let layout = super::legend::layout(legend, self.width as f32, 0.0, s);
+        let size = layout.font_px / s;
+        for shape in &layout.shapes {
+            match shape {
+                Shape::Panel(r) => {
+                    self.fill_rect(r.min[0], r.min[1], r.max[0], r.max[1], PANEL, 230)
                 }
-                let ty = by0 + bh + 3.0 * s;
-                self.text(bx0, ty, &format_number(*min), 12.0, TEXT, false);
-                self.text(bx0 + bw, ty, &format_number(*max), 12.0, TEXT, true);
-                if *missing > 0 {
-                    self.disc(bx0 + 4.0 * s, ty + 22.0 * s, 4.0 * s, colors::MISSING);
-                    let label = format!("missing ({missing})");
-                    self.text(bx0 + 14.0 * s, ty + 15.0 * s, &label, 12.0, TEXT, false);
+                Shape::ColourBar(r) => {
+                    let bw = r.width();
+                    for k in 0..bw as u32 {
+                        let c = colors::continuous(k as f32 / bw.max(1.0));
+                        let x = r.min[0] + k as f32;
+                        self.fill_rect(x, r.min[1], x + 1.0, r.max[1], c, 255);
+                    }
                 }
-            }
-            Legend::Categories {
-                column,
-                entries,
-                missing,
-            } => {
-                let (w, h, shown) = legend.box_size();
-                let (w, h) = (w * s, h * s);
-                let (x0, y0) = (right - w, 12.0 * s);
-                self.fill_rect(x0, y0, x0 + w, y0 + h, PANEL, 230);
-                self.text(x0 + 10.0 * s, y0 + 6.0 * s, column, 12.0, TEXT, false);
-                let mut y = y0 + 30.0 * s;
-                let row =
-                    |canvas: &mut Canvas, y: f32, color: Option<Rgba>, label: &str, count: &str| {
-                        if let Some(c) = color {
-                            canvas.disc(x0 + 14.0 * s, y, 4.5 * s, c);
-                        }
-                        canvas.text(x0 + 24.0 * s, y - 7.0 * s, label, 12.0, TEXT, false);
-                        canvas.text(x0 + w - 10.0 * s, y - 7.0 * s, count, 12.0, WEAK_TEXT, true);
+                Shape::Swatch {
+                    center,
+                    radius,
+                    color,
+                } => self.disc(center[0], center[1], *radius, *color),
+                Shape::Text {
+                    at,
+                    anchor,
+                    text,
+                    role,
+                } => {
+                    let color = if *role == TextRole::Count {
+                        WEAK_TEXT
+                    } else {
+                        TEXT
                     };
-                for (label, color, count) in entries.iter().take(shown) {
-                    row(
-                        self,
-                        y,
-                        Some(*color),
-                        truncate_chars(label, colors::LEGEND_LABEL_CHARS),
-                        &count.to_string(),
-                    );
-                    y += 16.0 * s;
-                }
-                if entries.len() > colors::LEGEND_MAX_ROWS {
-                    let more = format!("… {} more", entries.len() - colors::LEGEND_MAX_ROWS);
-                    row(self, y, None, &more, "");
-                    y += 16.0 * s;
-                }
-                if *missing > 0 {
-                    row(
-                        self,
-                        y,
-                        Some(colors::MISSING),
-                        &format!("missing ({missing})"),
-                        "",
-                    );
+                    // A centred text's top line is 7 points above its anchor.
+                    let (right, y) = match anchor {
+                        Anchor::LeftTop => (false, at[1]),
+                        Anchor::RightTop => (true, at[1]),
+                        Anchor::LeftCenter => (false, at[1] - 7.0 * s),
+                        Anchor::RightCenter => (true, at[1] - 7.0 * s),
+                    };
+                    self.text(at[0], y, text, size, color, right);
                 }
             }
         }
@@ -194,34 +163,29 @@ impl Canvas {
         self.text(10.0 * self.scale, y, text, 12.0, WEAK_TEXT, false);
     }
 
-    /// Encode as PNG and write through a temporary file in the same directory, renamed into place.
+    /// Encode as PNG and write it atomically (temporary file, synced, renamed into place).
     pub fn write_png(&self, path: &Path) -> Result<(), ImageError> {
-        let io = |source| ImageError::Io {
+        let encode = |e: png::EncodingError| ImageError::Encode {
             path: path.to_path_buf(),
-            source,
+            detail: e.to_string(),
         };
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        {
-            let file = std::io::BufWriter::new(tmp.as_file());
+        let written = crate::util::atomic::write_with(path, |file| {
             let mut encoder = png::Encoder::new(file, self.width, self.height);
             encoder.set_color(png::ColorType::Rgba);
             encoder.set_depth(png::BitDepth::Eight);
-            let encode = |e: png::EncodingError| ImageError::Encode {
-                path: path.to_path_buf(),
-                detail: e.to_string(),
-            };
             let mut writer = encoder.write_header().map_err(encode)?;
             writer
                 .write_image_data(self.pixels.as_flattened())
                 .map_err(encode)?;
-            writer.finish().map_err(encode)?;
-        }
-        tmp.persist(path).map_err(|e| io(e.error))?;
-        Ok(())
+            writer.finish().map_err(encode)
+        });
+        written.map_err(|e| match e {
+            crate::util::atomic::AtomicError::Io(source) => ImageError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+            crate::util::atomic::AtomicError::Write(e) => e,
+        })
     }
 }
 
@@ -283,7 +247,7 @@ pub fn format_number(v: f32) -> String {
 pub struct Picture<'a> {
     pub coords: &'a [[f32; 2]],
     pub colors: &'a [Rgba],
-    pub classes: Option<&'a [u8]>,
+    pub classes: Option<&'a [super::PointClass]>,
     pub legend: &'a Legend,
     pub caption: Option<String>,
     pub view: Viewport,

@@ -6,6 +6,7 @@
 
 pub mod colors;
 pub mod image;
+pub mod legend;
 
 use rayon::prelude::*;
 
@@ -13,11 +14,29 @@ use rayon::prelude::*;
 pub type Rgba = [u8; 4];
 
 /// How a point is drawn. Faded points go first, then normal ones, then the ones on top
-/// (selected / highlighted); hidden points are not drawn.
-pub const HIDDEN: u8 = 0;
-pub const FADED: u8 = 1;
-pub const NORMAL: u8 = 2;
-pub const TOP: u8 = 3;
+/// (selected / highlighted); hidden points are not drawn. One byte per point.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PointClass {
+    Hidden = 0,
+    Faded = 1,
+    #[default]
+    Normal = 2,
+    Top = 3,
+}
+
+impl PointClass {
+    /// Position in draw order (faded, normal, top); `None` for hidden points.
+    #[inline]
+    fn draw_rank(self) -> Option<u8> {
+        match self {
+            PointClass::Hidden => None,
+            PointClass::Faded => Some(0),
+            PointClass::Normal => Some(1),
+            PointClass::Top => Some(2),
+        }
+    }
+}
 
 /// The mapping from layout coordinates to image pixels (x right, y down).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -197,8 +216,7 @@ struct Entry {
 }
 
 /// Draw every point into a `view.width × view.height` image (row-major, top row first).
-/// `classes[i]` says how point i is drawn (`HIDDEN`, `FADED`, `NORMAL`, `TOP`; all normal when
-/// `None`). `parallel` runs on rayon's threads — never from a UI thread.
+/// `classes[i]` says how point i is drawn (all [`PointClass::Normal`] when `None`). `parallel` runs on rayon's threads — never from a UI thread.
 ///
 /// Points are transformed once, binned by 16-row band in draw order (faded, normal, top; row
 /// order within a class), and each band is drawn from its own list: every pixel sees its
@@ -206,7 +224,7 @@ struct Entry {
 pub fn rasterize(
     coords: &[[f32; 2]],
     colors: &[Rgba],
-    classes: Option<&[u8]>,
+    classes: Option<&[PointClass]>,
     view: &Viewport,
     style: &Style,
     parallel: bool,
@@ -219,23 +237,21 @@ pub fn rasterize(
     let stamps = Stamps::new(style.radius_px);
     let reach = stamps.reach;
     let alpha = |o: f32| (o.clamp(0.0, 1.0) * 255.0).round() as u8;
-    let class_of = |i: usize| classes.map_or(NORMAL, |c| c.get(i).copied().unwrap_or(NORMAL));
+    let class_of = |i: usize| {
+        classes.map_or(PointClass::Normal, |c| {
+            c.get(i).copied().unwrap_or_default()
+        })
+    };
     let (faded_a, normal_a) = (alpha(style.faded_opacity), alpha(style.opacity));
     let density = style.mode == Mode::Density;
-    // Rank of each class in draw order; opacity per class (0 = accumulate density).
-    let rank_of = |class: u8| match class {
-        FADED => Some(0u8),
-        NORMAL => Some(1),
-        TOP => Some(2),
-        _ => None,
-    };
+    // Opacity per class rank (0 = accumulate density).
     let class_alpha = [
         faded_a,
         if density { 0 } else { normal_a },
         if density { 0 } else { 255 },
     ];
     let entry_of = |i: usize| -> Option<(u8, Entry)> {
-        let rank = rank_of(class_of(i))?;
+        let rank = class_of(i).draw_rank()?;
         let a = class_alpha[rank as usize];
         if a == 0 && rank == 0 {
             return None;
@@ -272,8 +288,29 @@ pub fn rasterize(
             .map(|c| chunk_entries(c * CHUNK))
             .collect()
     };
-    // Stable counting sort by (band, class rank): each band's list is its faded, then normal,
-    // then top points, each in row order. A stamp crossing a band edge goes in both bands.
+    let (binned, starts) = bin_by_band(chunks, h, reach);
+    let draw_band = |(b, band): (usize, &mut [Rgba])| {
+        let list = &binned[starts[b]..starts[b + 1]];
+        draw_band(list, &stamps, style, band, w, (b * BAND_ROWS) as i32);
+    };
+    if parallel {
+        image
+            .par_chunks_mut(BAND_ROWS * w)
+            .enumerate()
+            .for_each(draw_band);
+    } else {
+        image
+            .chunks_mut(BAND_ROWS * w)
+            .enumerate()
+            .for_each(draw_band);
+    }
+    image
+}
+
+/// Stable counting sort of the transformed points by (band, class rank): each band's list
+/// is its faded, then normal, then top points, each in row order. A stamp crossing a band
+/// edge goes in both bands. Returns the lists end to end and where each band's starts.
+fn bin_by_band(chunks: Vec<Vec<(u8, Entry)>>, h: usize, reach: i32) -> (Vec<Entry>, Vec<usize>) {
     let bands = h.div_ceil(BAND_ROWS);
     let band_range = |e: &Entry| {
         let lo = (e.y as i32 - reach).max(0) as usize / BAND_ROWS;
@@ -307,22 +344,7 @@ pub fn rasterize(
     }
     drop(chunks);
     let starts: Vec<usize> = (0..=bands).map(|b| starts[b * 3]).collect();
-    let draw_band = |(b, band): (usize, &mut [Rgba])| {
-        let list = &binned[starts[b]..starts[b + 1]];
-        draw_band(list, &stamps, style, band, w, (b * BAND_ROWS) as i32);
-    };
-    if parallel {
-        image
-            .par_chunks_mut(BAND_ROWS * w)
-            .enumerate()
-            .for_each(draw_band);
-    } else {
-        image
-            .chunks_mut(BAND_ROWS * w)
-            .enumerate()
-            .for_each(draw_band);
-    }
-    image
+    (binned, starts)
 }
 
 /// Draw `list` (in order) into the band whose first row is `y0`.
@@ -359,8 +381,8 @@ fn draw_band(list: &[Entry], stamps: &Stamps, style: &Style, band: &mut [Rgba], 
                 blend(&mut band[idx], e.color, (cov * e.a as u32 + 127) / 255);
             } else {
                 let s = &mut sums[idx];
-                for k in 0..3 {
-                    s[k] = s[k].saturating_add(e.color[k] as u32 * cov);
+                for (sum, &c) in s.iter_mut().zip(&e.color[..3]) {
+                    *sum = sum.saturating_add(c as u32 * cov);
                 }
                 s[3] = s[3].saturating_add(cov);
             }
@@ -444,7 +466,13 @@ mod tests {
     fn bands_give_the_same_image_as_one_thread() {
         let (coords, colors) = blobs(5_000);
         let view = Viewport::fit(&coords, 203, 151, 4.0);
-        let classes: Vec<u8> = (0..coords.len()).map(|i| (i % 4) as u8).collect();
+        let all = [
+            PointClass::Hidden,
+            PointClass::Faded,
+            PointClass::Normal,
+            PointClass::Top,
+        ];
+        let classes: Vec<PointClass> = (0..coords.len()).map(|i| all[i % 4]).collect();
         for mode in [Mode::Points, Mode::Density] {
             let s = style(mode);
             let one = rasterize(&coords, &colors, Some(&classes), &view, &s, false);
@@ -467,7 +495,7 @@ mod tests {
         let img = rasterize(
             &coords,
             &colors,
-            Some(&[TOP, NORMAL, HIDDEN]),
+            Some(&[PointClass::Top, PointClass::Normal, PointClass::Hidden]),
             &view,
             &style(Mode::Points),
             false,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use sample_atlas::app::{AtlasApp, Command};
+use sample_atlas::app::{AppCommand, AtlasApp};
 use sample_atlas::pipeline::{LoadSpec, load_samples};
 use sample_atlas::pipeline::MapParams;
 use sample_atlas::progress::{CancelToken, NoProgress};
@@ -31,18 +31,18 @@ fn app_with_map() -> AtlasApp {
             [a.cos() * 10.0, a.sin() * 10.0]
         })
         .collect();
-    let mut app = AtlasApp::new(Default::default(), MapParams::default());
+    let mut app = AtlasApp::new(LoadSpec::default(), MapParams::default());
     app.set_map(Arc::new(samples), coords);
     app
 }
 
 fn harness(mut app: AtlasApp) -> Harness<'static, AtlasApp> {
     // Tests never touch the user's cache.
-    app.state.use_cache = false;
+    app.state.config.use_cache = false;
     // A glyph missing from the app's own strings fails the test (kittest panics on it) —
     // except where user texts are shown: the sweep has emoji that no bundled font draws,
     // which the app shows as boxes.
-    let user_emoji = app.state.samples.as_ref().is_some_and(|s| {
+    let user_emoji = app.state.map.samples.as_ref().is_some_and(|s| {
         s.texts
             .iter()
             .any(|t| t.chars().any(|c| c as u32 >= 0x1F000))
@@ -60,7 +60,7 @@ fn point_on_screen(h: &Harness<'_, AtlasApp>, row: usize) -> egui::Pos2 {
     let app = h.state();
     app.state
         .view
-        .to_screen(app.state.coords.as_ref().unwrap()[row])
+        .to_screen(app.state.map.coords.as_ref().unwrap()[row])
 }
 
 fn click_at(h: &mut Harness<'_, AtlasApp>, pos: egui::Pos2) {
@@ -84,7 +84,7 @@ fn hovering_a_point_shows_its_text_and_metadata() {
     let pos = point_on_screen(&h, 5);
     h.hover_at(pos);
     h.run_steps(2);
-    assert_eq!(h.state().state.hovered, Some(5));
+    assert_eq!(h.state().state.focus.hovered, Some(5));
     h.get_by_label_contains("#5 · line 6");
     // The start of the flattened transcript and a metadata value.
     h.get_by_label_contains("system: You are a helpful assistant.");
@@ -92,7 +92,7 @@ fn hovering_a_point_shows_its_text_and_metadata() {
     // Moving away hides it.
     h.hover_at(egui::pos2(5.0, 5.0));
     h.run_steps(2);
-    assert_eq!(h.state().state.hovered, None);
+    assert_eq!(h.state().state.focus.hovered, None);
     assert!(h.query_by_label_contains("#5 · line 6").is_none());
 }
 
@@ -101,7 +101,7 @@ fn clicking_a_point_selects_it_and_shows_the_whole_sample() {
     let mut h = harness(app_with_map());
     let pos = point_on_screen(&h, 2);
     click_at(&mut h, pos);
-    assert_eq!(h.state().state.selected, Some(2));
+    assert_eq!(h.state().state.focus.selected, Some(2));
     h.get_by_label("Sample #2");
     // Chat transcripts are shown turn by turn.
     h.get_by_label("assistant");
@@ -109,21 +109,21 @@ fn clicking_a_point_selects_it_and_shows_the_whole_sample() {
     // Closing the panel clears the selection.
     h.get_by_label("Close").click();
     h.run_steps(2);
-    assert_eq!(h.state().state.selected, None);
+    assert_eq!(h.state().state.focus.selected, None);
 }
 
 #[test]
 fn colour_by_a_category_shows_a_legend() {
     let mut h = harness(app_with_map());
     // The default colouring is the score-like column.
-    assert_eq!(h.state().state.color_by.as_deref(), Some("rating"));
+    assert_eq!(h.state().state.paint.color_by.as_deref(), Some("rating"));
     h.get_by_label("colour by").click();
     h.run_steps(2);
     h.get_by_label("model").click();
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.state.color_by.as_deref(), Some("model"));
-    match &app.state.legend {
+    assert_eq!(app.state.paint.color_by.as_deref(), Some("model"));
+    match &app.state.paint.legend {
         sample_atlas::app::Legend::Categories { entries, .. } => {
             let labels: Vec<&str> = entries.iter().map(|e| e.0.as_str()).collect();
             assert_eq!(labels, ["chat-70b", "chat-8b"]);
@@ -131,7 +131,7 @@ fn colour_by_a_category_shows_a_legend() {
         }
         l => panic!("{l:?}"),
     }
-    let colors = &app.state.colors;
+    let colors = &app.state.paint.colors;
     assert_ne!(
         colors[0], colors[1],
         "rows of different models get different colours"
@@ -155,66 +155,66 @@ fn opening_a_file_loads_and_maps_it_in_the_background() {
     h.get_by_label_contains("drop a file here");
     let ctx = h.ctx.clone();
     h.state_mut()
-        .apply(&ctx, Command::Open(sample("chat.jsonl")));
+        .apply(&ctx, AppCommand::Open(sample("chat.jsonl")));
     let start = Instant::now();
-    while !h.state().state.layout_done {
+    while !h.state().state.map.layout_done {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "the job finishes"
         );
         assert!(
-            h.state().state.error.is_none(),
+            h.state().state.job.error.is_none(),
             "{:?}",
-            h.state().state.error
+            h.state().state.job.error
         );
         h.step();
         std::thread::sleep(Duration::from_millis(20));
     }
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.state.samples.as_ref().unwrap().len(), 40);
-    let coords = app.state.coords.as_ref().unwrap();
+    assert_eq!(app.state.map.samples.as_ref().unwrap().len(), 40);
+    let coords = app.state.map.coords.as_ref().unwrap();
     assert_eq!(coords.len(), 40);
     assert!(coords.iter().all(|c| c[0].is_finite() && c[1].is_finite()));
-    assert!(!app.state.job_running);
+    assert!(!app.state.job.running());
     h.get_by_label("40 samples");
 }
 
 #[test]
 fn a_bad_file_shows_an_error_not_a_crash() {
-    let mut h = harness(AtlasApp::new(Default::default(), MapParams::default()));
+    let mut h = harness(AtlasApp::new(LoadSpec::default(), MapParams::default()));
     let ctx = h.ctx.clone();
     h.state_mut()
-        .apply(&ctx, Command::Open(sample("bad/truncated.parquet")));
+        .apply(&ctx, AppCommand::Open(sample("bad/truncated.parquet")));
     let start = Instant::now();
-    while h.state().state.error.is_none() {
+    while h.state().state.job.error.is_none() {
         assert!(start.elapsed() < Duration::from_secs(30));
         h.step();
         std::thread::sleep(Duration::from_millis(20));
     }
     h.run_steps(2);
     h.get_by_label_contains("truncated.parquet: could not read Parquet");
-    assert!(h.state().state.samples.is_none());
+    assert!(h.state().state.map.samples.is_none());
 }
 
 #[test]
 fn a_running_job_can_be_cancelled_from_the_status_bar() {
-    let mut h = harness(AtlasApp::new(Default::default(), MapParams::default()));
+    let mut h = harness(AtlasApp::new(LoadSpec::default(), MapParams::default()));
     let ctx = h.ctx.clone();
     h.state_mut()
-        .apply(&ctx, Command::Open(sample("sweep.jsonl")));
+        .apply(&ctx, AppCommand::Open(sample("sweep.jsonl")));
     h.run_steps(1);
-    assert!(h.state().state.job_running);
+    assert!(h.state().state.job.running());
     h.get_by_label("Cancel").click();
     let start = Instant::now();
-    while h.state().state.job_running {
+    while h.state().state.job.running() {
         assert!(start.elapsed() < Duration::from_secs(30), "the job stops");
         h.step();
         std::thread::sleep(Duration::from_millis(10));
     }
     h.run_steps(2);
-    assert_eq!(h.state().state.error.as_deref(), Some("cancelled"));
-    assert!(!h.state().state.layout_done);
+    assert_eq!(h.state().state.job.error.as_deref(), Some("cancelled"));
+    assert!(!h.state().state.map.layout_done);
     assert!(h.query_by_label("Cancel").is_none());
 }
 
@@ -227,14 +227,14 @@ fn choosing_model2vec_in_the_side_panel_recomputes_with_it() {
     h.get_by_label("model2vec folder").click();
     h.run_steps(2);
     assert!(matches!(
-        h.state().state.params.vectors,
+        h.state().state.config.params.vectors,
         VectorSource::Model2Vec(_)
     ));
     let Some(model) = crate::model2vec_dir() else {
         return;
     };
     // The field may be prefilled with an installed default: start from an empty one.
-    h.state_mut().state.params.vectors = VectorSource::Model2Vec(Default::default());
+    h.state_mut().state.config.params.vectors = VectorSource::Model2Vec(Default::default());
     h.run_steps(1);
     let field = h.get_by_label("model folder");
     field.click();
@@ -243,13 +243,13 @@ fn choosing_model2vec_in_the_side_panel_recomputes_with_it() {
         .type_text(model.to_str().unwrap());
     h.run_steps(2);
     assert_eq!(
-        h.state().state.params.vectors,
+        h.state().state.config.params.vectors,
         VectorSource::Model2Vec(model.clone())
     );
     h.get_by_label("Recompute map").click();
     let start = Instant::now();
     h.run_steps(2);
-    while h.state().state.job_running {
+    while h.state().state.job.running() {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "the job finishes"
@@ -258,11 +258,11 @@ fn choosing_model2vec_in_the_side_panel_recomputes_with_it() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(
-        h.state().state.error.is_none(),
+        h.state().state.job.error.is_none(),
         "{:?}",
-        h.state().state.error
+        h.state().state.job.error
     );
-    let embedder = h.state().state.embedder.clone().unwrap();
+    let embedder = h.state().state.map.embedder.clone().unwrap();
     assert!(
         embedder.starts_with("model2vec potion-base-8M"),
         "{embedder}"
@@ -286,7 +286,7 @@ fn sweep_app() -> AtlasApp {
             [a.cos() * (1.0 + a * 0.05), a.sin() * (1.0 + a * 0.05)]
         })
         .collect();
-    let mut app = AtlasApp::new(Default::default(), MapParams::default());
+    let mut app = AtlasApp::new(LoadSpec::default(), MapParams::default());
     app.set_map(Arc::new(samples), coords);
     app
 }
@@ -294,7 +294,7 @@ fn sweep_app() -> AtlasApp {
 fn wait_for_analysis(h: &mut Harness<'_, AtlasApp>) {
     let start = Instant::now();
     h.run_steps(2);
-    while h.state().state.analysis.running || h.state().state.analysis.result.is_none() {
+    while h.state().state.overlays.analysis.running() || h.state().state.overlays.analysis.result.is_none() {
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "analysis finishes"
@@ -310,7 +310,7 @@ fn analysis_table_highlights_a_setting_and_plots_best_of_n() {
     let mut h = harness(sweep_app());
     h.get_by_label("Analysis").click();
     wait_for_analysis(&mut h);
-    let inputs = h.state().state.analysis.inputs.clone();
+    let inputs = h.state().state.overlays.analysis.inputs.clone();
     assert_eq!(inputs.by, vec!["model", "temperature", "top_p"]);
     assert_eq!(inputs.prompt.as_deref(), Some("prompt_id"));
     assert_eq!(inputs.metric.as_deref(), Some("score"));
@@ -322,17 +322,17 @@ fn analysis_table_highlights_a_setting_and_plots_best_of_n() {
     h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "top_p")
         .click();
     wait_for_analysis(&mut h);
-    assert_eq!(h.state().state.analysis.inputs.by, vec!["model"]);
+    assert_eq!(h.state().state.overlays.analysis.inputs.by, vec!["model"]);
     h.get_by_role_and_label(egui::accesskit::Role::Button, "chat-8b")
         .click();
     h.run_steps(2);
-    let hl = h.state().state.selection.as_ref().expect("selected");
+    let hl = h.state().state.focus.selection.as_ref().expect("selected");
     assert_eq!(hl.count(), 768);
     assert_eq!(hl.label, "model = chat-8b");
     h.get_by_label_contains("768 selected (model = chat-8b)");
     h.get_by_label("Clear").click();
     h.run_steps(1);
-    assert!(h.state().state.selection.is_none());
+    assert!(h.state().state.focus.selection.is_none());
 }
 
 #[test]
@@ -347,20 +347,20 @@ fn a_new_metric_from_an_expression_becomes_a_column() {
     h.run_steps(1);
     h.get_by_label("Add metric").click();
     h.run_steps(2);
-    let err = h.state().state.analysis.new_error.clone().unwrap();
+    let err = h.state().state.overlays.analysis.new_error.clone().unwrap();
     assert!(err.contains("did you mean 'len_words'"), "{err}");
     h.get_by_label_contains("no column named 'len_wrds'");
     // Fix the typo: select all, retype.
-    h.state_mut().state.analysis.new_expr = "score - 0.02 * len_words".into();
+    h.state_mut().state.overlays.analysis.new_expr = "score - 0.02 * len_words".into();
     h.run_steps(1);
     h.get_by_label("Add metric").click();
     wait_for_analysis(&mut h);
     let s = &h.state().state;
-    assert!(s.analysis.new_error.is_none());
-    let samples = s.samples.as_ref().unwrap();
+    assert!(s.overlays.analysis.new_error.is_none());
+    let samples = s.map.samples.as_ref().unwrap();
     assert!(samples.column_index("adj").is_some());
-    assert_eq!(s.color_by.as_deref(), Some("adj"));
-    assert_eq!(s.analysis.inputs.metric.as_deref(), Some("adj"));
+    assert_eq!(s.paint.color_by.as_deref(), Some("adj"));
+    assert_eq!(s.overlays.analysis.inputs.metric.as_deref(), Some("adj"));
 }
 
 /// Drag with the primary button from `a` to `b` (screen positions), holding `modifiers`.
@@ -393,7 +393,7 @@ fn drag(h: &mut Harness<'_, AtlasApp>, a: egui::Pos2, b: egui::Pos2, modifiers: 
 
 /// Rows whose layout x lies in `lo..=hi` and y in `ylo..=yhi`.
 fn rows_in(app: &AtlasApp, x: (f32, f32), y: (f32, f32)) -> Vec<u32> {
-    let coords = app.state.coords.as_ref().unwrap();
+    let coords = app.state.map.coords.as_ref().unwrap();
     (0..coords.len() as u32)
         .filter(|&r| {
             let p = coords[r as usize];
@@ -417,6 +417,7 @@ fn box_select_then_add_and_subtract_with_modifiers() {
     let selected = |h: &Harness<'_, AtlasApp>| {
         h.state()
             .state
+            .focus
             .selection
             .as_ref()
             .map(|s| s.rows.to_vec())
@@ -431,7 +432,7 @@ fn box_select_then_add_and_subtract_with_modifiers() {
         got.len(),
         expected.len()
     );
-    assert!(h.state().state.table.open, "the selection table opens");
+    assert!(h.state().state.overlays.table.open, "the selection table opens");
     h.get_by_label_contains(&format!("{} selected (box)", got.len()));
     // Shift adds a second box; Ctrl subtracts one.
     let (c, d) = (to_screen(&h, [0.5, -3.0]), to_screen(&h, [3.0, 3.0]));
@@ -446,24 +447,24 @@ fn box_select_then_add_and_subtract_with_modifiers() {
     let top: Vec<u32> = both
         .iter()
         .copied()
-        .filter(|&r| h.state().state.coords.as_ref().unwrap()[r as usize][1] > 0.0)
+        .filter(|&r| h.state().state.map.coords.as_ref().unwrap()[r as usize][1] > 0.0)
         .collect();
     let got = selected(&h);
     assert!(close(&got, &top), "{} vs {}", got.len(), top.len());
     // Selected points are drawn on top, the rest fade.
-    let classes = h.state().state.classes.clone();
+    let classes = h.state().state.paint.classes.clone();
     for r in 0..classes.len() {
         let want = if got.binary_search(&(r as u32)).is_ok() {
-            sample_atlas::render::TOP
+            sample_atlas::render::PointClass::Top
         } else {
-            sample_atlas::render::FADED
+            sample_atlas::render::PointClass::Faded
         };
         assert_eq!(classes[r], want, "row {r}");
     }
     // Escape clears the selection.
     h.key_press(egui::Key::Escape);
     h.run_steps(2);
-    assert!(h.state().state.selection.is_none());
+    assert!(h.state().state.focus.selection.is_none());
 }
 
 #[test]
@@ -500,13 +501,14 @@ fn a_lasso_selects_the_points_inside_it() {
         modifiers: egui::Modifiers::NONE,
     });
     h.run_steps(3);
-    let coords = h.state().state.coords.clone().unwrap();
+    let coords = h.state().state.map.coords.clone().unwrap();
     let expected = (0..coords.len())
         .filter(|&r| sample_atlas::spatial::point_in_polygon(coords[r], &corners))
         .count();
     let sel = h
         .state()
         .state
+        .focus
         .selection
         .as_ref()
         .expect("a lasso selection");
@@ -529,7 +531,7 @@ fn filters_fade_the_rows_filtered_out_and_count_live() {
     h.run_steps(3);
     h.get_by_label_contains("1,920 of 2,304 pass");
     let app = h.state();
-    let samples = app.state.samples.clone().unwrap();
+    let samples = app.state.map.samples.clone().unwrap();
     let family = samples.column_index("family").unwrap();
     let sample_atlas::dataset::ColumnKind::Category { levels, codes, .. } =
         &samples.columns[family].kind
@@ -539,11 +541,11 @@ fn filters_fade_the_rows_filtered_out_and_count_live() {
     let math = levels.iter().position(|l| l == "math").unwrap() as u32;
     for (r, &c) in codes.iter().enumerate() {
         let want = if c == math {
-            sample_atlas::render::FADED
+            sample_atlas::render::PointClass::Faded
         } else {
-            sample_atlas::render::NORMAL
+            sample_atlas::render::PointClass::Normal
         };
-        assert_eq!(app.state.classes[r], want, "row {r}");
+        assert_eq!(app.state.paint.classes[r], want, "row {r}");
     }
     // A text search combines with it; "hide others" hides instead of fading.
     h.get_by_label("search").click();
@@ -563,55 +565,57 @@ fn filters_fade_the_rows_filtered_out_and_count_live() {
     let hidden = h
         .state()
         .state
+        .paint
         .classes
         .iter()
-        .filter(|&&c| c == sample_atlas::render::HIDDEN)
+        .filter(|&&c| c == sample_atlas::render::PointClass::Hidden)
         .count();
     assert_eq!(hidden, 2304 - expected);
     // A hidden point cannot be hovered.
     let row = h
         .state()
         .state
+        .paint
         .classes
         .iter()
-        .position(|&c| c == sample_atlas::render::HIDDEN)
+        .position(|&c| c == sample_atlas::render::PointClass::Hidden)
         .unwrap();
     let pos = point_on_screen(&h, row);
     h.hover_at(pos);
     h.run_steps(2);
-    assert_ne!(h.state().state.hovered, Some(row));
+    assert_ne!(h.state().state.focus.hovered, Some(row));
 }
 
 #[test]
 fn shortcuts_cycle_colours_show_help_and_step_through_points() {
     let mut h = harness(sweep_app());
-    let before = h.state().state.color_by.clone();
+    let before = h.state().state.paint.color_by.clone();
     h.key_press(egui::Key::C);
     h.run_steps(2);
-    let after = h.state().state.color_by.clone();
+    let after = h.state().state.paint.color_by.clone();
     assert_ne!(before, after, "C colours by the next column");
     h.key_press_modifiers(egui::Modifiers::SHIFT, egui::Key::C);
     h.run_steps(2);
-    assert_eq!(h.state().state.color_by, before, "Shift+C goes back");
+    assert_eq!(h.state().state.paint.color_by, before, "Shift+C goes back");
     h.event(egui::Event::Text("?".into()));
     h.run_steps(2);
-    assert!(h.state().state.show_help, "? opens the shortcut list");
+    assert!(h.state().state.overlays.show_help, "? opens the shortcut list");
     h.run_steps(3);
     h.get_by_label("colour by the next / previous column");
     h.get_by_label("/  or  Ctrl+F");
     h.key_press(egui::Key::Escape);
     h.run_steps(2);
-    assert!(!h.state().state.show_help);
+    assert!(!h.state().state.overlays.show_help);
     // N selects the first sample, then the next; ] steps within the same prompt.
     h.key_press(egui::Key::N);
     h.run_steps(1);
     h.key_press(egui::Key::N);
     h.run_steps(2);
-    assert_eq!(h.state().state.selected, Some(1));
+    assert_eq!(h.state().state.focus.selected, Some(1));
     h.event(egui::Event::Text("]".into()));
     h.run_steps(2);
-    let samples = h.state().state.samples.clone().unwrap();
-    let next = h.state().state.selected.unwrap();
+    let samples = h.state().state.map.samples.clone().unwrap();
+    let next = h.state().state.focus.selected.unwrap();
     assert_ne!(next, 1);
     let prompt = |r: usize| {
         samples
@@ -624,10 +628,10 @@ fn shortcuts_cycle_colours_show_help_and_step_through_points() {
     assert_eq!(prompt(next), prompt(1));
     h.get_by_label_contains("prompt_id 3 of");
     // F hides the filters.
-    assert!(h.state().state.filters.open);
+    assert!(h.state().state.overlays.filters.open);
     h.key_press(egui::Key::F);
     h.run_steps(2);
-    assert!(!h.state().state.filters.open);
+    assert!(!h.state().state.overlays.filters.open);
 }
 
 #[test]
@@ -636,32 +640,33 @@ fn a_png_of_the_view_and_the_selection_export_are_written() {
     let mut h = harness(sweep_app());
     h.state_mut().apply(
         &egui::Context::default(),
-        Command::Highlight("model = chat-8b".into(), (0..768).collect()),
+        AppCommand::Highlight("model = chat-8b".into(), (0..768).collect()),
     );
     let png = dir.path().join("view.png");
     let out = dir.path().join("sel.csv");
     let ctx = egui::Context::default();
-    h.state_mut().apply(&ctx, Command::SavePng(png.clone()));
+    h.state_mut().apply(&ctx, AppCommand::SavePng(png.clone()));
     h.state_mut().wait_for_map_work(&ctx);
     assert!(
         h.state()
             .state
+            .job
             .notice
             .as_deref()
             .unwrap()
             .starts_with("saved the map")
     );
     h.state_mut()
-        .apply(&ctx, Command::ExportSelection(out.clone()));
+        .apply(&ctx, AppCommand::ExportSelection(out.clone()));
     h.state_mut().wait_for_map_work(&ctx);
     assert_eq!(
-        h.state().state.notice.as_deref().unwrap(),
+        h.state().state.job.notice.as_deref().unwrap(),
         format!("saved 768 rows to {}", out.display())
     );
     assert!(
-        h.state().state.error.is_none(),
+        h.state().state.job.error.is_none(),
         "{:?}",
-        h.state().state.error
+        h.state().state.job.error
     );
     let bytes = std::fs::read(&png).unwrap();
     assert_eq!(&bytes[1..4], b"PNG");
@@ -674,8 +679,8 @@ fn a_png_of_the_view_and_the_selection_export_are_written() {
 fn view_settings_are_remembered_per_file() {
     let mut app = sweep_app();
     let ctx = egui::Context::default();
-    app.apply(&ctx, Command::SetColorBy(Some("family".into())));
-    app.apply(&ctx, Command::ToggleDensity);
+    app.apply(&ctx, AppCommand::SetColorBy(Some("family".into())));
+    app.apply(&ctx, AppCommand::ToggleDensity);
     app.state.view.point_scale = 2.5;
     // Another file: its own defaults.
     let chat = load_samples(
@@ -690,20 +695,20 @@ fn view_settings_are_remembered_per_file() {
     app.state.view.density = false;
     app.state.view.point_scale = 1.0;
     // What eframe stores survives a round trip, and reopening the sweep restores its view.
-    app.apply(&ctx, Command::SetColorBy(Some("model".into())));
-    let sweep = sweep_app().state.samples.clone().unwrap();
+    app.apply(&ctx, AppCommand::SetColorBy(Some("model".into())));
+    let sweep = sweep_app().state.map.samples.clone().unwrap();
     let coords = vec![[0.0, 0.0]; sweep.len()];
     let stored = {
         app.set_map(sweep.clone(), coords.clone());
         serde_json::to_string(&app.persisted).unwrap()
     };
-    let mut fresh = AtlasApp::new(Default::default(), MapParams::default());
+    let mut fresh = AtlasApp::new(LoadSpec::default(), MapParams::default());
     fresh.persisted = serde_json::from_str(&stored).unwrap();
     fresh.set_map(sweep, coords);
-    assert_eq!(fresh.state.color_by.as_deref(), Some("family"));
+    assert_eq!(fresh.state.paint.color_by.as_deref(), Some("family"));
     assert!(fresh.state.view.density);
     assert_eq!(fresh.state.view.point_scale, 2.5);
-    assert_eq!(app.state.color_by.as_deref(), Some("family"));
+    assert_eq!(app.state.paint.color_by.as_deref(), Some("family"));
 }
 
 #[test]
@@ -712,19 +717,19 @@ fn the_selection_table_sorts_by_a_column() {
     let ctx = egui::Context::default();
     h.state_mut().apply(
         &ctx,
-        Command::Highlight("first rows".into(), (0..300).collect()),
+        AppCommand::Highlight("first rows".into(), (0..300).collect()),
     );
-    h.state_mut().apply(&ctx, Command::ToggleTable);
+    h.state_mut().apply(&ctx, AppCommand::ToggleTable);
     h.run_steps(2);
     h.get_by_role_and_label(egui::accesskit::Role::Button, "score")
         .click();
     h.run_steps(2);
-    let samples = h.state().state.samples.clone().unwrap();
+    let samples = h.state().state.map.samples.clone().unwrap();
     let score = match &samples.columns[samples.column_index("score").unwrap()].kind {
         sample_atlas::dataset::ColumnKind::Numeric { values, .. } => values.clone(),
         _ => panic!(),
     };
-    let order = h.state().state.table.order.clone().unwrap().1;
+    let order = h.state().state.overlays.table.order.clone().unwrap().1;
     assert_eq!(order.len(), 300);
     assert!(
         order
@@ -734,7 +739,7 @@ fn the_selection_table_sorts_by_a_column() {
     h.get_by_role_and_label(egui::accesskit::Role::Button, "score (asc)")
         .click();
     h.run_steps(2);
-    let order = h.state().state.table.order.clone().unwrap().1;
+    let order = h.state().state.overlays.table.order.clone().unwrap().1;
     assert!(
         order
             .windows(2)

@@ -1,0 +1,146 @@
+//! The bars above and below the map: open / analysis / save / cancel / help on top;
+//! counts, the selection, notices, warnings and the job's progress at the bottom.
+
+use eframe::egui::{self, RichText};
+
+use super::panels::thousands;
+use super::{AppCommand, AppState};
+
+pub fn top_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
+    let mut out = Vec::new();
+    egui::Panel::top("atlas-top").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.strong("Sample Atlas");
+            ui.separator();
+            if ui
+                .button("Open…")
+                .on_hover_text(
+                    "Open a sample set (JSONL, CSV, Parquet); or drop a file on the window",
+                )
+                .clicked()
+            {
+                out.push(AppCommand::OpenDialog);
+            }
+            if let Some(path) = &state.map.path {
+                ui.label(RichText::new(path.display().to_string()).monospace())
+                    .on_hover_text(path.display().to_string());
+            }
+            if state.map.samples.is_some()
+                && ui
+                    .selectable_label(state.overlays.analysis.open, "Analysis")
+                    .on_hover_text("Per-setting table, best-of-N curves, new metrics")
+                    .clicked()
+            {
+                out.push(AppCommand::ToggleAnalysis);
+            }
+            if state.map.coords.is_some()
+                && ui
+                    .button("Save PNG…")
+                    .on_hover_text("Save the current view with its legend (Ctrl+S)")
+                    .clicked()
+            {
+                out.push(AppCommand::SavePngDialog);
+            }
+            if state.job.running() && ui.button("Cancel").clicked() {
+                out.push(AppCommand::Cancel);
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .selectable_label(state.overlays.show_help, " ? ")
+                    .on_hover_text("Keyboard shortcuts (?)")
+                    .clicked()
+                {
+                    out.push(AppCommand::ToggleHelp);
+                }
+            });
+        });
+    });
+    out
+}
+
+pub fn status_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
+    let mut out = Vec::new();
+    egui::Panel::bottom("atlas-status").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            match &state.map.samples {
+                Some(s) => {
+                    ui.label(format!("{} samples", thousands(s.len())));
+                    ui.separator();
+                    ui.label(format!("text: {}", s.text_column));
+                    if let Some(i) = state.focus.selected {
+                        ui.separator();
+                        ui.label(format!("selected #{i}"));
+                    }
+                    if let Some(h) = &state.focus.selection {
+                        ui.separator();
+                        ui.label(format!(
+                            "{} selected ({}){}",
+                            thousands(h.count()),
+                            h.label,
+                            h.mean.as_deref().unwrap_or_default()
+                        ));
+                        if ui
+                            .small_button(if state.overlays.table.open { "Hide table" } else { "Table" })
+                            .on_hover_text("T")
+                            .clicked()
+                        {
+                            out.push(AppCommand::ToggleTable);
+                        }
+                        if ui.small_button("Clear").on_hover_text("Esc").clicked() {
+                            out.push(AppCommand::ClearSelection);
+                        }
+                    }
+                    if let Some(n) = &state.job.notice {
+                        ui.separator();
+                        ui.label(RichText::new(n).weak());
+                    }
+                    if let Some(i) = state.focus.hovered {
+                        ui.separator();
+                        ui.label(format!("hover #{i}"));
+                    }
+                }
+                None if state.map.path.is_some() => {
+                    ui.label("no data loaded");
+                }
+                None => {
+                    ui.label("no file open");
+                }
+            }
+            if !state.map.warnings.is_empty() {
+                ui.separator();
+                let label = format!("{} warnings", state.map.warnings.len());
+                if ui.link(label).clicked() {
+                    out.push(AppCommand::ShowWarnings(!state.overlays.show_warnings));
+                }
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if let Some((stage, done, total)) = state.job.progress {
+                    let frac = if total > 0 {
+                        done as f32 / total as f32
+                    } else {
+                        0.0
+                    };
+                    ui.add(
+                        egui::ProgressBar::new(frac)
+                            .desired_width(260.0)
+                            .text(format!("{} {}/{}", stage.label(), done, total)),
+                    );
+                    // No spinner: it repaints every frame, and under software rendering
+                    // (llvmpipe) that took a core from the computation. The bar moves with
+                    // each progress report, which asks for a repaint itself.
+                } else if state.map.from_cache && state.map.layout_done {
+                    ui.label(RichText::new("map ready: from the cache").weak());
+                } else if let Some((load, t)) = &state.map.timings {
+                    ui.label(
+                        RichText::new(format!(
+                            "map ready: load {load:.2} s · embed {:.2} s · kNN {:.2} s · UMAP {:.2} s",
+                            t.embed_s, t.neighbors_s, t.layout_s
+                        ))
+                        .weak(),
+                    );
+                }
+            });
+        });
+    });
+    out
+}

@@ -1,0 +1,101 @@
+//! Exports: the current view as a PNG (with its legend) and the selected rows as JSONL / CSV /
+//! Parquet. Both are written on a worker thread; the status bar shows where they went.
+
+use std::path::{Path, PathBuf};
+
+use eframe::egui;
+
+use super::AtlasApp;
+use super::jobs::SaveKind;
+use crate::render;
+
+/// Writes a picture to a path; says where it went.
+pub type PngJob = Box<dyn FnOnce(&Path) -> Result<String, String> + Send>;
+
+impl AtlasApp {
+    pub(super) fn export_selection_dialog(&mut self, ctx: &egui::Context) {
+        let s = &mut self.state;
+        if s.focus.selection.is_some() {
+            s.job.jobs.save_dialog(ctx, SaveKind::Selection);
+        } else {
+            s.job.notice = Some("Select some points first (box: B, lasso: L)".into());
+        }
+    }
+
+    pub(super) fn save_png_dialog(&mut self, ctx: &egui::Context) {
+        if self.state.map.coords.is_some() {
+            self.state.job.jobs.save_dialog(ctx, SaveKind::Png);
+        }
+    }
+
+    /// Write the selected rows (with their coordinates) to `path`.
+    pub(super) fn export_selection(&mut self, ctx: &egui::Context, path: PathBuf) {
+        let s = &mut self.state;
+        let (Some(samples), Some(coords), Some(sel)) = (
+            s.map.samples.clone(),
+            s.map.coords.clone(),
+            s.focus.selection.as_ref(),
+        ) else {
+            return;
+        };
+        let rows = sel.rows.clone();
+        s.job.notice = Some(format!("exporting {} rows…", rows.len()));
+        s.job.export_task.start(ctx, false, move || {
+            crate::dataset::write_rows(&samples.frame, &rows, &coords, &samples.path, &path)
+                .map(|n| format!("saved {n} rows to {}", path.display()))
+                .map_err(|e| e.to_string())
+        });
+    }
+
+    /// Draw the current view into a PNG at `path`.
+    pub(super) fn save_png(&mut self, ctx: &egui::Context, path: PathBuf) {
+        if let Some(job) = self.png_job(ctx.pixels_per_point()) {
+            self.state.job.notice = Some("saving the map…".into());
+            self.state
+                .job
+                .export_task
+                .start(ctx, false, move || job(&path));
+        }
+    }
+
+    /// A closure that draws the current view (with legend) into a PNG file, or `None` when
+    /// there is no map.
+    pub fn png_job(&self, ppp: f32) -> Option<PngJob> {
+        let s = &self.state;
+        let (samples, coords) = (s.map.samples.clone()?, s.map.coords.clone()?);
+        let p = &s.paint;
+        let (colors, classes, legend) = (p.colors.clone(), p.classes.clone(), p.legend.clone());
+        let view = s.view.viewport(ppp);
+        let mut style = s
+            .view
+            .style(coords.len(), ppp, egui::Color32::from_gray(12));
+        style.background = render::image::BACKGROUND;
+        let caption = render::image::caption(&samples.path, samples.len(), p.color_by.as_deref());
+        Some(Box::new(move |path: &Path| {
+            let pic = render::image::Picture {
+                coords: &coords,
+                colors: &colors,
+                classes: Some(&classes),
+                legend: &legend,
+                caption: Some(caption),
+                view,
+                style,
+                scale: ppp,
+            };
+            render::image::render(&pic)
+                .and_then(|c| c.write_png(path))
+                .map(|_| format!("saved the map to {}", path.display()))
+                .map_err(|e| e.to_string())
+        }))
+    }
+
+    /// Take in a finished export: its notice, or its error.
+    pub(super) fn take_export(&mut self) {
+        let job = &mut self.state.job;
+        match job.export_task.poll_outcome() {
+            Some(Ok(Ok(msg))) => job.notice = Some(msg),
+            Some(Ok(Err(e)) | Err(e)) => job.error = Some(e),
+            None => {}
+        }
+    }
+}
