@@ -1135,6 +1135,28 @@ mod tests {
     }
 
     #[test]
+    fn progress_reaches_its_total_and_coarse_regions_come_largest_first() {
+        struct Last(std::sync::Mutex<Vec<(Stage, u64, u64)>>);
+        impl Progress for Last {
+            fn report(&self, stage: Stage, done: u64, total: u64) {
+                self.0.lock().unwrap().push((stage, done, total));
+            }
+        }
+        let sink = Last(Default::default());
+        let (xy, _) = blobs(5_000, 8);
+        let r = find_regions(&xy, &RegionParams::default(), &sink, &CancelToken::new()).unwrap();
+        let seen = sink.0.into_inner().unwrap();
+        assert!(seen.iter().all(|s| s.0 == Stage::Regions));
+        assert_eq!(seen.last().map(|s| s.1 == s.2), Some(true));
+        let coarse: Vec<usize> = r
+            .level(Level::Coarse)
+            .filter(|g| !g.unclustered)
+            .map(|g| g.rows.len())
+            .collect();
+        assert!(coarse.windows(2).all(|w| w[0] >= w[1]), "{coarse:?}");
+    }
+
+    #[test]
     fn params_round_trip_through_serde_with_defaults() {
         let p: RegionParams = serde_json::from_str(r#"{"seed": 7, "bandwidth": 0.02}"#).unwrap();
         assert_eq!(
