@@ -14,6 +14,7 @@ pub enum Stage {
     Neighbors,
     Graph,
     Layout,
+    Regions,
     Write,
 }
 
@@ -25,6 +26,7 @@ impl Stage {
             Stage::Neighbors => "nearest neighbours",
             Stage::Graph => "fuzzy graph",
             Stage::Layout => "UMAP layout",
+            Stage::Regions => "regions",
             Stage::Write => "writing",
         }
     }

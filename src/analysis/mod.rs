@@ -6,10 +6,12 @@
 //! - [`stats`]: confidence intervals and medians.
 //! - [`settings`]: the per-setting table of a metric.
 //! - [`best_of_n`]: best-of-N and pass@N curves.
+//! - [`regions`]: regions of the 2-D layout (density-grid clustering, two levels, noise).
 //!
 //! This file: the columns an analysis reads (group keys, metric values) and its errors.
 
 pub mod best_of_n;
+pub mod regions;
 pub mod schema;
 pub mod settings;
 pub mod stats;
