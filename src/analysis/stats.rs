@@ -261,7 +261,11 @@ pub fn t_critical(alpha: f64, df: f64) -> f64 {
     let mut lo = 0.0;
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
-        if t_two_sided_p(mid, df) > alpha { lo = mid } else { hi = mid }
+        if t_two_sided_p(mid, df) > alpha {
+            lo = mid
+        } else {
+            hi = mid
+        }
         if hi - lo <= 1e-13 * hi {
             break;
         }
@@ -325,8 +329,7 @@ pub fn welch_t(inside: Moments, outside: Moments) -> TwoSample {
         };
     }
     let se = se2.sqrt();
-    let df = se2 * se2
-        / (v1 * v1 / (inside.n - 1) as f64 + v2 * v2 / (outside.n - 1) as f64);
+    let df = se2 * se2 / (v1 * v1 / (inside.n - 1) as f64 + v2 * v2 / (outside.n - 1) as f64);
     let half = t_critical(0.05, df) * se;
     TwoSample {
         diff,
