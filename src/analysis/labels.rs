@@ -30,6 +30,9 @@ pub const MAX_TEXT_BYTES: usize = 10_000;
 const ROWS_PER_CHUNK: usize = 4096;
 /// Candidates scored per wanted term before pairs replace their words.
 const SHORTLIST_PER_TERM: usize = 6;
+/// A pair found after the terms are chosen replaces its chosen words when it scores at least this
+/// share of the lowest of them.
+const PAIR_REPLACES: f64 = 0.75;
 /// The global term counts are merged in this many hash shards, in parallel.
 const SHARDS: usize = 64;
 
@@ -319,7 +322,7 @@ pub fn region_terms(
             scored.sort_unstable_by(order);
             let ids: Vec<u64> = scored.iter().map(|&(_, id)| id).collect();
             let found = recover_terms(texts, regions[ri], &stop, &ids);
-            choose(&ids, &found, n_terms)
+            choose(&scored, &found, n_terms)
         })
         .collect();
     if cancel.is_cancelled() {
@@ -380,7 +383,8 @@ fn for_each_term(text: &str, stop: &FxHashSet<u64>, mut f: impl FnMut(u64, (&str
             continue;
         }
         f(id, (w, None));
-        if let Some((pid, pw)) = previous {
+        // A word repeated ("banana banana") is no phrase.
+        if let Some((pid, pw)) = previous.filter(|&(pid, _)| pid != id) {
             f(pair_id(pid, id), (pw, Some(w)));
         }
         previous = Some((id, w));
@@ -419,39 +423,60 @@ fn recover_terms(
     found
 }
 
-/// Up to `n_terms` terms from the shortlist `ids` (best first): a pair replaces its words
-/// already chosen (taking the place of the first), a word covered by a chosen pair is skipped,
-/// and so is a pair whose two words are both covered by chosen pairs.
-fn choose(ids: &[u64], found: &FxHashMap<u64, Term>, n_terms: usize) -> Vec<String> {
-    let mut chosen: Vec<(u64, &Term)> = Vec::new();
-    let covered = |chosen: &[(u64, &Term)], w: u64| {
+/// Up to `n_terms` terms from the shortlist (`(score, id)`, best first): a pair replaces its
+/// words already chosen (taking the place of the first), a word covered by a chosen pair is
+/// skipped, and so is a pair whose two words are both covered by chosen pairs. Once `n_terms`
+/// are chosen, the shortlist is still read for pairs that would replace chosen words. A pair
+/// replaces chosen words only when it scores at least [`PAIR_REPLACES`] of the lowest of them
+/// ("prefer the pair when it scores"; a pair of words always seen together scores about as its
+/// words), and is skipped otherwise.
+fn choose(shortlist: &[(f64, u64)], found: &FxHashMap<u64, Term>, n_terms: usize) -> Vec<String> {
+    let mut chosen: Vec<(f64, u64, &Term)> = Vec::new();
+    let covered = |chosen: &[(f64, u64, &Term)], w: u64| {
         chosen
             .iter()
-            .any(|(_, t)| t.words.is_some_and(|(a, b)| a == w || b == w))
+            .any(|(_, _, t)| t.words.is_some_and(|(a, b)| a == w || b == w))
     };
-    for id in ids {
+    for &(score, id) in shortlist {
+        let Some(term) = found.get(&id) else { continue };
+        // The lowest score of the chosen words this pair would replace (∞: none).
+        let replaced = term.words.map_or(f64::INFINITY, |(a, b)| {
+            chosen
+                .iter()
+                .filter(|&&(_, c, _)| c == a || c == b)
+                .map(|c| c.0)
+                .fold(f64::INFINITY, f64::min)
+        });
         if chosen.len() >= n_terms {
-            break;
+            let weakest = chosen.iter().map(|c| c.0).fold(f64::INFINITY, f64::min);
+            if score < PAIR_REPLACES * weakest {
+                break;
+            }
+            if replaced.is_infinite() {
+                continue;
+            }
         }
-        let Some(term) = found.get(id) else { continue };
+        if replaced.is_finite() && score < PAIR_REPLACES * replaced {
+            continue;
+        }
         match term.words {
             None => {
-                if !covered(&chosen, *id) {
-                    chosen.push((*id, term));
+                if !covered(&chosen, id) {
+                    chosen.push((score, id, term));
                 }
             }
             Some((a, b)) => {
                 if covered(&chosen, a) && covered(&chosen, b) {
                     continue;
                 }
-                let first_word = chosen.iter().position(|&(c, _)| c == a || c == b);
-                chosen.retain(|&(c, _)| c != a && c != b);
+                let first_word = chosen.iter().position(|&(_, c, _)| c == a || c == b);
+                chosen.retain(|&(_, c, _)| c != a && c != b);
                 let at = first_word.unwrap_or(chosen.len()).min(chosen.len());
-                chosen.insert(at, (*id, term));
+                chosen.insert(at, (score, id, term));
             }
         }
     }
-    chosen.into_iter().map(|(_, t)| t.text.clone()).collect()
+    chosen.into_iter().map(|(_, _, t)| t.text.clone()).collect()
 }
 
 #[cfg(test)]
@@ -580,11 +605,16 @@ mod tests {
         found.insert(8, t("money", None));
         found.insert(7, t("refund policy", Some((2, 6))));
         found.insert(9, t("refund customer", Some((2, 4))));
-        let chosen = choose(&[2, 4, 6, 7, 9, 8], &found, 3);
-        // refund, customer, policy → "refund policy" replaces refund and policy (at refund's
-        // place); "refund customer" then replaces customer (only one of its words is covered).
-        assert_eq!(chosen, vec!["refund policy", "refund customer", "money"]);
-        let chosen = choose(&[2, 7, 6, 4], &found, 2);
+        let shortlist = [(1.0, 2), (0.9, 4), (0.8, 6), (0.7, 7), (0.6, 9), (0.5, 8)];
+        let chosen = choose(&shortlist, &found, 3);
+        // refund, customer, policy; then (full) "refund policy" scores 0.7 ≥ 0.75 × 0.8 (the
+        // lower of refund and policy) and replaces both at refund's place; "refund customer"
+        // scores 0.6 < 0.75 × 0.9 (customer) and does not; money fills the third place.
+        assert_eq!(chosen, vec!["refund policy", "customer", "money"]);
+        // A pair scoring well below the word it would replace does not replace it.
+        let chosen = choose(&[(1.0, 2), (0.9, 4), (0.3, 7)], &found, 2);
+        assert_eq!(chosen, vec!["refund", "customer"]);
+        let chosen = choose(&[(1.0, 2), (0.9, 7), (0.8, 6), (0.7, 4)], &found, 2);
         assert_eq!(chosen, vec!["refund policy", "customer"]);
     }
 }

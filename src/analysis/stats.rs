@@ -422,4 +422,279 @@ mod tests {
         assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
         assert!(t975(1000) == 1.96 && t975(1) == 12.706);
     }
+
+    /// Exact two-sided Fisher p by enumerating every table with the same margins, in integers.
+    fn fisher_by_enumeration(a: u64, b: u64, c: u64, d: u64) -> f64 {
+        fn choose(n: u64, k: u64) -> u128 {
+            (0..k).fold(1u128, |acc, i| acc * (n - i) as u128 / (i + 1) as u128)
+        }
+        let (r1, c1, n) = (a + b, a + c, a + b + c + d);
+        let weight = |x: u64| choose(c1, x) * choose(n - c1, r1 - x);
+        let obs = weight(a);
+        let lo = (r1 + c1).saturating_sub(n);
+        let hi = r1.min(c1);
+        let at_most: u128 = (lo..=hi).map(weight).filter(|&w| w <= obs).sum();
+        at_most as f64 / choose(n, r1) as f64
+    }
+
+    #[test]
+    fn fisher_matches_exact_enumeration_on_all_small_tables() {
+        let mut checked = 0;
+        for a in 0..9 {
+            for b in 0..9 {
+                for c in 0..9 {
+                    for d in 0..9 {
+                        let want = fisher_by_enumeration(a, b, c, d);
+                        let got = fisher_exact(Table2x2 { a, b, c, d });
+                        assert!(
+                            (got - want).abs() <= 1e-12 + 1e-9 * want,
+                            "{a} {b} {c} {d}: {got} vs {want}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 9usize.pow(4));
+        // Larger margins, still exact in u128.
+        for &(a, b, c, d) in &[
+            (20, 5, 3, 22),
+            (1, 30, 12, 17),
+            (15, 15, 14, 16),
+            (0, 40, 9, 1),
+        ] {
+            let want = fisher_by_enumeration(a, b, c, d);
+            let got = fisher_exact(Table2x2 { a, b, c, d });
+            assert!(
+                (got - want).abs() <= 1e-9 * want.max(1e-300),
+                "{got} vs {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn fisher_textbook_values() {
+        // Fisher's lady tasting tea: 3 of 4 cups right each way, p = 34/70.
+        let p = fisher_exact(Table2x2 {
+            a: 3,
+            b: 1,
+            c: 1,
+            d: 3,
+        });
+        assert!((p - 0.4857).abs() < 1e-4 && (p - 34.0 / 70.0).abs() < 1e-12);
+        // All 4 right: 2/70.
+        let p = fisher_exact(Table2x2 {
+            a: 4,
+            b: 0,
+            c: 0,
+            d: 4,
+        });
+        assert!((p - 2.0 / 70.0).abs() < 1e-12);
+        // Degenerate margins.
+        assert_eq!(
+            fisher_exact(Table2x2 {
+                a: 0,
+                b: 0,
+                c: 3,
+                d: 4
+            }),
+            1.0
+        );
+        assert_eq!(
+            fisher_exact(Table2x2 {
+                a: 5,
+                b: 0,
+                c: 7,
+                d: 0
+            }),
+            1.0
+        );
+    }
+
+    #[test]
+    fn fisher_with_counts_in_the_millions() {
+        // Against a plain sum over the whole support of the log-space pmf (no tail shortcuts).
+        let brute = |t: Table2x2| {
+            let (r1, c1) = (t.a + t.b, t.a + t.c);
+            let n = r1 + t.c + t.d;
+            let lp = |x: u64| ln_choose(c1, x) + ln_choose(n - c1, r1 - x) - ln_choose(n, r1);
+            let obs = lp(t.a);
+            let lo = (r1 + c1).saturating_sub(n);
+            ((lo..=r1.min(c1))
+                .map(lp)
+                .filter(|&l| l <= obs + 1e-7)
+                .map(|l| (l - obs).exp())
+                .sum::<f64>()
+                * obs.exp())
+            .min(1.0)
+        };
+        for t in [
+            Table2x2 {
+                a: 1_050,
+                b: 8_950,
+                c: 100_000,
+                d: 900_000,
+            },
+            Table2x2 {
+                a: 10_300,
+                b: 89_700,
+                c: 100_000,
+                d: 900_000,
+            },
+            Table2x2 {
+                a: 30_000,
+                b: 70_000,
+                c: 270_000,
+                d: 630_000,
+            },
+            Table2x2 {
+                a: 5,
+                b: 2_000_000,
+                c: 40,
+                d: 3_000_000,
+            },
+        ] {
+            let (got, want) = (fisher_exact(t), brute(t));
+            assert!(
+                (got - want).abs() <= 1e-6 * want + 1e-300,
+                "{t:?}: {got} vs {want}"
+            );
+            // The test does not depend on which margin is the row.
+            let tr = fisher_exact(Table2x2 {
+                a: t.a,
+                b: t.c,
+                c: t.b,
+                d: t.d,
+            });
+            assert!((got - tr).abs() <= 1e-6 * got + 1e-300);
+        }
+        // A strong effect at a million rows: tiny but positive, not NaN.
+        let p = fisher_exact(Table2x2 {
+            a: 5_000,
+            b: 5_000,
+            c: 100_000,
+            d: 890_000,
+        });
+        assert!(p > 0.0 && p < 1e-300 || p == 0.0, "{p}");
+        assert!(!p.is_nan());
+    }
+
+    /// Student's t density integrated by Simpson's rule from 0 to |t|: an independent route to
+    /// the CDF (no continued fraction).
+    fn t_cdf_by_integration(t: f64, df: f64) -> f64 {
+        let c = (ln_gamma((df + 1.0) / 2.0) - ln_gamma(df / 2.0)).exp() / (df * PI).sqrt();
+        let pdf = |x: f64| c * (1.0 + x * x / df).powf(-(df + 1.0) / 2.0);
+        let steps = 20_000;
+        let h = t.abs() / steps as f64;
+        let mut s = pdf(0.0) + pdf(t.abs());
+        for i in 1..steps {
+            s += if i % 2 == 1 { 4.0 } else { 2.0 } * pdf(i as f64 * h);
+        }
+        let half = s * h / 3.0;
+        if t >= 0.0 { 0.5 + half } else { 0.5 - half }
+    }
+
+    #[test]
+    fn t_distribution_against_closed_forms_integration_and_the_table() {
+        for &t in &[-7.0, -1.5, -0.2, 0.0, 0.3, 1.0, 2.5, 12.706] {
+            // df = 1 is Cauchy, df = 2 has a closed form.
+            let cauchy = 0.5 + (t as f64).atan() / PI;
+            assert!((t_cdf(t, 1.0) - cauchy).abs() < 1e-12, "df 1, t {t}");
+            let two = 0.5 + t / (2.0 * (2.0 + t * t).sqrt());
+            assert!((t_cdf(t, 2.0) - two).abs() < 1e-12, "df 2, t {t}");
+        }
+        for &(t, df) in &[
+            (1.3, 3.7),
+            (-2.2, 10.94),
+            (0.8, 57.5),
+            (2.0, 1234.0),
+            (3.1, 5.0),
+        ] {
+            let (got, want) = (t_cdf(t, df), t_cdf_by_integration(t, df));
+            assert!((got - want).abs() < 1e-9, "t {t} df {df}: {got} vs {want}");
+        }
+        for df in 1..=30 {
+            // The table is rounded to 3 decimals.
+            let t = t_critical(0.05, df as f64);
+            assert!((t - t975(df)).abs() < 6e-4, "df {df}: {t} vs {}", t975(df));
+        }
+        assert!((t_critical(0.05, 1e7) - Z975).abs() < 1e-5);
+        // Large df: close to the normal, p of 1.96 about 0.05.
+        assert!((t_two_sided_p(Z975, 2e6) - 0.05).abs() < 1e-6);
+        assert!(t_two_sided_p(40.0, 5e5) < 1e-300);
+    }
+
+    #[test]
+    fn welch_on_a_hand_computed_case() {
+        // A = 1..5: mean 3, variance 2.5; B = 6..13: mean 9.5, variance 6.
+        // se² = 2.5/5 + 6/8 = 1.25; t = −6.5 / √1.25 = −5.813 777;
+        // df = 1.25² / (0.5²/4 + 0.75²/7) = 1.5625 / 0.142 857 = 10.9375.
+        let a: Vec<f64> = (1..=5).map(f64::from).collect();
+        let b: Vec<f64> = (6..=13).map(f64::from).collect();
+        let r = welch_t(Moments::of(&a), Moments::of(&b));
+        assert!((r.diff + 6.5).abs() < 1e-12);
+        let (t, df) = (-6.5 / 1.25_f64.sqrt(), 10.9375);
+        let p = 2.0 * t_cdf_by_integration(t, df);
+        assert!((r.p - p).abs() < 1e-9, "{} vs {p}", r.p);
+        assert!(r.p > 5e-5 && r.p < 2e-4);
+        // Interval: diff ± t(0.975, 10.9375) · se, with t(10.9375) between t975(11) and t975(10).
+        let half = (r.ci_high - r.ci_low) / 2.0 / 1.25_f64.sqrt();
+        assert!(half > t975(11) && half < t975(10), "{half}");
+        assert!(((r.ci_high + r.ci_low) / 2.0 + 6.5).abs() < 1e-12);
+        // Too few values, and no variance at all.
+        assert!(welch_t(Moments::of(&[1.0]), Moments::of(&b)).p.is_nan());
+        let same = welch_t(Moments::of(&[2.0, 2.0]), Moments::of(&[2.0, 2.0, 2.0]));
+        assert_eq!(same.p, 1.0);
+    }
+
+    #[test]
+    fn intervals_of_proportions_against_published_values() {
+        // Newcombe (1998), Statistics in Medicine 17:873, Table II, example (a): 56/70 − 48/80,
+        // method 10 (hybrid score): 0.0524 to 0.3339.
+        let (lo, hi) = newcombe_diff(56, 70, 48, 80);
+        assert!(
+            (lo - 0.0524).abs() < 1e-4 && (hi - 0.3339).abs() < 1e-4,
+            "{lo} {hi}"
+        );
+        // Wilson 0/10: upper z²/(n + z²) = 0.2775 by hand.
+        let (lo, hi) = wilson(0, 10);
+        assert!(lo == 0.0 && (hi - Z975 * Z975 / (10.0 + Z975 * Z975)).abs() < 1e-12);
+        assert!(newcombe_diff(1, 0, 1, 2).0.is_nan());
+    }
+
+    #[test]
+    fn benjamini_hochberg_by_hand() {
+        // m = 5 (the missing one is skipped). Sorted: 0.005, 0.01, 0.03, 0.04, 0.5 →
+        // p·m/rank = 0.025, 0.025, 0.05, 0.05, 0.5; running minimum from the top: the same.
+        let p = [
+            Some(0.01),
+            Some(0.04),
+            Some(0.03),
+            Some(0.005),
+            None,
+            Some(0.5),
+        ];
+        let q = bh_qvalues(&p);
+        let want = [
+            Some(0.025),
+            Some(0.05),
+            Some(0.05),
+            Some(0.025),
+            None,
+            Some(0.5),
+        ];
+        for (g, w) in q.iter().zip(&want) {
+            match (g, w) {
+                (Some(g), Some(w)) => assert!((g - w).abs() < 1e-12, "{q:?}"),
+                (None, None) => {}
+                _ => panic!("{q:?}"),
+            }
+        }
+        // Monotonicity: 0.02·2/1 = 0.04 > 0.021·2/2 = 0.021, so both get 0.021.
+        let q = bh_qvalues(&[Some(0.02), Some(0.021)]);
+        assert!((q[0].unwrap() - 0.021).abs() < 1e-12 && (q[1].unwrap() - 0.021).abs() < 1e-12);
+        // Capped at 1; NaN is missing.
+        let q = bh_qvalues(&[Some(0.9), Some(0.8), Some(f64::NAN)]);
+        assert_eq!(q, vec![Some(0.9), Some(0.9), None]);
+    }
 }
