@@ -356,3 +356,208 @@ pub fn region_composition(region: &[u32], columns: &[(&str, &[String])]) -> Vec<
     });
     rows.into_iter().map(|(_, v)| v).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn direction_of_worse_from_the_name() {
+        for name in [
+            "is_correct",
+            "score",
+            "reward",
+            "win_prob",
+            "pass",
+            "accuracy",
+            "judge.score",
+        ] {
+            assert_eq!(default_worse(name), Worse::Lower, "{name}");
+            assert_eq!(worse_from_name(name), Some(Worse::Lower), "{name}");
+        }
+        for name in [
+            "refusal",
+            "jailbroken",
+            "toxicity",
+            "repetition",
+            "garbage",
+            "len_chars",
+            "len_tokens",
+            "toxicity_score",
+            "is_incorrect",
+            "Refused",
+        ] {
+            assert_eq!(default_worse(name), Worse::Higher, "{name}");
+        }
+        assert_eq!(worse_from_name("temperature"), None);
+        assert_eq!(default_worse("temperature"), Worse::Lower);
+    }
+
+    /// 1,000 rows: region 0 (rows 0..100) fails 50%, region 1 (100..200) 10%, region 2
+    /// (200..205) 100% but too small to test, region 3 (900..1000) unclustered and 100%
+    /// failing; everything else 10%. Returns (values for "refusal" = 1 on failure).
+    fn refusal_values() -> Vec<Option<f64>> {
+        (0..1000)
+            .map(|r| {
+                let fail = match r {
+                    0..100 => r % 2 == 0,
+                    200..205 | 900..1000 => true,
+                    _ => r % 10 == 0,
+                };
+                if r == 150 {
+                    None
+                } else {
+                    Some(fail as u8 as f64)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn failure_regions_ranked_by_fisher_with_q_values() {
+        let values = refusal_values();
+        let rows: Vec<Vec<u32>> = vec![
+            (0..100).collect(),
+            (100..200).collect(),
+            (200..205).collect(),
+            (900..1000).collect(),
+        ];
+        let refs: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
+        let stats = rank_regions(&values, true, Worse::Higher, &refs, &[3], 20);
+        let order: Vec<usize> = stats.iter().map(|s| s.region).collect();
+        assert_eq!(order, vec![0, 1, 3, 2]);
+        let s0 = &stats[0];
+        // Outside region 0: 899 values (row 150 is missing); its failures counted directly.
+        let outside_failures = (100..1000)
+            .filter(|&r| r != 150)
+            .filter(|&r| values[r] == Some(1.0))
+            .count();
+        assert_eq!(s0.n_inside, 100);
+        assert_eq!(s0.n_outside, 899);
+        assert_eq!(s0.test, "Fisher exact");
+        assert!((s0.inside - 0.5).abs() < 1e-12);
+        assert!((s0.outside - outside_failures as f64 / 899.0).abs() < 1e-12);
+        assert!((s0.lift - s0.inside / s0.outside).abs() < 1e-12);
+        assert!(s0.excess > 0.0 && s0.ci_low > 0.0 && s0.ci_low < s0.diff && s0.diff < s0.ci_high);
+        let p0 = fisher_exact(Table2x2 {
+            a: 50,
+            b: 50,
+            c: outside_failures as u64,
+            d: (899 - outside_failures) as u64,
+        });
+        assert_eq!(s0.p, Some(p0));
+        assert!(s0.is_significantly_worse());
+        // BH over the two tested regions: q0 = min(p0 · 2 / 1, p1 · 2 / 2) as p0 < p1.
+        let p1 = stats[1].p.unwrap();
+        assert!(p0 < p1);
+        assert!((s0.q.unwrap() - (2.0 * p0).min(p1)).abs() < 1e-15);
+        assert!((stats[1].q.unwrap() - p1.min(1.0)).abs() < 1e-15);
+        // Not tested: the unclustered group and the small region; they are still reported.
+        for s in &stats[2..] {
+            assert!(!s.tested && s.p.is_none() && s.q.is_none());
+        }
+        assert!(stats[2].unclustered && (stats[2].inside - 1.0).abs() < 1e-12);
+        assert_eq!(stats[3].size, 5);
+        assert!((stats[3].share - 0.005).abs() < 1e-12);
+    }
+
+    #[test]
+    fn failure_of_a_lower_is_worse_flag_is_false() {
+        // is_correct: region 0 is mostly wrong.
+        let values: Vec<Option<f64>> = (0..400)
+            .map(|r| {
+                Some(if r < 50 {
+                    (r % 5 == 0) as u8
+                } else {
+                    (r % 5 != 0) as u8
+                } as f64)
+            })
+            .collect();
+        let region: Vec<u32> = (0..50).collect();
+        let stats = rank_regions(&values, true, Worse::Lower, &[&region], &[], 20);
+        assert!((stats[0].inside - 0.8).abs() < 1e-12, "{}", stats[0].inside);
+        assert!((stats[0].outside - 0.2).abs() < 1e-12);
+        assert!(stats[0].is_significantly_worse());
+    }
+
+    #[test]
+    fn continuous_metric_uses_welch_in_the_worse_direction() {
+        // Score (lower is worse): region 0 scores 0.2 lower, region 1 0.2 higher, region 2 as
+        // the rest; noise from a fixed pattern.
+        let noise = |r: usize| ((r * 37) % 11) as f64 / 10.0 - 0.5;
+        let values: Vec<Option<f64>> = (0..600)
+            .map(|r| {
+                let shift = match r {
+                    0..60 => -0.2,
+                    60..120 => 0.2,
+                    _ => 0.0,
+                };
+                Some(1.0 + shift + 0.3 * noise(r))
+            })
+            .collect();
+        let rows: Vec<Vec<u32>> =
+            vec![(0..60).collect(), (60..120).collect(), (120..180).collect()];
+        let refs: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
+        let stats = rank_regions(&values, false, Worse::Lower, &refs, &[], 20);
+        assert_eq!(stats[0].region, 0);
+        assert_eq!(stats[0].test, "Welch t");
+        assert!(stats[0].is_significantly_worse());
+        assert_eq!(
+            stats.last().unwrap().region,
+            1,
+            "the better region comes last"
+        );
+        assert!(stats.last().unwrap().excess < 0.0);
+        // Against the Welch test on the two samples directly (two-pass moments).
+        let inside: Vec<f64> = (0..60).map(|r| values[r].unwrap()).collect();
+        let outside: Vec<f64> = (60..600).map(|r| values[r].unwrap()).collect();
+        let direct = welch_t(Moments::of(&inside), Moments::of(&outside));
+        let s = &stats[0];
+        assert!((s.p.unwrap() - direct.p).abs() <= 1e-9 * direct.p);
+        assert!(
+            (s.ci_low - direct.ci_low).abs() < 1e-9 && (s.ci_high - direct.ci_high).abs() < 1e-9
+        );
+        assert!((s.diff - direct.diff).abs() < 1e-12);
+    }
+
+    #[test]
+    fn composition_shows_the_over_represented_settings_first() {
+        // 1,000 rows; region = rows 0..100. model: chat-8b is 81 of the region's 100 rows and
+        // 180 of the 900 outside; temperature is independent of the region.
+        let model: Vec<String> = (0..1000)
+            .map(|r| {
+                let chat = if r < 100 { r < 81 } else { r % 5 == 0 };
+                if chat { "chat-8b" } else { "base-8b" }.to_string()
+            })
+            .collect();
+        let temperature: Vec<String> = (0..1000)
+            .map(|r| ["0.2", "1.0"][r % 2].to_string())
+            .collect();
+        let region: Vec<u32> = (0..100).collect();
+        let rows = region_composition(&region, &[("model", &model), ("temperature", &temperature)]);
+        assert_eq!(rows.len(), 4);
+        let top = &rows[0];
+        assert_eq!(
+            (top.column.as_str(), top.value.as_str()),
+            ("model", "chat-8b")
+        );
+        assert_eq!((top.inside, top.outside), (81, 180));
+        assert!((top.inside_share - 0.81).abs() < 1e-12 && (top.outside_share - 0.2).abs() < 1e-12);
+        assert!(top.is_significantly_over());
+        assert_eq!(
+            top.p,
+            fisher_exact(Table2x2 {
+                a: 81,
+                b: 19,
+                c: 180,
+                d: 720
+            })
+        );
+        // Temperature: 50% inside and outside, p = 1, not significant.
+        for r in rows.iter().filter(|r| r.column == "temperature") {
+            assert!((r.inside_share - 0.5).abs() < 1e-12 && !r.is_significantly_over());
+            assert!(r.q >= r.p);
+        }
+        assert_eq!(rows.last().unwrap().value, "base-8b");
+    }
+}
