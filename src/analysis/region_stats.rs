@@ -201,8 +201,8 @@ pub fn rank_regions(
             };
             let is_unclustered = unclustered.contains(&ri);
             let tested = !is_unclustered
-                && n_in as usize >= min_support
-                && n_out as usize >= min_support
+                && n_in as usize >= min_support.max(1)
+                && n_out as usize >= min_support.max(1)
                 && result.p.is_finite();
             let diff = inside_value - outside_value;
             RegionStat {
