@@ -45,6 +45,20 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
+/// User + system CPU seconds of this process so far (from /proc/self/stat, 100 ticks/s): on a
+/// shared machine, CPU seconds / threads is what the wall time would be without the neighbours.
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let after = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = after.split_whitespace().collect();
+            // Fields 14 and 15 of the file; 12 and 13 after the command name and state.
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n: usize = args
@@ -115,11 +129,12 @@ fn main() {
     for (level, regions) in [("fine", &fine), ("coarse", &coarse)] {
         let refs: Vec<&[u32]> = regions.iter().map(Vec::as_slice).collect();
         let unclustered = [regions.len() - 1];
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), cpu_seconds());
         let terms = region_terms(&texts, &refs, &unclustered, 4, &cancel).expect("not cancelled");
         let s = t.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu;
         println!(
-            "labels {level:6}: {n} texts, {} regions, {threads} threads: {s:.2} s",
+            "labels {level:6}: {n} texts, {} regions, {threads} threads: {s:.2} s wall, {cpu:.2} s CPU",
             regions.len()
         );
         seconds.push(s);
