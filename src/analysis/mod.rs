@@ -3,15 +3,19 @@
 //! unbiased estimators from all k samples of a prompt.
 //!
 //! - [`schema`]: detect the run's columns by name and shape.
-//! - [`stats`]: confidence intervals and medians.
+//! - [`stats`]: confidence intervals, medians, Fisher / Welch tests, q-values.
 //! - [`settings`]: the per-setting table of a metric.
 //! - [`best_of_n`]: best-of-N and pass@N curves.
 //! - [`regions`]: regions of the 2-D layout (density-grid clustering, two levels, noise).
+//! - [`labels`]: region labels from distinctive terms (c-TF-IDF).
+//! - [`region_stats`]: regions ranked by a metric (tests, q-values), a region's composition.
 //!
 //! This file: the columns an analysis reads (group keys, metric values) and its errors.
 
 pub mod best_of_n;
 pub mod regions;
+pub mod labels;
+pub mod region_stats;
 pub mod schema;
 pub mod settings;
 pub mod stats;
@@ -23,6 +27,11 @@ use polars::prelude::DataType;
 use crate::dataset::Samples;
 
 pub use best_of_n::{Curve, CurvePoint, best_of_n, expected_max, pass_at};
+pub use labels::{LabelError, UNCLUSTERED, label_text, region_terms};
+pub use region_stats::{
+    DEFAULT_MIN_SUPPORT, RegionStat, ValueShare, Worse, default_worse, rank_regions,
+    region_composition, worse_from_name,
+};
 pub use schema::{RunSchema, detect_schema};
 pub use settings::{SettingRow, settings_table};
 pub use stats::{mean_ci, median, t975};

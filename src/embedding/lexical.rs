@@ -71,15 +71,24 @@ fn hash_feature(kind: u8, parts: &[&str]) -> u64 {
     }
 }
 
+/// The start of `text` (at most `max_bytes`, cut at a character boundary), lower-cased: the
+/// text the tokeniser sees. Shared with the region labels (`analysis::labels`).
+pub(crate) fn lowercase_prefix(text: &str, max_bytes: usize) -> String {
+    text[..text.floor_char_boundary(max_bytes)].to_lowercase()
+}
+
+/// The words of a lower-cased text: maximal runs of alphanumeric characters.
+pub(crate) fn words(lower: &str) -> impl Iterator<Item = &str> {
+    lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+}
+
 /// The feature hashes of one text (with repeats: counts are term frequencies).
 fn features(text: &str, max_bytes: usize, out: &mut Vec<u64>) {
     out.clear();
-    let text = &text[..text.floor_char_boundary(max_bytes)];
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
+    let lower = lowercase_prefix(text, max_bytes);
+    let words: Vec<&str> = words(&lower).collect();
     let mut padded = String::new();
     for (i, w) in words.iter().enumerate() {
         out.push(hash_feature(b'w', &[w]));

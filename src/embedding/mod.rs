@@ -10,6 +10,8 @@ pub mod store;
 pub mod vectors;
 
 pub use lexical::{LexicalEmbedder, LexicalParams};
+// The tokenisation, shared with the region labels (`analysis::labels`).
+pub(crate) use lexical::{lowercase_prefix, words};
 pub use model2vec::Model2VecEmbedder;
 pub use openai::{EndpointEmbedder, EndpointParams};
 
