@@ -46,6 +46,56 @@ pub enum CliCommand {
     Stats(StatsCommand),
     /// Best-of-N curves per setting (pass@N for a true/false metric), unbiased estimators.
     Bon(BonCommand),
+    /// The map's regions ranked by a metric: inside vs outside, lift, 95% CI, p and q-values.
+    Regions(RegionsCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct RegionsCommand {
+    /// The sample set (.jsonl, .ndjson, .csv, .parquet).
+    pub file: PathBuf,
+
+    /// The metric: a numeric or true/false column, built-in metric or --metric-expr name.
+    #[arg(long, value_name = "COLUMN")]
+    pub metric: String,
+
+    /// Which direction of the metric is bad (default: from its name — is_correct, score,
+    /// reward → lower; refusal, garbage, repetition, toxicity → higher).
+    #[arg(long, value_enum)]
+    pub worse: Option<WorseArg>,
+
+    /// Show only the regions of one level (default: both; the q-values always cover both).
+    #[arg(long, value_enum)]
+    pub level: Option<LevelArg>,
+
+    /// Regions with fewer rows with a value are shown but not tested.
+    #[arg(long, value_name = "ROWS", default_value_t = crate::analysis::region_stats::DEFAULT_MIN_SUPPORT)]
+    pub min_support: usize,
+
+    /// Also write the table: .csv or .json (written atomically).
+    #[arg(short, long, value_name = "OUT.csv|OUT.json")]
+    pub output: Option<PathBuf>,
+
+    /// No progress bars.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub map: MapArgs,
+}
+
+/// `--worse`: which direction of a metric is bad.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WorseArg {
+    Higher,
+    Lower,
+}
+
+/// `--level`: coarse regions or the finer ones inside them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LevelArg {
+    Coarse,
+    Fine,
 }
 
 /// What `stats` and `bon` analyse.

@@ -11,7 +11,8 @@ use super::report::{self, Seconds};
 use super::{hints, png};
 use crate::cache::Cache;
 use crate::dataset::{self, Samples};
-use crate::pipeline::{MapResult, compute_map};
+use crate::analysis::regions::{Level, RegionParams};
+use crate::pipeline::{MapRegions, MapResult, compute_map, compute_regions};
 use crate::progress::{CancelToken, Progress, Stage};
 
 pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
@@ -31,21 +32,32 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
         .map_err(|e| hints::about_file(e, &cmd.file, "computing the map"))?;
 
     let t = Instant::now();
-    let columns = write_outputs(cmd, &samples, &result.coords, &progress)?;
+    let region_params = RegionParams {
+        seed: params.umap.seed,
+        ..Default::default()
+    };
+    let regions = compute_regions(&samples, &result.coords, &region_params, &progress, &cancel)
+        .map_err(|e| hints::about_file(e, &cmd.file, "finding the regions"))?;
+    let regions_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let columns = write_outputs(cmd, &samples, &result.coords, &regions, &progress)?;
     let write_s = t.elapsed().as_secs_f64();
     progress.finish();
     announce_result(cmd, &result, &columns);
+    announce_regions(&regions);
 
     let seconds = Seconds {
         load: load_s,
         embed: result.timings.embed_s,
         neighbors: result.timings.neighbors_s,
         layout: result.timings.layout_s,
+        regions: regions_s,
         write: write_s,
         total: start.elapsed().as_secs_f64(),
     };
     eprintln!(
-        "wrote {} ({} rows) in {:.2} s: load {:.2}, embed {:.2}, kNN {:.2}, UMAP {:.2}, write {:.2}",
+        "wrote {} ({} rows) in {:.2} s: load {:.2}, embed {:.2}, kNN {:.2}, UMAP {:.2}, regions {:.2}, write {:.2}",
         cmd.output.display(),
         samples.len(),
         seconds.total,
@@ -53,6 +65,7 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
         seconds.embed,
         seconds.neighbors,
         seconds.layout,
+        seconds.regions,
         seconds.write
     );
     if let Some(path) = &cmd.report {
@@ -62,6 +75,7 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
             result: &result,
             params: &params,
             cache_dir: cache.as_ref().map(|c| c.dir()),
+            regions: &regions,
         };
         report::write(path, &run, columns, seconds)?;
     }
@@ -118,10 +132,12 @@ fn write_outputs(
     cmd: &MapCommand,
     samples: &Samples,
     coords: &[[f32; 2]],
+    regions: &MapRegions,
     progress: &CliProgress,
 ) -> anyhow::Result<[String; 2]> {
     progress.report(Stage::Write, 0, 1);
-    let (xn, yn) = dataset::write_map_parquet(&samples.frame, coords, &cmd.file, &cmd.output)?;
+    let frame = regions.with_columns(samples)?;
+    let (xn, yn) = dataset::write_map_parquet(&frame, coords, &cmd.file, &cmd.output)?;
     if let Some(out) = &cmd.png {
         let look = png::Look {
             color_by: cmd.color_by.as_deref(),
@@ -133,6 +149,24 @@ fn write_outputs(
     }
     progress.report(Stage::Write, 1, 1);
     Ok([xn, yn])
+}
+
+/// How many regions there are, and the largest coarse ones.
+fn announce_regions(regions: &MapRegions) {
+    let r = &regions.regions;
+    let coarse: Vec<_> = r.level(Level::Coarse).filter(|g| !g.unclustered).collect();
+    let unclustered = r
+        .level(Level::Coarse)
+        .find(|g| g.unclustered)
+        .map_or(0, |g| g.rows.len());
+    eprintln!(
+        "regions: {} coarse, {} fine, {unclustered} rows unclustered",
+        coarse.len(),
+        r.count(Level::Fine)
+    );
+    for g in coarse.iter().take(5) {
+        eprintln!("  {:>7} rows  {}", g.rows.len(), regions.labels[g.id as usize]);
+    }
 }
 
 /// What the computation did: its warnings, the embedder, the caches, where things went.

@@ -4,6 +4,7 @@
 //! - `args`: the clap types and their value parsers.
 //! - `map`: the `map` command; `png` and `report` its extra outputs.
 //! - `analysis`: the `stats` and `bon` commands; `table` prints and writes their tables.
+//! - `regions`: the `regions` command (regions ranked by a metric).
 //! - `progress`: indicatif bars on stderr.
 //! - `hints`: library errors with the flag that settles them.
 //!
@@ -15,13 +16,15 @@ mod hints;
 mod map;
 mod png;
 mod progress;
+mod regions;
 mod report;
 mod table;
 
 use std::process::ExitCode;
 
 pub use args::{
-    AnalysisArgs, BonCommand, Cli, CliCommand, Distance, Knn, MapArgs, MapCommand, StatsCommand,
+    AnalysisArgs, BonCommand, Cli, CliCommand, Distance, Knn, LevelArg, MapArgs, MapCommand,
+    RegionsCommand, StatsCommand, WorseArg,
 };
 
 /// Run a headless command.
@@ -30,5 +33,6 @@ pub fn run(command: CliCommand) -> anyhow::Result<ExitCode> {
         CliCommand::Map(cmd) => map::run_map(&cmd),
         CliCommand::Stats(cmd) => analysis::run_stats(&cmd),
         CliCommand::Bon(cmd) => analysis::run_bon(&cmd),
+        CliCommand::Regions(cmd) => regions::run_regions(&cmd),
     }
 }

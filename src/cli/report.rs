@@ -8,7 +8,7 @@ use super::args::MapCommand;
 use crate::dataset::{self, Samples};
 use crate::embedding::store::TextCacheReport;
 use crate::neighbors::KnnMethod;
-use crate::pipeline::{CacheReport, MapParams, MapResult};
+use crate::pipeline::{CacheReport, MapParams, MapRegions, MapResult, RegionSummary};
 use crate::util::atomic;
 
 #[derive(serde::Serialize)]
@@ -31,6 +31,8 @@ struct Report<'a> {
     cache_dir: Option<PathBuf>,
     seconds: Seconds,
     warnings: &'a [String],
+    /// Every region of both levels: id, level, parent, label, size.
+    regions: Vec<RegionSummary>,
 }
 
 /// Seconds per stage of a `map` run.
@@ -40,6 +42,7 @@ pub(super) struct Seconds {
     pub embed: f64,
     pub neighbors: f64,
     pub layout: f64,
+    pub regions: f64,
     pub write: f64,
     pub total: f64,
 }
@@ -51,6 +54,7 @@ pub(super) struct MapRun<'a> {
     pub result: &'a MapResult,
     pub params: &'a MapParams,
     pub cache_dir: Option<&'a Path>,
+    pub regions: &'a MapRegions,
 }
 
 /// Write the report of `run` to `path` (atomically); `columns` are the coordinate columns.
@@ -66,6 +70,7 @@ pub(super) fn write(
         result,
         params,
         cache_dir,
+        regions,
     } = run;
     let mut warnings = samples.warnings.clone();
     warnings.extend(result.warnings.iter().cloned());
@@ -87,6 +92,7 @@ pub(super) fn write(
         cache_dir: cache_dir.map(Path::to_path_buf),
         seconds,
         warnings: &warnings,
+        regions: regions.summaries(),
     };
     let json = serde_json::to_vec_pretty(&report)?;
     atomic::write_bytes(path, &json)

@@ -4,8 +4,10 @@
 //! - [`source`]: where the vectors come from (embedders, files, columns).
 //! - [`stage_cache`]: the cache keys of the stages and the one read-or-compute helper.
 //! - [`map`]: the map itself ([`compute_map`]) and the vectors alone ([`embed_samples`]).
+//! - `regions`: the map's regions and their labels ([`compute_regions`]).
 
 mod map;
+mod regions;
 mod source;
 mod stage_cache;
 
@@ -22,6 +24,7 @@ use crate::progress::{CancelToken, Progress};
 use crate::projection::{ProjectionError, UmapParams};
 
 pub use map::{compute_map, embed_samples};
+pub use regions::{LABEL_TERMS, MapRegions, RegionSummary, compute_regions};
 pub use source::VectorSource;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +41,10 @@ pub enum PipelineError {
     Projection(#[from] ProjectionError),
     #[error(transparent)]
     Vectors(#[from] VectorError),
+    #[error(transparent)]
+    Regions(#[from] crate::analysis::regions::RegionError),
+    #[error(transparent)]
+    Labels(#[from] crate::analysis::labels::LabelError),
     #[error("{path}: layout column '{column}': {problem}")]
     Layout {
         path: PathBuf,
@@ -54,6 +61,8 @@ impl PipelineError {
                 | PipelineError::Embed(EmbedError::Cancelled)
                 | PipelineError::Neighbors(NeighborsError::Cancelled)
                 | PipelineError::Projection(ProjectionError::Cancelled)
+                | PipelineError::Regions(crate::analysis::regions::RegionError::Cancelled)
+                | PipelineError::Labels(crate::analysis::labels::LabelError::Cancelled)
         )
     }
 }

@@ -1,0 +1,164 @@
+//! `regions`: the map's regions ranked by how much worse a metric is inside them.
+
+use std::process::ExitCode;
+
+use super::args::{LevelArg, RegionsCommand, WorseArg};
+use super::hints;
+use super::map::{load, open_cache};
+use super::progress::CliProgress;
+use super::table::{print_table, write_table};
+use crate::analysis::region_stats::{RegionStat, Worse, rank_regions};
+use crate::analysis::regions::{Level, RegionParams};
+use crate::analysis;
+use crate::pipeline::{MapRegions, compute_map, compute_regions};
+use crate::progress::CancelToken;
+use crate::util::format::cell;
+
+pub(super) fn run_regions(cmd: &RegionsCommand) -> anyhow::Result<ExitCode> {
+    if cmd.output.as_deref() == Some(cmd.file.as_path()) {
+        anyhow::bail!("{}: refusing to overwrite the input", cmd.file.display());
+    }
+    let params = cmd.map.params();
+    params.validate()?;
+    let progress = CliProgress::new(cmd.quiet);
+    let cancel = CancelToken::new();
+    let samples = load(&cmd.file, &cmd.map, &progress, &cancel)?;
+    // The metric is checked before the (long) map computation.
+    let (values, is_bool) = analysis::metric_values(&samples, &cmd.metric)?;
+    let cache = open_cache(&cmd.map, !cmd.quiet);
+    let map = compute_map(&samples, &params, cache.as_ref(), &progress, &cancel)
+        .map_err(|e| hints::about_file(e, &cmd.file, "computing the map"))?;
+    let region_params = RegionParams {
+        seed: params.umap.seed,
+        ..Default::default()
+    };
+    let regions = compute_regions(&samples, &map.coords, &region_params, &progress, &cancel)
+        .map_err(|e| hints::about_file(e, &cmd.file, "finding the regions"))?;
+    progress.finish();
+    for w in samples.warnings.iter().chain(&map.warnings) {
+        eprintln!("warning: {w}");
+    }
+    let worse = match cmd.worse {
+        Some(WorseArg::Higher) => Worse::Higher,
+        Some(WorseArg::Lower) => Worse::Lower,
+        None => analysis::region_stats::default_worse(&cmd.metric),
+    };
+    let stats = rank(&regions, &values, is_bool, worse, cmd.min_support);
+    let level = cmd.level.map(|l| match l {
+        LevelArg::Coarse => Level::Coarse,
+        LevelArg::Fine => Level::Fine,
+    });
+    let shown: Vec<&RegionStat> = stats
+        .iter()
+        .filter(|s| level.is_none_or(|l| regions.regions.regions[s.region].level == l))
+        .collect();
+    describe(cmd, &regions, is_bool, worse, &shown);
+    let (header, rows) = table(&regions, &shown);
+    print_table(&header, &rows);
+    if let Some(out) = &cmd.output {
+        let json = serde_json::json!({
+            "metric": cmd.metric,
+            "worse": worse,
+            "boolean": is_bool,
+            "min_support": cmd.min_support,
+            "regions": shown.iter().map(|s| {
+                let r = &regions.regions.regions[s.region];
+                serde_json::json!({
+                    "id": r.id,
+                    "level": r.level,
+                    "parent": r.parent,
+                    "label": regions.labels[s.region],
+                    "stat": s,
+                    "central_rows": r.central,
+                })
+            }).collect::<Vec<_>>(),
+        });
+        write_table(out, &header, &rows, json)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every region of both levels ranked together (one Benjamini–Hochberg correction).
+fn rank(
+    regions: &MapRegions,
+    values: &[Option<f64>],
+    is_bool: bool,
+    worse: Worse,
+    min_support: usize,
+) -> Vec<RegionStat> {
+    let all = &regions.regions.regions;
+    let rows: Vec<&[u32]> = all.iter().map(|r| r.rows.as_slice()).collect();
+    let unclustered: Vec<usize> = (0..all.len()).filter(|&i| all[i].unclustered).collect();
+    rank_regions(values, is_bool, worse, &rows, &unclustered, min_support)
+}
+
+/// What the numbers mean, on stderr.
+fn describe(
+    cmd: &RegionsCommand,
+    regions: &MapRegions,
+    is_bool: bool,
+    worse: Worse,
+    shown: &[&RegionStat],
+) {
+    let r = &regions.regions;
+    let what = if is_bool {
+        let failure = match worse {
+            Worse::Lower => "false",
+            Worse::Higher => "true",
+        };
+        format!("failure rate (share of {failure}), Fisher's exact test")
+    } else {
+        let dir = match worse {
+            Worse::Lower => "lower",
+            Worse::Higher => "higher",
+        };
+        format!("mean ({dir} is worse), Welch's t-test")
+    };
+    eprintln!(
+        "{} coarse and {} fine regions; '{}': {what}; q: Benjamini–Hochberg over both levels; regions under {} rows with a value are not tested",
+        r.count(Level::Coarse),
+        r.count(Level::Fine),
+        cmd.metric,
+        cmd.min_support
+    );
+    let worst = shown.iter().filter(|s| s.is_significantly_worse()).count();
+    eprintln!("{worst} regions are significantly worse than the rest (q ≤ 0.05)");
+}
+
+fn table(regions: &MapRegions, shown: &[&RegionStat]) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = [
+        "rank", "id", "level", "label", "size", "share", "inside", "outside", "lift", "ci_low",
+        "ci_high", "p", "q",
+    ]
+    .map(String::from)
+    .to_vec();
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.3e}"));
+    let rows = shown
+        .iter()
+        .enumerate()
+        .map(|(rank, s)| {
+            let r = &regions.regions.regions[s.region];
+            let level = match r.level {
+                Level::Coarse => "coarse",
+                Level::Fine => "fine",
+            };
+            let label = &regions.labels[s.region];
+            vec![
+                (rank + 1).to_string(),
+                r.id.to_string(),
+                level.to_string(),
+                crate::util::text::truncate_chars(label, 48).to_string(),
+                s.size.to_string(),
+                format!("{:.3}", s.share),
+                cell(s.inside),
+                cell(s.outside),
+                cell(s.lift),
+                cell(s.ci_low),
+                cell(s.ci_high),
+                opt(s.p),
+                opt(s.q),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
