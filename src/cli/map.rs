@@ -4,14 +4,13 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-
 use super::args::{MapArgs, MapCommand};
 use super::progress::CliProgress;
 use super::report::{self, Seconds};
 use super::{hints, png};
+use crate::analysis::regions::{Level, RegionParams};
 use crate::cache::Cache;
 use crate::dataset::{self, Samples};
-use crate::analysis::regions::{Level, RegionParams};
 use crate::pipeline::{MapRegions, MapResult, compute_map, compute_regions};
 use crate::progress::{CancelToken, Progress, Stage};
 
@@ -165,7 +164,11 @@ fn announce_regions(regions: &MapRegions) {
         r.count(Level::Fine)
     );
     for g in coarse.iter().take(5) {
-        eprintln!("  {:>7} rows  {}", g.rows.len(), regions.labels[g.id as usize]);
+        eprintln!(
+            "  {:>7} rows  {}",
+            g.rows.len(),
+            regions.labels[g.id as usize]
+        );
     }
 }
 

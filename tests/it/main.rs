@@ -4,6 +4,7 @@ mod architecture;
 mod cli;
 mod embedders;
 mod load;
+mod regions;
 mod server;
 #[cfg(feature = "gui")]
 mod ui;
