@@ -12,6 +12,17 @@
 //! /proc/self/status, reset before each method (`5` → /proc/self/clear_refs), so it counts
 //! the points themselves (≈ 8 B a row) plus what the method allocates. The noise rows are one
 //! more truth class, and every method's noise one more predicted class.
+//!
+//! Measured (release, 2 rayon threads, machine shared: load average 5–6 on 2 cores):
+//!
+//! | method                        | rows | seconds | peak MiB | ARI    | regions |
+//! |-------------------------------|------|---------|----------|--------|---------|
+//! | density grid (ours)           | 100k | 0.016   | 10       | 0.9794 | 7 (fine 7) |
+//! | density grid (ours)           | 1M   | 0.06–0.18 | 48     | 0.9788 | 7 (fine 7) |
+//! | linfa DBSCAN ε 0.5, minPts 10 | 100k | 2.56    | 20       | 0.9471 | 48      |
+//! | linfa DBSCAN ε 0.5, minPts 100| 1M   | 341.7   | 154      | 0.9420 | 7       |
+//! | petal HDBSCAN minS 15, minCS 100 | 100k | 8.74 | 42       | 0.9888 | 7       |
+//! | petal HDBSCAN minCS 1000      | 1M   | > 138 (stopped) | – | –  | –       |
 
 use std::time::Instant;
 

@@ -19,9 +19,10 @@
 //!    `coarse_persistence`, so every fine region lies in exactly one coarse region.
 //!    Because merging depends on ratios of smoothed densities, nudging a parameter moves
 //!    only the few saddles near its threshold: no HDBSCAN-like cliffs.
-//! 5. **Noise.** A cell below `noise_ratio` × its fine region's peak, and every set left
-//!    with fewer rows than the coarse minimum (isolated specks), is unclustered at both
-//!    levels; rows with non-finite coordinates too.
+//! 5. **Noise.** A cell below `noise_ratio` × its coarse region's peak is unclustered, and
+//!    then every fine region left with fewer than `min_rows` rows and every coarse region
+//!    left with fewer than the coarse minimum (isolated specks, faint rims): unclustered at
+//!    both levels. Rows with non-finite coordinates too.
 //!
 //! Deterministic: no randomness at all (the seed is carried for the configuration), and the
 //! parallel steps (binning, smoothing, per-region summaries) compute each value by the same
@@ -118,7 +119,7 @@ pub struct RegionParams {
     pub coarse_persistence: f32,
     /// Fine level: the same, lower (≤ `coarse_persistence`).
     pub fine_persistence: f32,
-    /// Cells below this fraction of their fine region's peak density are unclustered (0..1).
+    /// Cells below this fraction of their coarse region's peak density are unclustered (0..1).
     pub noise_ratio: f32,
     /// Cells with less than this many rows within a kernel's reach are unclustered.
     pub min_kernel_rows: f32,
@@ -264,29 +265,50 @@ pub fn find_regions(
         .collect();
     step(3)?;
 
-    // A set's peak density and peak cell (fine sets are snapshots of the first pass).
-    let peak_of = |set: u32| basins.peaks[set as usize];
+    // Noise: cells below `noise_ratio` × their coarse region's peak (a set's root basin holds
+    // its peak), then sets left with too few rows, fine first.
+    let mut fine: Vec<u32> = basins
+        .basin_of_cell
+        .iter()
+        .enumerate()
+        .map(|(cell, &b)| {
+            if b == UNCLUSTERED {
+                return UNCLUSTERED;
+            }
+            let peak = basins.peaks[coarse_set[b as usize] as usize].density;
+            if density[cell] < params.noise_ratio * peak {
+                UNCLUSTERED
+            } else {
+                fine_set[b as usize]
+            }
+        })
+        .collect();
+    let rows_per_set = |fine: &[u32], set_of: &dyn Fn(u32) -> u32| {
+        let mut rows = vec![0usize; basins.peaks.len()];
+        for (cell, &f) in fine.iter().enumerate() {
+            if f != UNCLUSTERED {
+                rows[set_of(f) as usize] += counts[cell] as usize;
+            }
+        }
+        rows
+    };
+    let fine_rows = rows_per_set(&fine, &|f| f);
+    for f in fine.iter_mut() {
+        if *f != UNCLUSTERED && fine_rows[*f as usize] < params.min_rows as usize {
+            *f = UNCLUSTERED;
+        }
+    }
+    let coarse_rows = rows_per_set(&fine, &|f| coarse_set[f as usize]);
+    for f in fine.iter_mut() {
+        if *f != UNCLUSTERED && coarse_rows[coarse_set[*f as usize] as usize] < min_coarse_rows {
+            *f = UNCLUSTERED;
+        }
+    }
     let labels = CellLabels {
         cell_of_row,
-        fine: basins
-            .basin_of_cell
-            .iter()
-            .enumerate()
-            .map(|(cell, &b)| {
-                if b == UNCLUSTERED {
-                    return UNCLUSTERED;
-                }
-                let (f, c) = (fine_set[b as usize], coarse_set[b as usize]);
-                let too_small = merge.rows[c as usize] < min_coarse_rows;
-                if too_small || density[cell] < params.noise_ratio * peak_of(f).density {
-                    UNCLUSTERED
-                } else {
-                    f
-                }
-            })
-            .collect(),
-        coarse_of_fine: coarse_set.clone(),
-        peaks: basins.peaks.clone(),
+        fine,
+        coarse_of_fine: coarse_set,
+        peaks: basins.peaks,
     };
     step(4)?;
     let out = assemble(coords, &labels, &grid);
