@@ -78,7 +78,8 @@ pub(super) fn run_regions(cmd: &RegionsCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every region of both levels ranked together (one Benjamini–Hochberg correction).
+/// The distinct regions of both levels ranked together (one Benjamini–Hochberg correction);
+/// `RegionStat::region` is an index into `Regions::regions`.
 fn rank(
     regions: &MapRegions,
     values: &[Option<f64>],
@@ -87,9 +88,16 @@ fn rank(
     min_support: usize,
 ) -> Vec<RegionStat> {
     let all = &regions.regions.regions;
-    let rows: Vec<&[u32]> = all.iter().map(|r| r.rows.as_slice()).collect();
-    let unclustered: Vec<usize> = (0..all.len()).filter(|&i| all[i].unclustered).collect();
-    rank_regions(values, is_bool, worse, &rows, &unclustered, min_support)
+    let ids = regions.distinct();
+    let rows: Vec<&[u32]> = ids.iter().map(|&i| all[i].rows.as_slice()).collect();
+    let unclustered: Vec<usize> = (0..ids.len())
+        .filter(|&k| all[ids[k]].unclustered)
+        .collect();
+    let mut stats = rank_regions(values, is_bool, worse, &rows, &unclustered, min_support);
+    for s in &mut stats {
+        s.region = ids[s.region];
+    }
+    stats
 }
 
 /// What the numbers mean, on stderr.
@@ -115,7 +123,7 @@ fn describe(
         format!("mean ({dir} is worse), Welch's t-test")
     };
     eprintln!(
-        "{} coarse and {} fine regions; '{}': {what}; q: Benjamini–Hochberg over both levels; regions under {} rows with a value are not tested",
+        "{} coarse and {} fine regions (fine regions that do not split their coarse one are listed once); '{}': {what}; q: Benjamini–Hochberg over both levels; regions under {} rows with a value are not tested",
         r.count(Level::Coarse),
         r.count(Level::Fine),
         cmd.metric,

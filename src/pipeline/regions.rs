@@ -68,6 +68,20 @@ impl MapRegions {
         Ok(frame)
     }
 
+    /// The regions worth listing and testing: every coarse region and every fine region that
+    /// splits its parent (a fine region holding all of its parent's rows is the same set of
+    /// rows twice: listed, it would also count twice in the q-values). Indices into
+    /// [`Regions::regions`].
+    pub fn distinct(&self) -> Vec<usize> {
+        let all = &self.regions.regions;
+        (0..all.len())
+            .filter(|&i| match (all[i].level, all[i].parent) {
+                (Level::Fine, Some(p)) => all[p as usize].rows.len() != all[i].rows.len(),
+                _ => true,
+            })
+            .collect()
+    }
+
     /// The label of a row's region at `level`, or "unclustered".
     pub fn row_label(&self, row: usize, level: Level) -> &str {
         let id = match level {

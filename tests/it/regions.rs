@@ -85,6 +85,20 @@ fn the_sweeps_failure_clusters_rank_first() {
         }
     }
 
+    // A fine region equal to its coarse parent is listed once.
+    let distinct = s.regions.distinct();
+    for g in &r.regions {
+        let same_as_parent = g
+            .parent
+            .is_some_and(|p| g.level == Level::Fine && r.regions[p as usize].rows == g.rows);
+        assert_eq!(
+            distinct.contains(&(g.id as usize)),
+            !same_as_parent,
+            "region {}",
+            g.id
+        );
+    }
+
     // Word salad: the worst region for `garbage` is significantly worse and made of
     // high-temperature samples.
     let garbage = ranked(&s, "garbage", Worse::Higher);
