@@ -7,7 +7,8 @@
 //!   given vectors), the per-text embedding cache.
 //! - [`neighbors`]: k-nearest-neighbour graphs (exact, NN-descent).
 //! - [`projection`]: UMAP (fuzzy graph, initialisation, deterministic parallel SGD).
-//! - [`analysis`]: run schema, per-setting tables, best-of-N / pass@N.
+//! - [`analysis`]: run schema, per-setting tables, best-of-N / pass@N, the map's regions,
+//!   their labels and their ranking by a metric.
 //! - [`pipeline`]: the stage order and its cache, shared by the CLI and the app.
 //!
 //! Around them:
@@ -31,7 +32,8 @@
 //! 3. `metrics` → dataset, util; `filter` → dataset; `render` → dataset, util;
 //!    `embedding` → cache, progress, util; `neighbors` → progress, util.
 //! 4. `projection` → neighbors, progress, util; `analysis` → dataset, embedding, util.
-//! 5. `pipeline` → cache, dataset, embedding, metrics, neighbors, progress, projection, util.
+//! 5. `pipeline` → analysis (the regions stage), cache, dataset, embedding, metrics,
+//!    neighbors, progress, projection, util.
 //! 6. `defaults` → pipeline.
 //! 7. The front ends, which never use each other: `cli` → the compute modules, defaults,
 //!    render; `app` → the compute modules, defaults, filter, render, spatial.
