@@ -8,7 +8,7 @@ use super::map::{load, open_cache};
 use super::progress::CliProgress;
 use super::table::{print_table, write_table};
 use crate::analysis;
-use crate::analysis::region_stats::{RegionStat, Worse, rank_regions};
+use crate::analysis::region_stats::{RegionStat, Worse, rank_regions, region_composition};
 use crate::analysis::regions::{Level, RegionParams};
 use crate::pipeline::{MapRegions, compute_map, compute_regions};
 use crate::progress::CancelToken;
@@ -55,6 +55,7 @@ pub(super) fn run_regions(cmd: &RegionsCommand) -> anyhow::Result<ExitCode> {
     describe(cmd, &regions, is_bool, worse, &shown);
     let (header, rows) = table(&regions, &shown);
     print_table(&header, &rows);
+    explain_worst(&samples, &regions, &shown)?;
     if let Some(out) = &cmd.output {
         let json = serde_json::json!({
             "metric": cmd.metric,
@@ -100,6 +101,42 @@ fn rank(
     stats
 }
 
+/// For the (up to 3) worst significant regions, on stderr: the run-column values most
+/// over-represented inside them, and their most central samples.
+fn explain_worst(
+    samples: &crate::dataset::Samples,
+    regions: &MapRegions,
+    shown: &[&RegionStat],
+) -> anyhow::Result<()> {
+    // The run's settings (a prompt column would only say which prompts a region holds).
+    let names = analysis::detect_schema(samples).hyperparameters;
+    let columns = names
+        .iter()
+        .map(|n| Ok((n.as_str(), analysis::string_values(samples, n)?)))
+        .collect::<Result<Vec<_>, analysis::AnalysisError>>()?;
+    let columns: Vec<(&str, &[String])> = columns.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+    for s in shown.iter().filter(|s| s.is_significantly_worse()).take(3) {
+        let r = &regions.regions.regions[s.region];
+        eprintln!("region {} ({}):", r.id, regions.labels[s.region]);
+        let over = region_composition(&r.rows, &columns);
+        for v in over.iter().filter(|v| v.is_significantly_over()).take(3) {
+            eprintln!(
+                "  {} = {}: {:.0}% of the region vs {:.0}% outside (q {:.1e})",
+                v.column,
+                v.value,
+                100.0 * v.inside_share,
+                100.0 * v.outside_share,
+                v.q
+            );
+        }
+        for &row in r.central.iter().take(3) {
+            let text = samples.texts[row as usize].replace('\n', " ");
+            eprintln!("  · {}", crate::util::text::truncate_chars(&text, 100));
+        }
+    }
+    Ok(())
+}
+
 /// What the numbers mean, on stderr.
 fn describe(
     cmd: &RegionsCommand,
@@ -130,7 +167,7 @@ fn describe(
         cmd.min_support
     );
     let worst = shown.iter().filter(|s| s.is_significantly_worse()).count();
-    eprintln!("{worst} regions are significantly worse than the rest (q ≤ 0.05)");
+    eprintln!("significantly worse than the rest (q ≤ 0.05): {worst} of the regions listed");
 }
 
 fn table(regions: &MapRegions, shown: &[&RegionStat]) -> (Vec<String>, Vec<Vec<String>>) {
