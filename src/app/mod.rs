@@ -8,7 +8,7 @@
 //! - `state`: [`AppState`] and its groups; `command`: [`AppCommand`] and `apply`.
 //! - `samples`, `paint`, `focus`, `export`, `persist`: the handlers, per area.
 //! - `bars`, `panels`, `scatter`, `map_labels`, `filters`, `selection`, `analysis`,
-//!   `regions` (the Regions window), `keys`: the widgets; `region_labels`: the map's regions
+//!   `region_panel` (the Regions window; its state and work in `regions`), `keys`: the widgets; `region_labels`: the map's regions
 //!   (computed per layout) and their labels.
 //! - `jobs` (load and map), `background` (latest-wins tasks): the worker threads.
 
@@ -27,6 +27,7 @@ mod paint;
 mod panels;
 mod persist;
 mod region_labels;
+mod region_panel;
 mod regions;
 mod samples;
 mod scatter;
@@ -160,7 +161,7 @@ impl AtlasApp {
             commands.extend(analysis::window(&ctx, &s.overlays.analysis, &samples));
         }
         if s.overlays.regions.open {
-            commands.extend(regions::window(&ctx, s));
+            commands.extend(region_panel::window(&ctx, s));
         }
         if s.overlays.show_warnings {
             commands.extend(panels::warnings_window(&ctx, s));

@@ -119,7 +119,7 @@ pub(super) fn draw(
     for label in &placed {
         let r = label.rect;
         let box_rect = Rect::from_min_max(pos2(r[0], r[1]), pos2(r[2], r[3]));
-        painter.rect_filled(box_rect, 3.0, Color32::from_black_alpha(170));
+        painter.rect_filled(box_rect, 3.0, Color32::from_black_alpha(150));
         let [x, y] = label.text_origin(1.0);
         painter.text(
             pos2(x, y),

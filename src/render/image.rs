@@ -181,7 +181,7 @@ impl Canvas {
         );
         for label in &placed {
             let r = label.rect;
-            self.fill_rect(r[0], r[1], r[2], r[3], [0, 0, 0, 255], 170);
+            self.fill_rect(r[0], r[1], r[2], r[3], [0, 0, 0, 255], 150);
             let [x, y] = label.text_origin(self.scale);
             // `text` scales its size by the canvas scale; the layout's sizes already are.
             self.text(x, y, &label.text, label.font_px / self.scale, TEXT, false);
