@@ -88,27 +88,35 @@ pub fn zoom_from_fit(view: &MapView, bounds: ([f32; 2], [f32; 2])) -> f32 {
 }
 
 /// Draw the region labels of `marks` over the map in `rect`: laid out by
-/// [`labels::layout`], each on a dark box; none covers the hovered point at `avoid`.
+/// [`labels::layout`], each on a dark box; none covers the hovered point at `avoid` or the
+/// legend.
 pub(super) fn draw(
     painter: &egui::Painter,
     view: &MapView,
     bounds: ([f32; 2], [f32; 2]),
     marks: &[RegionMark],
+    legend: &crate::render::colors::Legend,
     avoid: Option<Pos2>,
 ) {
     let rect = view.rect;
-    let screen = [rect.left(), rect.top(), rect.right(), rect.bottom()];
     let text_color = Color32::from_gray(235);
+    // The legend is drawn over the labels' top-right corner; they keep off it.
+    let blocked = crate::render::legend::layout(legend, rect.right(), rect.top(), 1.0).panel();
+    let frame = labels::Frame {
+        screen: [rect.left(), rect.top(), rect.right(), rect.bottom()],
+        blocked: blocked.into_iter().collect(),
+        avoid: avoid.map(|p| [p.x, p.y]),
+        scale: 1.0,
+    };
+    let to_px = |p| {
+        let s = view.to_screen(p);
+        [s.x, s.y]
+    };
     let placed = labels::layout(
         marks,
         zoom_from_fit(view, bounds),
-        |p| {
-            let s = view.to_screen(p);
-            [s.x, s.y]
-        },
-        screen,
-        avoid.map(|p| [p.x, p.y]),
-        1.0,
+        to_px,
+        &frame,
         |text, px| {
             painter
                 .layout_no_wrap(text.to_string(), FontId::proportional(px), text_color)

@@ -47,6 +47,8 @@ pub struct Ranking {
 
 /// What is in one region: (coordinates version, region id) and its run columns' values.
 type CompositionKey = (u64, u32);
+/// A region's composition (or why there is none) and what it is for.
+pub type Composition = (CompositionKey, Result<Arc<Vec<ValueShare>>, String>);
 
 #[derive(Default)]
 pub struct RegionsPanel {
@@ -57,7 +59,7 @@ pub struct RegionsPanel {
     rank_started: Option<RankKey>,
     /// The region clicked last.
     pub picked: Option<u32>,
-    pub composition: Option<(CompositionKey, Result<Arc<Vec<ValueShare>>, String>)>,
+    pub composition: Option<Composition>,
     composition_task: Task<(CompositionKey, Result<Vec<ValueShare>, String>)>,
 }
 

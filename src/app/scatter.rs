@@ -403,7 +403,7 @@ pub fn show_map(
 
     if let Some(marks) = data.labels {
         let avoid = hovered.map(|i| view.to_screen(coords[i]));
-        super::region_labels::draw(&painter, view, data.bounds, marks, avoid);
+        super::region_labels::draw(&painter, view, data.bounds, marks, data.legend, avoid);
     }
     let outline = ui.visuals().strong_text_color();
     if let Some(i) = data.selected

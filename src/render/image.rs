@@ -164,19 +164,23 @@ impl Canvas {
         marks: &[super::labels::RegionMark],
         zoom: f32,
         view: &Viewport,
+        blocked: &[[f32; 4]],
     ) {
         // The font is compiled in; parsing it cannot fail (tested).
         let Ok(font) = FontRef::try_from_slice(epaint_default_fonts::UBUNTU_LIGHT) else {
             return;
         };
-        let screen = [0.0, 0.0, self.width as f32, self.height as f32];
+        let frame = super::labels::Frame {
+            screen: [0.0, 0.0, self.width as f32, self.height as f32],
+            blocked: blocked.to_vec(),
+            avoid: None,
+            scale: self.scale,
+        };
         let placed = super::labels::layout(
             marks,
             zoom,
             |p| view.to_pixel(p),
-            screen,
-            None,
-            self.scale,
+            &frame,
             |text, px| text_width(&font.as_scaled(PxScale::from(px)), text),
         );
         for label in &placed {
@@ -303,7 +307,8 @@ pub fn render(p: &Picture<'_>) -> Result<Canvas, ImageError> {
         scale: p.scale,
     };
     if let Some((marks, zoom)) = p.labels {
-        canvas.region_labels(marks, zoom, &p.view);
+        let legend = super::legend::layout(p.legend, width as f32, 0.0, p.scale).panel();
+        canvas.region_labels(marks, zoom, &p.view, legend.as_slice());
     }
     canvas.legend(p.legend);
     if let Some(c) = &p.caption {

@@ -113,16 +113,26 @@ fn contains(r: &[f32; 4], p: [f32; 2]) -> bool {
     p[0] >= r[0] && p[0] <= r[2] && p[1] >= r[1] && p[1] <= r[3]
 }
 
-/// Place `candidates` inside `screen` (min x, min y, max x, max y): largest weight first, each
-/// skipped when it overlaps a placed one, covers `avoid` (the hovered point), or its anchor is
-/// off `screen`. `width_of(text, font_px)` measures text; `scale` multiplies the padding.
+/// Where labels go: the screen box (min x, min y, max x, max y, pixels), boxes they keep off
+/// (the legend), the hovered point they never cover, and the padding scale (2 on a high-DPI
+/// export).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frame {
+    pub screen: [f32; 4],
+    pub blocked: Vec<[f32; 4]>,
+    pub avoid: Option<[f32; 2]>,
+    pub scale: f32,
+}
+
+/// Place `candidates` in `frame`: largest weight first, each skipped when it overlaps a placed
+/// one or a blocked box, covers the hovered point, or its anchor is off screen.
+/// `width_of(text, font_px)` measures text.
 pub fn place(
     candidates: &[Candidate],
-    screen: [f32; 4],
-    avoid: Option<[f32; 2]>,
-    scale: f32,
+    frame: &Frame,
     mut width_of: impl FnMut(&str, f32) -> f32,
 ) -> Vec<PlacedLabel> {
+    let (screen, scale) = (frame.screen, frame.scale);
     let mut order: Vec<&Candidate> = candidates
         .iter()
         .filter(|c| contains(&screen, c.anchor))
@@ -138,7 +148,8 @@ pub fn place(
             c.anchor[0] + w / 2.0,
             c.anchor[1] + h / 2.0,
         ];
-        if avoid.is_some_and(|p| contains(&rect, p))
+        if frame.avoid.is_some_and(|p| contains(&rect, p))
+            || frame.blocked.iter().any(|b| overlaps(b, &rect))
             || placed.iter().any(|p| overlaps(&p.rect, &rect))
         {
             continue;
@@ -154,14 +165,12 @@ pub fn place(
 }
 
 /// The labels of one view: the level for `zoom_from_fit`, its regions' anchors through
-/// `to_px` (layout → screen pixels), font sizes times `scale`, placed by [`place`].
+/// `to_px` (layout → screen pixels), font sizes times the frame's scale, placed by [`place`].
 pub fn layout(
     marks: &[RegionMark],
     zoom_from_fit: f32,
     to_px: impl Fn([f32; 2]) -> [f32; 2],
-    screen: [f32; 4],
-    avoid: Option<[f32; 2]>,
-    scale: f32,
+    frame: &Frame,
     width_of: impl FnMut(&str, f32) -> f32,
 ) -> Vec<PlacedLabel> {
     let level = choose_level(marks, zoom_from_fit);
@@ -173,11 +182,11 @@ pub fn layout(
             region: m.region,
             text: m.text.clone(),
             anchor: to_px(m.peak),
-            font_px: font_px(m.size, largest) * scale,
+            font_px: font_px(m.size, largest) * frame.scale,
             weight: m.size,
         })
         .collect();
-    place(&candidates, screen, avoid, scale, width_of)
+    place(&candidates, frame, width_of)
 }
 
 #[cfg(test)]
@@ -191,6 +200,15 @@ mod tests {
             anchor: [x, y],
             font_px: 14.0,
             weight,
+        }
+    }
+
+    fn frame(blocked: &[[f32; 4]], avoid: Option<[f32; 2]>) -> Frame {
+        Frame {
+            screen: [0.0, 0.0, 800.0, 600.0],
+            blocked: blocked.to_vec(),
+            avoid,
+            scale: 1.0,
         }
     }
 
@@ -208,7 +226,7 @@ mod tests {
             cands.push(cand(i, x, y, 10 + i as usize));
         }
         cands.push(cand(99, 230.0, 80.0, 1000));
-        let placed = place(&cands, [0.0, 0.0, 800.0, 600.0], None, 1.0, width);
+        let placed = place(&cands, &frame(&[], None), width);
         assert!(placed.len() >= 2 && placed.len() < cands.len());
         assert_eq!(
             placed[0].region, 99,
@@ -224,15 +242,9 @@ mod tests {
     #[test]
     fn a_label_covering_the_hovered_point_is_dropped() {
         let cands = [cand(1, 100.0, 100.0, 50), cand(2, 400.0, 100.0, 10)];
-        let all = place(&cands, [0.0, 0.0, 800.0, 600.0], None, 1.0, width);
+        let all = place(&cands, &frame(&[], None), width);
         assert_eq!(all.len(), 2);
-        let hovered = place(
-            &cands,
-            [0.0, 0.0, 800.0, 600.0],
-            Some([105.0, 101.0]),
-            1.0,
-            width,
-        );
+        let hovered = place(&cands, &frame(&[], Some([105.0, 101.0])), width);
         assert_eq!(hovered.len(), 1);
         assert_eq!(hovered[0].region, 2);
     }
@@ -240,7 +252,10 @@ mod tests {
     #[test]
     fn off_screen_anchors_are_skipped_and_sizes_grow_with_regions() {
         let cands = [cand(1, -50.0, 100.0, 50)];
-        assert!(place(&cands, [0.0, 0.0, 800.0, 600.0], None, 1.0, width).is_empty());
+        assert!(place(&cands, &frame(&[], None), width).is_empty());
+        let under_legend = [cand(2, 700.0, 30.0, 50)];
+        let legend = [[600.0, 0.0, 800.0, 80.0]];
+        assert!(place(&under_legend, &frame(&legend, None), width).is_empty());
         assert_eq!(font_px(100, 100), MAX_FONT_PX);
         assert!(font_px(1, 10_000) < 11.1);
         assert!(font_px(25, 100) > font_px(4, 100));
