@@ -125,7 +125,8 @@ pub struct Frame {
 }
 
 /// Place `candidates` in `frame`: largest weight first, each skipped when it overlaps a placed
-/// one or a blocked box, covers the hovered point, or its anchor is off screen.
+/// one, covers the hovered point, or its anchor is off screen; one under a blocked box is
+/// moved beside or below it when that fits.
 /// `width_of(text, font_px)` measures text.
 pub fn place(
     candidates: &[Candidate],
@@ -142,18 +143,35 @@ pub fn place(
     for c in order {
         let w = width_of(&c.text, c.font_px) + 2.0 * PAD_X * scale;
         let h = c.font_px * LINE + 2.0 * PAD_Y * scale;
-        let rect = [
+        let centred = [
             c.anchor[0] - w / 2.0,
             c.anchor[1] - h / 2.0,
             c.anchor[0] + w / 2.0,
             c.anchor[1] + h / 2.0,
         ];
-        if frame.avoid.is_some_and(|p| contains(&rect, p))
-            || frame.blocked.iter().any(|b| overlaps(b, &rect))
-            || placed.iter().any(|p| overlaps(&p.rect, &rect))
-        {
-            continue;
+        // A label under a blocked box (the legend) moves beside or below it, still over its
+        // anchor's row or column; a label over the hovered point or another label is left out.
+        let mut tries = vec![centred];
+        for b in frame.blocked.iter().filter(|b| overlaps(b, &centred)) {
+            let dx = b[0] - 2.0 - centred[2];
+            let dy = b[3] + 2.0 - centred[1];
+            tries.push([centred[0] + dx, centred[1], centred[2] + dx, centred[3]]);
+            tries.push([centred[0], centred[1] + dy, centred[2], centred[3] + dy]);
         }
+        let inside = |r: &[f32; 4]| {
+            r[0] >= screen[0] && r[1] >= screen[1] && r[2] <= screen[2] && r[3] <= screen[3]
+        };
+        let fits = |(i, r): &(usize, [f32; 4])| {
+            (*i == 0 || inside(r))
+                && !frame.avoid.is_some_and(|p| contains(r, p))
+                && !frame.blocked.iter().any(|b| overlaps(b, r))
+                && !placed.iter().any(|p| overlaps(&p.rect, r))
+                && (r[0] <= c.anchor[0] && c.anchor[0] <= r[2]
+                    || r[1] <= c.anchor[1] && c.anchor[1] <= r[3])
+        };
+        let Some((_, rect)) = tries.into_iter().enumerate().find(fits) else {
+            continue;
+        };
         placed.push(PlacedLabel {
             region: c.region,
             text: c.text.clone(),
@@ -253,9 +271,14 @@ mod tests {
     fn off_screen_anchors_are_skipped_and_sizes_grow_with_regions() {
         let cands = [cand(1, -50.0, 100.0, 50)];
         assert!(place(&cands, &frame(&[], None), width).is_empty());
-        let under_legend = [cand(2, 700.0, 30.0, 50)];
+        // Under the legend: moved beside it (its anchor's row kept), or left out.
         let legend = [[600.0, 0.0, 800.0, 80.0]];
-        assert!(place(&under_legend, &frame(&legend, None), width).is_empty());
+        let beside = place(&[cand(2, 650.0, 30.0, 50)], &frame(&legend, None), width);
+        assert_eq!(beside.len(), 1);
+        assert!(!overlaps(&beside[0].rect, &legend[0]));
+        assert!(beside[0].rect[1] <= 30.0 && 30.0 <= beside[0].rect[3]);
+        let deep = place(&[cand(2, 790.0, 30.0, 50)], &frame(&legend, None), width);
+        assert!(deep.iter().all(|l| !overlaps(&l.rect, &legend[0])));
         assert_eq!(font_px(100, 100), MAX_FONT_PX);
         assert!(font_px(1, 10_000) < 11.1);
         assert!(font_px(25, 100) > font_px(4, 100));

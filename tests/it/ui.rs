@@ -805,7 +805,7 @@ fn the_regions_window_ranks_regions_and_a_row_click_selects_one() {
         h.state().state.overlays.regions.picked,
         Some(regions.regions.regions.regions[first.region].id)
     );
-    h.get_by_label("Most central samples");
+    h.get_by_label_contains("Most central samples");
     assert!(
         h.get_all_by_label_contains(" outside, q ").next().is_some(),
         "what is in the region"
