@@ -143,12 +143,11 @@ pub fn place(
     for c in order {
         let w = width_of(&c.text, c.font_px) + 2.0 * PAD_X * scale;
         let h = c.font_px * LINE + 2.0 * PAD_Y * scale;
-        let centred = [
-            c.anchor[0] - w / 2.0,
-            c.anchor[1] - h / 2.0,
-            c.anchor[0] + w / 2.0,
-            c.anchor[1] + h / 2.0,
-        ];
+        // Centred on the anchor, shifted onto the screen at its edges (the anchor, being on
+        // screen, stays inside the box).
+        let x0 = (c.anchor[0] - w / 2.0).min(screen[2] - w).max(screen[0]);
+        let y0 = (c.anchor[1] - h / 2.0).min(screen[3] - h).max(screen[1]);
+        let centred = [x0, y0, x0 + w, y0 + h];
         // A label under a blocked box (the legend) moves beside or below it, still over its
         // anchor's row or column; a label over the hovered point or another label is left out.
         let mut tries = vec![centred];
@@ -269,6 +268,11 @@ mod tests {
 
     #[test]
     fn off_screen_anchors_are_skipped_and_sizes_grow_with_regions() {
+        let edge = place(&[cand(1, 795.0, 100.0, 50)], &frame(&[], None), width);
+        assert!(
+            edge[0].rect[2] <= 800.0 && edge[0].rect[0] <= 795.0,
+            "kept on screen"
+        );
         let cands = [cand(1, -50.0, 100.0, 50)];
         assert!(place(&cands, &frame(&[], None), width).is_empty());
         // Under the legend: moved beside it (its anchor's row kept), or left out.
