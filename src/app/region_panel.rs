@@ -274,13 +274,18 @@ fn detail(
     };
     ui.label(RichText::new(&regions.regions.labels[id as usize]).strong());
     ui.label(
-        RichText::new("What is in it (run columns inside vs outside, Fisher's exact test)").weak(),
+        RichText::new(
+            "What is in it (run columns, or categories, inside vs outside; Fisher's exact test)",
+        )
+        .weak(),
     );
     let p = &state.overlays.regions;
     match &p.composition {
         Some(((v, r), Ok(shares))) if *v == regions.coords_version && *r == id => {
             if shares.is_empty() {
-                ui.label("No run columns (model, temperature, prompt, …) in this file.");
+                ui.label(
+                    "No run or category columns (model, temperature, prompt, …) in this file.",
+                );
             }
             for v in shares.iter().take(12) {
                 let line = format!(

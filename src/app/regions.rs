@@ -126,14 +126,24 @@ const VALUES_PER_COLUMN: usize = 3;
 
 /// The run columns of `samples` inside `rows` vs outside: the most over-represented values
 /// (up to [`VALUES_PER_COLUMN`]) of each hyperparameter column, then of the prompt column
-/// (whose many values would otherwise fill the list); q-values across all values.
+/// (whose many values would otherwise fill the list); q-values across all values. Without run
+/// columns, the category columns instead.
 fn composition(samples: &Samples, rows: &[u32]) -> Result<Vec<ValueShare>, String> {
     let schema = analysis::detect_schema(samples);
-    let names: Vec<String> = schema
+    let mut names: Vec<String> = schema
         .hyperparameters
         .into_iter()
         .chain(schema.prompt)
         .collect();
+    if names.is_empty() {
+        // No run columns (not a sampling run): the category columns say what a region is.
+        names = samples
+            .columns
+            .iter()
+            .filter(|c| matches!(c.kind, crate::dataset::ColumnKind::Category { .. }))
+            .map(|c| c.name.clone())
+            .collect();
+    }
     let mut values = Vec::new();
     for name in &names {
         values.push(analysis::string_values(samples, name).map_err(|e| e.to_string())?);
