@@ -33,6 +33,16 @@ pub fn top_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
             {
                 out.push(AppCommand::ToggleAnalysis);
             }
+            if state.map.samples.is_some()
+                && ui
+                    .selectable_label(state.overlays.regions.open, "Regions")
+                    .on_hover_text(
+                        "The map's regions ranked by how much worse a metric is inside them (G)",
+                    )
+                    .clicked()
+            {
+                out.push(AppCommand::ToggleRegions);
+            }
             if state.map.coords.is_some()
                 && ui
                     .button("Save PNG…")

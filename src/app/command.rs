@@ -11,6 +11,7 @@ use super::AtlasApp;
 use super::analysis::Inputs;
 use super::filters::FilterEdit;
 use super::jobs::JobInput;
+use super::regions::RegionInputs;
 use super::scatter::{SelectOp, Tool};
 use crate::pipeline::MapParams;
 use crate::progress::Stage;
@@ -32,6 +33,14 @@ pub enum AppCommand {
     ShowWarnings(bool),
     DismissError,
     ToggleAnalysis,
+    /// The Regions window.
+    ToggleRegions,
+    /// Region labels on the map on / off.
+    ToggleRegionLabels,
+    /// The Regions window's metric, direction of worse and level filter.
+    SetRegionInputs(RegionInputs),
+    /// A click on a region's row: select its rows, zoom to it, show what is in it.
+    PickRegion(u32),
     /// Select these rows, under this label (e.g. a setting of the analysis table).
     Highlight(String, Vec<u32>),
     /// A box / lasso region (layout coordinates), how it changes the selection, and its name.
@@ -123,6 +132,10 @@ impl AtlasApp {
             }
             C::AddMetric(name, expr) => self.add_metric(ctx, &name, &expr),
             C::ToggleAnalysis => toggle(&mut self.state.overlays.analysis.open),
+            C::ToggleRegions => toggle(&mut self.state.overlays.regions.open),
+            C::ToggleRegionLabels => toggle(&mut self.state.view.region_labels),
+            C::SetRegionInputs(inputs) => self.state.overlays.regions.inputs = inputs,
+            C::PickRegion(id) => self.pick_region(ctx, id),
             C::ToggleFilters => toggle(&mut self.state.overlays.filters.open),
             C::ToggleTable => toggle(&mut self.state.overlays.table.open),
             C::ToggleHelp => toggle(&mut self.state.overlays.show_help),

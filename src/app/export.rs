@@ -1,4 +1,4 @@
-//! Exports: the current view as a PNG (with its legend) and the selected rows as JSONL / CSV /
+//! Exports: the current view as a PNG (with its region labels and legend) and the selected rows as JSONL / CSV /
 //! Parquet. Both are written on a worker thread; the status bar shows where they went.
 
 use std::path::{Path, PathBuf};
@@ -70,6 +70,11 @@ impl AtlasApp {
             .view
             .style(coords.len(), ppp, egui::Color32::from_gray(12));
         style.background = render::image::BACKGROUND;
+        let marks = s
+            .current_regions()
+            .filter(|_| s.view.region_labels)
+            .cloned();
+        let zoom = super::region_labels::zoom_from_fit(&s.view, s.map.bounds);
         let caption = render::image::caption(&samples.path, samples.len(), p.color_by.as_deref());
         Some(Box::new(move |path: &Path| {
             let pic = render::image::Picture {
@@ -81,6 +86,7 @@ impl AtlasApp {
                 view,
                 style,
                 scale: ppp,
+                labels: marks.as_ref().map(|r| (r.marks.as_slice(), zoom)),
             };
             render::image::render(&pic)
                 .and_then(|c| c.write_png(path))

@@ -27,6 +27,8 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("R  or  Home", "reset the view (also: double-click)"),
     ("T", "show / hide the selection table"),
     ("A", "analysis window"),
+    ("G", "regions window (regions ranked by a metric)"),
+    ("M", "show / hide the region labels on the map"),
     ("Esc", "clear the selection, then close the sample"),
     ("Ctrl+E", "export the selected rows"),
     ("Ctrl+S", "save the map as PNG"),
@@ -81,6 +83,8 @@ pub fn shortcuts(ctx: &egui::Context, state: &AppState) -> Vec<AppCommand> {
                     Key::R | Key::Home if !shift => out.push(AppCommand::ResetView),
                     Key::T if !shift => out.push(AppCommand::ToggleTable),
                     Key::A if !shift => out.push(AppCommand::ToggleAnalysis),
+                    Key::G if !shift => out.push(AppCommand::ToggleRegions),
+                    Key::M if !shift => out.push(AppCommand::ToggleRegionLabels),
                     Key::Escape => {
                         if state.overlays.show_help {
                             out.push(AppCommand::ToggleHelp);

@@ -7,8 +7,9 @@
 //!
 //! - `state`: [`AppState`] and its groups; `command`: [`AppCommand`] and `apply`.
 //! - `samples`, `paint`, `focus`, `export`, `persist`: the handlers, per area.
-//! - `bars`, `panels`, `scatter`, `map_labels`, `filters`, `selection`, `analysis`, `keys`:
-//!   the widgets.
+//! - `bars`, `panels`, `scatter`, `map_labels`, `filters`, `selection`, `analysis`,
+//!   `region_panel` (the Regions window; its state and work in `regions`), `keys`: the widgets; `region_labels`: the map's regions
+//!   (computed per layout) and their labels.
 //! - `jobs` (load and map), `background` (latest-wins tasks): the worker threads.
 
 mod analysis;
@@ -25,6 +26,9 @@ mod map_labels;
 mod paint;
 mod panels;
 mod persist;
+mod region_labels;
+mod region_panel;
+mod regions;
 mod samples;
 mod scatter;
 mod selection;
@@ -156,6 +160,9 @@ impl AtlasApp {
         {
             commands.extend(analysis::window(&ctx, &s.overlays.analysis, &samples));
         }
+        if s.overlays.regions.open {
+            commands.extend(region_panel::window(&ctx, s));
+        }
         if s.overlays.show_warnings {
             commands.extend(panels::warnings_window(&ctx, s));
         }
@@ -274,6 +281,8 @@ impl AtlasApp {
             }
             s.overlays.analysis.poll(ctx, Some(&samples));
         }
+        self.take_regions(ctx);
+        self.poll_regions_panel(ctx);
         self.take_export();
     }
 
@@ -283,6 +292,7 @@ impl AtlasApp {
         s.map.index_task.finish();
         s.focus.region_task.finish();
         s.job.export_task.finish();
+        s.map.regions_task.finish();
         self.wait_for_paint();
         self.poll_tasks(ctx);
     }

@@ -160,6 +160,14 @@ pub fn side_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
                     {
                         out.push(AppCommand::ToggleDensity);
                     }
+                    let mut labels = state.view.region_labels;
+                    if ui
+                        .checkbox(&mut labels, "region labels")
+                        .on_hover_text("Name the map's regions by their distinctive terms (M)")
+                        .changed()
+                    {
+                        out.push(AppCommand::ToggleRegionLabels);
+                    }
                 });
                 ui.horizontal(|ui| {
                     ui.label("drag:");
@@ -409,6 +417,7 @@ pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<AppCommand> {
             return;
         };
         let index = state.current_index();
+        let regions = state.current_regions().filter(|_| state.view.region_labels).cloned();
         let p = &mut state.paint;
         let data = MapData {
             samples: &samples,
@@ -421,6 +430,7 @@ pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<AppCommand> {
             index: index.as_deref(),
             bounds: state.map.bounds,
             pass: state.overlays.filters.pass(),
+            labels: regions.as_ref().map(|r| r.marks.as_slice()),
         };
         // The map widget keeps its own memory (pan, zoom, the region being drawn, its
         // texture) in `view` and `canvas`; everything else it asks for by command.

@@ -64,6 +64,8 @@ pub struct MapView {
     pub density: bool,
     /// Hide filtered-out points (else fade them).
     pub hide_filtered: bool,
+    /// Draw the region labels over the map.
+    pub region_labels: bool,
     pub tool: Tool,
     /// The map's rectangle in the last frame.
     pub rect: Rect,
@@ -81,6 +83,7 @@ impl Default for MapView {
             opacity: 0.85,
             density: false,
             hide_filtered: false,
+            region_labels: true,
             tool: Tool::Pan,
             rect: Rect::from_min_size(Pos2::ZERO, vec2(1.0, 1.0)),
             drawing: Vec::new(),
@@ -244,6 +247,8 @@ pub struct MapData<'a> {
     pub bounds: ([f32; 2], [f32; 2]),
     /// The rows that pass the filters, when a filter is on.
     pub pass: Option<&'a [bool]>,
+    /// Region labels to draw (none when they are off or not computed yet).
+    pub labels: Option<&'a [crate::render::labels::RegionMark]>,
 }
 
 /// What happened on the map this frame.
@@ -396,6 +401,10 @@ pub fn show_map(
         _ => None,
     };
 
+    if let Some(marks) = data.labels {
+        let avoid = hovered.map(|i| view.to_screen(coords[i]));
+        super::region_labels::draw(&painter, view, data.bounds, marks, data.legend, avoid);
+    }
     let outline = ui.visuals().strong_text_color();
     if let Some(i) = data.selected
         && let Some(p) = coords.get(i)

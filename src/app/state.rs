@@ -10,12 +10,14 @@ use super::analysis::AnalysisState;
 use super::background::Task;
 use super::filters::FilterState;
 use super::jobs::Jobs;
+use super::region_labels::{RegionsOutcome, ShownRegions};
+use super::regions::RegionsPanel;
 use super::scatter::{self, MapCanvas, MapView};
 use super::selection::{Selection, TableState};
 use crate::dataset::Samples;
 use crate::pipeline::LoadSpec;
 use crate::pipeline::{MapParams, StageTimings};
-use crate::progress::Stage;
+use crate::progress::{CancelToken, Stage};
 use crate::render::colors::Legend;
 use crate::render::{PointClass, Rgba};
 use crate::spatial::GridIndex;
@@ -57,6 +59,12 @@ pub struct LoadedMap {
     /// The picking index and the coordinates version it was built for.
     pub index: Option<(u64, Arc<GridIndex>)>,
     pub(super) index_task: Task<(u64, GridIndex)>,
+    /// The regions of the finished layout (see [`AppState::current_regions`]).
+    pub regions: Option<Arc<ShownRegions>>,
+    pub(super) regions_task: Task<RegionsOutcome>,
+    pub(super) regions_cancel: Option<CancelToken>,
+    /// The coordinates version the last regions computation was started for.
+    pub(super) regions_started: Option<u64>,
     pub warnings: Vec<String>,
     /// Seconds of the last finished run: load, then per stage.
     pub timings: Option<(f64, StageTimings)>,
@@ -145,6 +153,8 @@ pub struct Overlays {
     pub table: TableState,
     /// The Analysis window (per-setting table, best-of-N curves, new metrics).
     pub analysis: AnalysisState,
+    /// The Regions window (regions ranked by a metric).
+    pub regions: RegionsPanel,
     pub show_help: bool,
     pub show_warnings: bool,
 }
@@ -166,6 +176,7 @@ impl AppState {
                 filters: FilterState::opened(),
                 table: TableState::default(),
                 analysis: AnalysisState::default(),
+                regions: RegionsPanel::default(),
                 show_help: false,
                 show_warnings: false,
             },
@@ -175,12 +186,24 @@ impl AppState {
     /// A new file (being opened, or its samples arrived): nothing of the previous one stays
     /// in the map or the focus, and its error is gone. The one place that clears them.
     pub fn reset_for_file(&mut self, path: PathBuf) {
+        if let Some(cancel) = self.map.regions_cancel.take() {
+            cancel.cancel();
+        }
+        self.overlays.regions.reset();
         self.map = LoadedMap {
             path: Some(path),
             ..LoadedMap::default()
         };
         self.focus = Focus::default();
         self.job.error = None;
+    }
+
+    /// The regions when they belong to the current coordinates.
+    pub fn current_regions(&self) -> Option<&Arc<ShownRegions>> {
+        self.map
+            .regions
+            .as_ref()
+            .filter(|r| r.coords_version == self.map.coords_version)
     }
 
     /// The picking index when it matches the current coordinates.

@@ -138,10 +138,12 @@ fn write_outputs(
     let frame = regions.with_columns(samples)?;
     let (xn, yn) = dataset::write_map_parquet(&frame, coords, &cmd.file, &cmd.output)?;
     if let Some(out) = &cmd.png {
+        let marks = crate::render::labels::region_marks(regions);
         let look = png::Look {
             color_by: cmd.color_by.as_deref(),
             density: cmd.density,
             size: cmd.png_size,
+            labels: Some(&marks),
         };
         png::write_png(samples, coords, &look, out)
             .map_err(|e| hints::about_file(e, out, "drawing the map"))?;

@@ -1,4 +1,4 @@
-//! `map --png`: the map drawn into a picture file.
+//! `map --png`: the map drawn into a picture file (points, region labels, legend, caption).
 
 use std::path::Path;
 
@@ -11,6 +11,8 @@ pub(super) struct Look<'a> {
     pub density: bool,
     /// Width and height in pixels.
     pub size: (u32, u32),
+    /// The map's region labels (drawn as the app draws them at the fitted view).
+    pub labels: Option<&'a [render::labels::RegionMark]>,
 }
 
 /// Draw the map of `samples` into a PNG (every point, legend, caption).
@@ -48,6 +50,7 @@ pub(super) fn write_png(
             background: image::BACKGROUND,
         },
         scale,
+        labels: look.labels.map(|marks| (marks, 1.0)),
     };
     image::render(&pic)?.write_png(out)?;
     Ok(())

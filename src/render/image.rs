@@ -157,6 +157,41 @@ impl Canvas {
         }
     }
 
+    /// Region labels as the app draws them: laid out by [`super::labels::layout`], each on a
+    /// dark box.
+    pub fn region_labels(
+        &mut self,
+        marks: &[super::labels::RegionMark],
+        zoom: f32,
+        view: &Viewport,
+        blocked: &[[f32; 4]],
+    ) {
+        // The font is compiled in; parsing it cannot fail (tested).
+        let Ok(font) = FontRef::try_from_slice(epaint_default_fonts::UBUNTU_LIGHT) else {
+            return;
+        };
+        let frame = super::labels::Frame {
+            screen: [0.0, 0.0, self.width as f32, self.height as f32],
+            blocked: blocked.to_vec(),
+            avoid: None,
+            scale: self.scale,
+        };
+        let placed = super::labels::layout(
+            marks,
+            zoom,
+            |p| view.to_pixel(p),
+            &frame,
+            |text, px| text_width(&font.as_scaled(PxScale::from(px)), text),
+        );
+        for label in &placed {
+            let r = label.rect;
+            self.fill_rect(r[0], r[1], r[2], r[3], [0, 0, 0, 255], 150);
+            let [x, y] = label.text_origin(self.scale);
+            // `text` scales its size by the canvas scale; the layout's sizes already are.
+            self.text(x, y, &label.text, label.font_px / self.scale, TEXT, false);
+        }
+    }
+
     /// A caption in the bottom-left corner (file name, point count).
     pub fn caption(&mut self, text: &str) {
         let y = self.height as f32 - 22.0 * self.scale;
@@ -253,6 +288,9 @@ pub struct Picture<'a> {
     pub view: Viewport,
     pub style: Style,
     pub scale: f32,
+    /// Region labels to draw (laid out by [`super::labels::layout`]) and the view's zoom from
+    /// the fitted one; `None` draws none.
+    pub labels: Option<(&'a [super::labels::RegionMark], f32)>,
 }
 
 /// Draw the points, the legend and the caption. Runs the points on rayon's threads.
@@ -268,6 +306,10 @@ pub fn render(p: &Picture<'_>) -> Result<Canvas, ImageError> {
         pixels,
         scale: p.scale,
     };
+    if let Some((marks, zoom)) = p.labels {
+        let legend = super::legend::layout(p.legend, width as f32, 0.0, p.scale).panel();
+        canvas.region_labels(marks, zoom, &p.view, legend.as_slice());
+    }
     canvas.legend(p.legend);
     if let Some(c) = &p.caption {
         canvas.caption(c);
@@ -332,6 +374,7 @@ mod tests {
                 background: BACKGROUND,
             },
             scale: 1.0,
+            labels: None,
         };
         render(&pic).unwrap().write_png(&path).unwrap();
         let decoder =

@@ -83,6 +83,16 @@ pub struct LegendLayout {
     pub font_px: f32,
 }
 
+impl LegendLayout {
+    /// The legend's panel (min x, min y, max x, max y), if it has one: labels keep off it.
+    pub fn panel(&self) -> Option<[f32; 4]> {
+        self.shapes.iter().find_map(|s| match s {
+            Shape::Panel(b) => Some([b.min[0], b.min[1], b.max[0], b.max[1]]),
+            _ => None,
+        })
+    }
+}
+
 /// The legend box's size in points: (width, height, category rows shown).
 fn box_size(legend: &Legend) -> (f32, f32, usize) {
     match legend {

@@ -6,6 +6,7 @@
 
 pub mod colors;
 pub mod image;
+pub mod labels;
 pub mod legend;
 
 use rayon::prelude::*;

@@ -747,3 +747,84 @@ fn the_selection_table_sorts_by_a_column() {
     );
     h.get_by_role_and_label(egui::accesskit::Role::Button, "score (desc)");
 }
+
+/// Step until the map's regions (and, with the Regions window open, its ranking) are there.
+fn wait_for_regions(h: &mut Harness<'_, AtlasApp>) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        let s = &h.state().state;
+        let ready = s.current_regions().is_some_and(|r| {
+            let panel = &s.overlays.regions;
+            !panel.open || panel.current(r.coords_version).is_some()
+        });
+        if ready {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "regions are computed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+}
+
+#[test]
+fn the_regions_window_ranks_regions_and_a_row_click_selects_one() {
+    let mut h = harness(sweep_app());
+    wait_for_regions(&mut h);
+    // The top bar's button opens it, G closes and reopens it.
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Regions")
+        .click();
+    wait_for_regions(&mut h);
+    assert!(h.state().state.overlays.regions.open);
+    h.key_press(egui::Key::G);
+    h.run_steps(2);
+    assert!(!h.state().state.overlays.regions.open, "G closes it");
+    h.key_press(egui::Key::G);
+    wait_for_regions(&mut h);
+    assert!(h.state().state.overlays.regions.open, "G opens it");
+    let s = &h.state().state;
+    assert_eq!(s.overlays.regions.inputs.metric.as_deref(), Some("score"));
+    let regions = s.current_regions().unwrap().clone();
+    let ranking = match s.overlays.regions.current(regions.coords_version) {
+        Some(Ok(r)) => r.clone(),
+        other => panic!("no ranking: {:?}", other.map(|r| r.as_ref().err())),
+    };
+    assert_eq!(ranking.stats.len(), regions.regions.regions.regions.len());
+    h.get_by_label_contains("Welch's t-test");
+    // Click the first row: its rows are selected and what is in it is shown.
+    let first = &ranking.stats[0];
+    let label = &regions.regions.labels[first.region];
+    let shown: String = label.chars().take(48).collect();
+    h.get_all_by_label(&shown).next().expect("the row").click();
+    h.run_steps(2);
+    h.state_mut().wait_for_regions(&egui::Context::default());
+    h.run_steps(2);
+    let sel = h.state().state.focus.selection.as_ref().expect("selected");
+    assert_eq!(sel.count(), first.size);
+    assert_eq!(
+        h.state().state.overlays.regions.picked,
+        Some(regions.regions.regions.regions[first.region].id)
+    );
+    h.get_by_label_contains("Most central samples");
+    assert!(
+        h.get_all_by_label_contains(" outside, q ").next().is_some(),
+        "what is in the region"
+    );
+}
+
+#[test]
+fn region_labels_toggle_by_key_and_in_the_side_panel() {
+    let mut h = harness(sweep_app());
+    wait_for_regions(&mut h);
+    assert!(h.state().state.view.region_labels);
+    h.key_press(egui::Key::M);
+    h.run_steps(2);
+    assert!(!h.state().state.view.region_labels, "M hides the labels");
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "region labels")
+        .click();
+    h.run_steps(2);
+    assert!(h.state().state.view.region_labels, "the checkbox shows them");
+    h.event(egui::Event::Text("?".into()));
+    h.run_steps(3);
+    h.get_by_label("show / hide the region labels on the map");
+}
