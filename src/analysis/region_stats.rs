@@ -14,7 +14,7 @@ use std::cmp::Ordering;
 
 use rustc_hash::FxHashMap;
 
-use super::stats::{Moments, Table2x2, TwoSample, bh_qvalues, fisher_exact, fisher_rates, welch_t};
+use super::stats::{Moments, Table2x2, bh_qvalues, fisher_exact, fisher_rates, welch_t};
 use crate::util::text::natural_cmp;
 
 /// Regions (and the rest of the rows) with fewer values than this are not tested.
@@ -149,55 +149,33 @@ pub fn rank_regions(
         Worse::Lower => v < 0.5,
         Worse::Higher => v >= 0.5,
     };
-    // Totals over all rows: failures (true/false) or sums shifted by the mean (numbers).
-    let present: Vec<f64> = values.iter().flatten().copied().collect();
-    let shift = if present.is_empty() {
-        0.0
-    } else {
-        present.iter().sum::<f64>() / present.len() as f64
-    };
-    let sums = |it: &mut dyn Iterator<Item = f64>| {
-        let (mut n, mut k, mut s1, mut s2) = (0u64, 0u64, 0.0, 0.0);
+    // Counts over all rows: values present and failures (true/false metrics).
+    let counts = |it: &mut dyn Iterator<Item = f64>| {
+        let (mut n, mut k) = (0u64, 0u64);
         for v in it {
             n += 1;
             k += failure(v) as u64;
-            s1 += v - shift;
-            s2 += (v - shift) * (v - shift);
         }
-        (n, k, s1, s2)
+        (n, k)
     };
-    let all = sums(&mut present.iter().copied());
-    let moments = |n: u64, s1: f64, s2: f64| Moments {
-        n: n as usize,
-        mean: shift + s1 / n as f64,
-        var: if n < 2 {
-            f64::NAN
-        } else {
-            ((s2 - s1 * s1 / n as f64) / (n - 1) as f64).max(0.0)
-        },
-    };
+    let all = counts(&mut values.iter().flatten().copied());
 
     let mut stats: Vec<RegionStat> = regions
         .iter()
         .enumerate()
         .map(|(ri, rows)| {
-            let inside = sums(&mut rows.iter().filter_map(|&r| value(r)));
+            let inside = counts(&mut rows.iter().filter_map(|&r| value(r)));
             let (n_in, k_in) = (inside.0, inside.1);
             let (n_out, k_out) = (all.0 - n_in, all.1 - k_in);
-            let (test, result): (&'static str, TwoSample) = if is_bool {
-                ("Fisher exact", fisher_rates(k_in, n_in, k_out, n_out))
+            let (test, result, inside_value, outside_value) = if is_bool {
+                let result = fisher_rates(k_in, n_in, k_out, n_out);
+                let rates = (k_in as f64 / n_in as f64, k_out as f64 / n_out as f64);
+                ("Fisher exact", result, rates.0, rates.1)
             } else {
-                let m_in = moments(n_in, inside.2, inside.3);
-                let m_out = moments(n_out, all.2 - inside.2, all.3 - inside.3);
-                ("Welch t", welch_t(m_in, m_out))
-            };
-            let (inside_value, outside_value) = if is_bool {
-                (k_in as f64 / n_in as f64, k_out as f64 / n_out as f64)
-            } else {
-                (
-                    moments(n_in, inside.2, inside.3).mean,
-                    moments(n_out, all.2 - inside.2, all.3 - inside.3).mean,
-                )
+                // Two passes over the rows, inside and outside apart: a mean of zeros is exactly
+                // zero (totals minus the region's sums leave rounding residue instead).
+                let (m_in, m_out) = split_moments(values, rows);
+                ("Welch t", welch_t(m_in, m_out), m_in.mean, m_out.mean)
             };
             let is_unclustered = unclustered.contains(&ri);
             let tested = !is_unclustered
@@ -261,6 +239,35 @@ fn rank_order(a: &RegionStat, b: &RegionStat) -> Ordering {
             _ => b.size.cmp(&a.size),
         })
         .then(a.region.cmp(&b.region))
+}
+
+/// The moments of the values inside `rows` (sorted row indices) and outside them, each by a
+/// two-pass mean and variance over its own values.
+fn split_moments(values: &[Option<f64>], rows: &[u32]) -> (Moments, Moments) {
+    let mut inside_mask = vec![false; values.len()];
+    for &r in rows {
+        if let Some(m) = inside_mask.get_mut(r as usize) {
+            *m = true;
+        }
+    }
+    let side = |want: bool| {
+        let present = || {
+            values
+                .iter()
+                .zip(&inside_mask)
+                .filter(move |(_, m)| **m == want)
+                .filter_map(|(v, _)| *v)
+        };
+        let n = present().count();
+        let mean = present().sum::<f64>() / n as f64;
+        let var = if n < 2 {
+            f64::NAN
+        } else {
+            present().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64
+        };
+        Moments { n, mean, var }
+    };
+    (side(true), side(false))
 }
 
 /// One value of a run column inside a region vs outside it.
