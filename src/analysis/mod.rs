@@ -13,9 +13,9 @@
 //! This file: the columns an analysis reads (group keys, metric values) and its errors.
 
 pub mod best_of_n;
-pub mod regions;
 pub mod labels;
 pub mod region_stats;
+pub mod regions;
 pub mod schema;
 pub mod settings;
 pub mod stats;

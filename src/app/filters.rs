@@ -11,8 +11,8 @@ use super::AppCommand;
 use super::background::{INLINE_ROWS, Task};
 use super::scatter::format_number;
 use crate::dataset::{ColumnKind, Samples};
-use crate::util::text::truncate_chars;
 use crate::filter::{self, FilterResult, FilterSpec, Histogram, Search};
+use crate::util::text::truncate_chars;
 
 /// Category columns with more levels than this get no checkboxes (search them instead).
 const MAX_LEVELS: usize = 60;

@@ -235,21 +235,23 @@ fn run_job(
     let t = Instant::now();
     let samples = match input {
         JobInput::Loaded(s) => s,
-        JobInput::File(path, spec) => match crate::pipeline::load_samples(&path, &spec, progress, cancel) {
-            Ok(s) => {
-                let s = Arc::new(s);
-                send(JobMsg::Loaded(s.clone()));
-                s
+        JobInput::File(path, spec) => {
+            match crate::pipeline::load_samples(&path, &spec, progress, cancel) {
+                Ok(s) => {
+                    let s = Arc::new(s);
+                    send(JobMsg::Loaded(s.clone()));
+                    s
+                }
+                Err(e) => {
+                    let cancelled = e.is_cancelled();
+                    send(JobMsg::Failed {
+                        message: e.to_string(),
+                        cancelled,
+                    });
+                    return;
+                }
             }
-            Err(e) => {
-                let cancelled = e.is_cancelled();
-                send(JobMsg::Failed {
-                    message: e.to_string(),
-                    cancelled,
-                });
-                return;
-            }
-        },
+        }
     };
     let load_s = t.elapsed().as_secs_f64();
     let cache = if use_cache {

@@ -5,9 +5,9 @@ use eframe::egui::{self, Align2, FontId, Id, Mesh, Pos2, Rect, Shape, pos2, vec2
 
 use super::scatter::c32;
 use crate::dataset::{ColumnKind, MISSING_CODE, Samples};
-use crate::util::text::truncate_chars;
 use crate::render::colors::{self, Legend};
 use crate::render::image::format_number;
+use crate::util::text::truncate_chars;
 
 /// A compact display of one metadata value.
 pub fn format_value(kind: &ColumnKind, row: usize) -> Option<String> {

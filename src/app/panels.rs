@@ -5,10 +5,10 @@ use eframe::egui::{self, RichText};
 use super::scatter::{self, MapData};
 use super::{AppCommand, AppState, Tool, filters};
 use crate::dataset::ColumnKind;
-use crate::util::text::truncate_chars;
 use crate::embedding::EndpointParams;
 use crate::neighbors::Metric;
 use crate::pipeline::VectorSource;
+use crate::util::text::truncate_chars;
 
 /// Longest text shown whole in the detail panel (characters); longer texts are cut.
 const MAX_DETAIL_CHARS: usize = 50_000;

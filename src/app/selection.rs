@@ -10,8 +10,8 @@ use super::background::{INLINE_ROWS, Task};
 use super::scatter::{self, SelectOp};
 use super::{AppCommand, AppState};
 use crate::dataset::{ColumnKind, MISSING_CODE, Samples};
-use crate::util::text::truncate_chars;
 use crate::spatial::GridIndex;
+use crate::util::text::truncate_chars;
 
 /// A set of selected rows: drawn on top, everything else faded.
 pub struct Selection {

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-
 use super::args::{AnalysisArgs, BonCommand, MapArgs, StatsCommand};
 use super::hints;
 use super::map::{load, open_cache};

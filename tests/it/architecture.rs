@@ -21,7 +21,12 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
                 continue;
             }
             let rel = path.strip_prefix(&src).unwrap();
-            let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+            let first = rel
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy();
             let module = first.trim_end_matches(".rs").to_string();
             if module == "lib" || module == "main" || module == "testing" {
                 continue;
@@ -100,6 +105,10 @@ fn compute_modules_know_neither_the_cli_nor_the_app() {
     assert!(!graph["cli"].contains("app"), "cli uses the app");
     assert!(!graph["app"].contains("cli"), "the app uses the cli");
     for bottom in ["util", "progress"] {
-        assert!(graph[bottom].is_empty(), "{bottom} uses {:?}", graph[bottom]);
+        assert!(
+            graph[bottom].is_empty(),
+            "{bottom} uses {:?}",
+            graph[bottom]
+        );
     }
 }

@@ -9,8 +9,8 @@ use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use sample_atlas::app::{AppCommand, AtlasApp};
-use sample_atlas::pipeline::{LoadSpec, load_samples};
 use sample_atlas::pipeline::MapParams;
+use sample_atlas::pipeline::{LoadSpec, load_samples};
 use sample_atlas::progress::{CancelToken, NoProgress};
 
 use crate::sample;
@@ -294,7 +294,9 @@ fn sweep_app() -> AtlasApp {
 fn wait_for_analysis(h: &mut Harness<'_, AtlasApp>) {
     let start = Instant::now();
     h.run_steps(2);
-    while h.state().state.overlays.analysis.running() || h.state().state.overlays.analysis.result.is_none() {
+    while h.state().state.overlays.analysis.running()
+        || h.state().state.overlays.analysis.result.is_none()
+    {
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "analysis finishes"
@@ -432,7 +434,10 @@ fn box_select_then_add_and_subtract_with_modifiers() {
         got.len(),
         expected.len()
     );
-    assert!(h.state().state.overlays.table.open, "the selection table opens");
+    assert!(
+        h.state().state.overlays.table.open,
+        "the selection table opens"
+    );
     h.get_by_label_contains(&format!("{} selected (box)", got.len()));
     // Shift adds a second box; Ctrl subtracts one.
     let (c, d) = (to_screen(&h, [0.5, -3.0]), to_screen(&h, [3.0, 3.0]));
@@ -599,7 +604,10 @@ fn shortcuts_cycle_colours_show_help_and_step_through_points() {
     assert_eq!(h.state().state.paint.color_by, before, "Shift+C goes back");
     h.event(egui::Event::Text("?".into()));
     h.run_steps(2);
-    assert!(h.state().state.overlays.show_help, "? opens the shortcut list");
+    assert!(
+        h.state().state.overlays.show_help,
+        "? opens the shortcut list"
+    );
     h.run_steps(3);
     h.get_by_label("colour by the next / previous column");
     h.get_by_label("/  or  Ctrl+F");
@@ -761,7 +769,10 @@ fn wait_for_regions(h: &mut Harness<'_, AtlasApp>) {
         if ready {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "regions are computed");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "regions are computed"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     h.run_steps(2);
@@ -823,7 +834,10 @@ fn region_labels_toggle_by_key_and_in_the_side_panel() {
     h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "region labels")
         .click();
     h.run_steps(2);
-    assert!(h.state().state.view.region_labels, "the checkbox shows them");
+    assert!(
+        h.state().state.view.region_labels,
+        "the checkbox shows them"
+    );
     h.event(egui::Event::Text("?".into()));
     h.run_steps(3);
     h.get_by_label("show / hide the region labels on the map");
