@@ -206,11 +206,7 @@ fn table(
                     LevelFilter::Coarse => region.level == Level::Coarse,
                     LevelFilter::Fine => region.level == Level::Fine,
                 };
-                // A fine region that is all of its coarse region is listed once, as coarse.
-                let same_as_parent = region
-                    .parent
-                    .is_some_and(|c| all[c as usize].rows.len() == region.rows.len());
-                if !keep || (p.inputs.level == LevelFilter::Both && same_as_parent) {
+                if !keep {
                     continue;
                 }
                 let label = &regions.regions.labels[s.region];

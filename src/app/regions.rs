@@ -13,8 +13,7 @@ use super::region_labels::ShownRegions;
 use super::{AppState, AtlasApp};
 use crate::analysis;
 use crate::analysis::region_stats::{
-    DEFAULT_MIN_SUPPORT, RegionStat, ValueShare, Worse, default_worse, rank_regions,
-    region_composition,
+    DEFAULT_MIN_SUPPORT, RegionStat, ValueShare, Worse, default_worse, region_composition,
 };
 use crate::dataset::Samples;
 
@@ -107,17 +106,9 @@ fn rank(
     worse: Worse,
 ) -> Result<Ranking, String> {
     let (values, is_bool) = analysis::metric_values(samples, metric).map_err(|e| e.to_string())?;
-    let all = &regions.regions.regions.regions;
-    let rows: Vec<&[u32]> = all.iter().map(|r| r.rows.as_slice()).collect();
-    let unclustered: Vec<usize> = (0..all.len()).filter(|&i| all[i].unclustered).collect();
-    let stats = rank_regions(
-        &values,
-        is_bool,
-        worse,
-        &rows,
-        &unclustered,
-        DEFAULT_MIN_SUPPORT,
-    );
+    let stats = regions
+        .regions
+        .rank(&values, is_bool, worse, DEFAULT_MIN_SUPPORT);
     Ok(Ranking { stats, is_bool })
 }
 

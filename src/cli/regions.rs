@@ -8,7 +8,7 @@ use super::map::{load, open_cache};
 use super::progress::CliProgress;
 use super::table::{print_table, write_table};
 use crate::analysis;
-use crate::analysis::region_stats::{RegionStat, Worse, rank_regions, region_composition};
+use crate::analysis::region_stats::{RegionStat, Worse, region_composition};
 use crate::analysis::regions::{Level, RegionParams};
 use crate::pipeline::{MapRegions, compute_map, compute_regions};
 use crate::progress::CancelToken;
@@ -43,7 +43,7 @@ pub(super) fn run_regions(cmd: &RegionsCommand) -> anyhow::Result<ExitCode> {
         Some(WorseArg::Lower) => Worse::Lower,
         None => analysis::region_stats::default_worse(&cmd.metric),
     };
-    let stats = rank(&regions, &values, is_bool, worse, cmd.min_support);
+    let stats = regions.rank(&values, is_bool, worse, cmd.min_support);
     let level = cmd.level.map(|l| match l {
         LevelArg::Coarse => Level::Coarse,
         LevelArg::Fine => Level::Fine,
@@ -77,28 +77,6 @@ pub(super) fn run_regions(cmd: &RegionsCommand) -> anyhow::Result<ExitCode> {
         write_table(out, &header, &rows, json)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The distinct regions of both levels ranked together (one Benjamini–Hochberg correction);
-/// `RegionStat::region` is an index into `Regions::regions`.
-fn rank(
-    regions: &MapRegions,
-    values: &[Option<f64>],
-    is_bool: bool,
-    worse: Worse,
-    min_support: usize,
-) -> Vec<RegionStat> {
-    let all = &regions.regions.regions;
-    let ids = regions.distinct();
-    let rows: Vec<&[u32]> = ids.iter().map(|&i| all[i].rows.as_slice()).collect();
-    let unclustered: Vec<usize> = (0..ids.len())
-        .filter(|&k| all[ids[k]].unclustered)
-        .collect();
-    let mut stats = rank_regions(values, is_bool, worse, &rows, &unclustered, min_support);
-    for s in &mut stats {
-        s.region = ids[s.region];
-    }
-    stats
 }
 
 /// For the (up to 3) worst significant regions, on stderr: the run-column values most

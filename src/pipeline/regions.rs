@@ -5,6 +5,7 @@ use polars::prelude::{Column, DataFrame, PolarsError};
 
 use super::PipelineError;
 use crate::analysis::labels::{label_text, region_terms};
+use crate::analysis::region_stats::{RegionStat, Worse, rank_regions};
 use crate::analysis::regions::{Level, RegionParams, Regions, UNCLUSTERED, find_regions};
 use crate::dataset::Samples;
 use crate::progress::{CancelToken, Progress};
@@ -80,6 +81,29 @@ impl MapRegions {
                 _ => true,
             })
             .collect()
+    }
+
+    /// The [`distinct`](Self::distinct) regions of both levels ranked by a metric (one
+    /// Benjamini–Hochberg correction over them); `RegionStat::region` indexes
+    /// [`Regions::regions`]. `values` as from [`crate::analysis::metric_values`].
+    pub fn rank(
+        &self,
+        values: &[Option<f64>],
+        is_bool: bool,
+        worse: Worse,
+        min_support: usize,
+    ) -> Vec<RegionStat> {
+        let all = &self.regions.regions;
+        let ids = self.distinct();
+        let rows: Vec<&[u32]> = ids.iter().map(|&i| all[i].rows.as_slice()).collect();
+        let unclustered: Vec<usize> = (0..ids.len())
+            .filter(|&k| all[ids[k]].unclustered)
+            .collect();
+        let mut stats = rank_regions(values, is_bool, worse, &rows, &unclustered, min_support);
+        for s in &mut stats {
+            s.region = ids[s.region];
+        }
+        stats
     }
 
     /// The label of a row's region at `level`, or "unclustered".

@@ -3,7 +3,7 @@
 //! truncation; the chat model's refusals); and the CLI's `regions` command and `map` columns.
 
 use sample_atlas::analysis::region_stats::{
-    DEFAULT_MIN_SUPPORT, RegionStat, Worse, rank_regions, region_composition,
+    DEFAULT_MIN_SUPPORT, RegionStat, Worse, region_composition,
 };
 use sample_atlas::analysis::regions::{Level, RegionParams};
 use sample_atlas::analysis::{metric_values, string_values};
@@ -42,17 +42,7 @@ fn sweep() -> Sweep {
 
 fn ranked(s: &Sweep, metric: &str, worse: Worse) -> Vec<RegionStat> {
     let (values, is_bool) = metric_values(&s.samples, metric).unwrap();
-    let all = &s.regions.regions.regions;
-    let rows: Vec<&[u32]> = all.iter().map(|r| r.rows.as_slice()).collect();
-    let unclustered: Vec<usize> = (0..all.len()).filter(|&i| all[i].unclustered).collect();
-    rank_regions(
-        &values,
-        is_bool,
-        worse,
-        &rows,
-        &unclustered,
-        DEFAULT_MIN_SUPPORT,
-    )
+    s.regions.rank(&values, is_bool, worse, DEFAULT_MIN_SUPPORT)
 }
 
 /// The share of a region's rows for which `keep` holds of the column's value.
