@@ -28,35 +28,13 @@ use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
-use rustc_hash::FxHashMap;
-use sample_atlas::analysis::regions::{Level, RegionParams, UNCLUSTERED, find_regions};
+use sample_atlas::analysis::regions::{
+    Level, RegionParams, UNCLUSTERED, adjusted_rand_index, find_regions,
+};
 use sample_atlas::progress::{CancelToken, NoProgress};
 
 /// The truth label of background noise (and the predicted label of unclustered rows).
 const NOISE: u32 = u32::MAX;
-
-/// Adjusted Rand index from the contingency table (Hubert & Arabie 1985):
-/// (Σ C(n_ij,2) − E) / (½(Σ C(a_i,2) + Σ C(b_j,2)) − E), E = Σ C(a_i,2) Σ C(b_j,2) / C(n,2).
-fn ari(truth: &[u32], pred: &[u32]) -> f64 {
-    let c2 = |x: f64| x * (x - 1.0) / 2.0;
-    let mut table: FxHashMap<(u32, u32), f64> = FxHashMap::default();
-    let mut a: FxHashMap<u32, f64> = FxHashMap::default();
-    let mut b: FxHashMap<u32, f64> = FxHashMap::default();
-    for (&t, &p) in truth.iter().zip(pred) {
-        *table.entry((t, p)).or_default() += 1.0;
-        *a.entry(t).or_default() += 1.0;
-        *b.entry(p).or_default() += 1.0;
-    }
-    let index: f64 = table.values().map(|&x| c2(x)).sum();
-    let sa: f64 = a.values().map(|&x| c2(x)).sum();
-    let sb: f64 = b.values().map(|&x| c2(x)).sum();
-    let expected = sa * sb / c2(truth.len() as f64);
-    let max = 0.5 * (sa + sb);
-    if max == expected {
-        return 1.0;
-    }
-    (index - expected) / (max - expected)
-}
 
 /// Seeded 2-D Gaussian blobs of unequal size and spread in a 100 × 100 box (the same spec as
 /// the unit test), plus 2 % uniform background noise labelled [`NOISE`].
@@ -144,7 +122,10 @@ fn ours(xy: &[[f32; 2]], truth: &[u32]) -> Vec<Row> {
     assert!(r.count(Level::Coarse) > 0, "some regions found");
     debug_assert_eq!(UNCLUSTERED, NOISE);
     let (coarse, fine) = (r.count(Level::Coarse), r.count(Level::Fine));
-    let (ari_c, ari_f) = (ari(truth, &r.coarse_of_row), ari(truth, &r.fine_of_row));
+    let (ari_c, ari_f) = (
+        adjusted_rand_index(truth, &r.coarse_of_row),
+        adjusted_rand_index(truth, &r.fine_of_row),
+    );
     for (level, ari) in [("coarse", ari_c), ("fine", ari_f)] {
         if ari < 0.9 {
             println!("WARNING: {level} ARI {ari:.4} < 0.9 at n = {}", xy.len());
@@ -211,7 +192,7 @@ mod crates {
             n,
             seconds,
             rss_mib,
-            ari: ari(truth, &pred),
+            ari: adjusted_rand_index(truth, &pred),
             regions: format!("{clusters}"),
             noise_share: noise_share(&pred),
         }
@@ -247,7 +228,7 @@ mod crates {
             n,
             seconds,
             rss_mib,
-            ari: ari(truth, &pred),
+            ari: adjusted_rand_index(truth, &pred),
             regions: format!("{}", clusters.len()),
             noise_share: noise_share(&pred),
         }

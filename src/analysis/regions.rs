@@ -823,6 +823,29 @@ fn summarise(
     }
 }
 
+/// Adjusted Rand index of a clustering `pred` against the truth, from the contingency table (Hubert & Arabie 1985):
+/// (Σ C(n_ij,2) − E) / (½(Σ C(a_i,2) + Σ C(b_j,2)) − E), E = Σ C(a_i,2) Σ C(b_j,2) / C(n,2).
+pub fn adjusted_rand_index(truth: &[u32], pred: &[u32]) -> f64 {
+    let c2 = |x: f64| x * (x - 1.0) / 2.0;
+    let mut table: FxHashMap<(u32, u32), f64> = FxHashMap::default();
+    let mut a: FxHashMap<u32, f64> = FxHashMap::default();
+    let mut b: FxHashMap<u32, f64> = FxHashMap::default();
+    for (&t, &p) in truth.iter().zip(pred) {
+        *table.entry((t, p)).or_default() += 1.0;
+        *a.entry(t).or_default() += 1.0;
+        *b.entry(p).or_default() += 1.0;
+    }
+    let index: f64 = table.values().map(|&x| c2(x)).sum();
+    let sa: f64 = a.values().map(|&x| c2(x)).sum();
+    let sb: f64 = b.values().map(|&x| c2(x)).sum();
+    let expected = sa * sb / c2(truth.len() as f64);
+    let max = 0.5 * (sa + sb);
+    if max == expected {
+        return 1.0;
+    }
+    (index - expected) / (max - expected)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -832,30 +855,6 @@ mod tests {
 
     /// The truth label of background noise.
     const NOISE: u32 = u32::MAX;
-
-    /// Adjusted Rand index from the contingency table (Hubert & Arabie 1985):
-    /// (Σ C(n_ij,2) − E) / (½(Σ C(a_i,2) + Σ C(b_j,2)) − E), E = Σ C(a_i,2) Σ C(b_j,2) / C(n,2).
-    fn ari(truth: &[u32], pred: &[u32]) -> f64 {
-        let c2 = |x: f64| x * (x - 1.0) / 2.0;
-        let mut table: FxHashMap<(u32, u32), f64> = FxHashMap::default();
-        let (mut a, mut b): (FxHashMap<u32, f64>, FxHashMap<u32, f64>) = Default::default();
-        for (&t, &p) in truth.iter().zip(pred) {
-            *table.entry((t, p)).or_default() += 1.0;
-            *a.entry(t).or_default() += 1.0;
-            *b.entry(p).or_default() += 1.0;
-        }
-        let index: f64 = table.values().map(|&x| c2(x)).sum();
-        let (sa, sb): (f64, f64) = (
-            a.values().map(|&x| c2(x)).sum(),
-            b.values().map(|&x| c2(x)).sum(),
-        );
-        let expected = sa * sb / c2(truth.len() as f64);
-        let max = 0.5 * (sa + sb);
-        if max == expected {
-            return 1.0;
-        }
-        (index - expected) / (max - expected)
-    }
 
     /// Seeded 2-D Gaussian blobs of unequal size and spread in a 100 × 100 box, plus 2 %
     /// uniform background noise (truth [`NOISE`]).
@@ -896,21 +895,21 @@ mod tests {
     #[test]
     fn ari_matches_hand_computed_cases() {
         // sklearn's docs: adjusted_rand_score([0, 0, 1, 1], [0, 0, 1, 2]) = 4/7.
-        assert!((ari(&[0, 0, 1, 1], &[0, 0, 1, 2]) - 4.0 / 7.0).abs() < 1e-12);
+        assert!((adjusted_rand_index(&[0, 0, 1, 1], &[0, 0, 1, 2]) - 4.0 / 7.0).abs() < 1e-12);
         // Table [[2,1,0],[0,1,2]]: index 2, rows 3+3, columns 1+1+1, C(6,2) = 15:
         // E = 6·3/15 = 1.2, max = 4.5, ARI = 0.8 / 3.3 = 8/33.
-        let got = ari(&[0, 0, 0, 1, 1, 1], &[0, 0, 1, 1, 2, 2]);
+        let got = adjusted_rand_index(&[0, 0, 0, 1, 1, 1], &[0, 0, 1, 1, 2, 2]);
         assert!((got - 8.0 / 33.0).abs() < 1e-12, "{got}");
         // Renaming labels changes nothing; identical partitions score 1.
-        assert_eq!(ari(&[0, 0, 1, 1, 2], &[7, 7, 3, 3, 9]), 1.0);
+        assert_eq!(adjusted_rand_index(&[0, 0, 1, 1, 2], &[7, 7, 3, 3, 9]), 1.0);
     }
 
     #[test]
     fn blobs_of_unequal_size_and_density_are_found() {
         let (xy, truth) = blobs(30_000, 1);
         let r = run(&xy, &RegionParams::default());
-        let coarse = ari(&truth, &r.coarse_of_row);
-        let fine = ari(&truth, &r.fine_of_row);
+        let coarse = adjusted_rand_index(&truth, &r.coarse_of_row);
+        let fine = adjusted_rand_index(&truth, &r.fine_of_row);
         assert_eq!(r.count(Level::Coarse), 7, "{:?}", sizes(&r, Level::Coarse));
         assert!(coarse >= 0.9, "coarse ARI {coarse}");
         assert!(fine >= 0.9, "fine ARI {fine}");
@@ -958,7 +957,7 @@ mod tests {
             assert_eq!(kids, 2);
         }
         let truth: Vec<u32> = (0..xy.len() as u32).map(|i| i / 5_000).collect();
-        assert!(ari(&truth, &r.fine_of_row) > 0.8);
+        assert!(adjusted_rand_index(&truth, &r.fine_of_row) > 0.8);
     }
 
     #[test]
