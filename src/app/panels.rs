@@ -249,6 +249,14 @@ pub fn side_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
                         .labelled_by(l.id);
                     ui.end_row();
                 });
+                if samples.format != crate::dataset::Format::Npy {
+                    out.extend(super::estimate::rows(
+                        ui,
+                        &state.config.estimate,
+                        &p,
+                        samples.len(),
+                    ));
+                }
                 if p != state.config.params {
                     out.push(AppCommand::SetParams(p));
                 }
@@ -489,4 +497,4 @@ pub fn warnings_window(ctx: &egui::Context, state: &AppState) -> Vec<AppCommand>
     out
 }
 
-pub use crate::render::image::thousands;
+pub use crate::util::format::thousands;

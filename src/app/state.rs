@@ -39,6 +39,8 @@ pub struct RunConfig {
     pub params: MapParams,
     /// Read and write the on-disk cache (off with `--no-cache`).
     pub use_cache: bool,
+    /// How long the transformer embedder would take here (and an installed model to offer).
+    pub estimate: super::estimate::EstimateState,
 }
 
 /// The file being loaded or shown, and what has been computed for it.
@@ -166,6 +168,9 @@ impl AppState {
                 load_options,
                 params,
                 use_cache: true,
+                estimate: super::estimate::EstimateState::new(
+                    crate::defaults::installed_transformer_dir(),
+                ),
             },
             map: LoadedMap::default(),
             paint: Paint::default(),

@@ -267,7 +267,7 @@ pub fn embed_with_store(
             data.copy_within(r * dims..(r + 1) * dims, row * dims);
         }
     }
-    progress.report(Stage::Embed, 1, 1);
+    progress.report(Stage::Embed, missing.len() as u64, missing.len() as u64);
     Ok((
         Embeddings {
             dims,
