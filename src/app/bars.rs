@@ -5,6 +5,7 @@ use eframe::egui::{self, RichText};
 
 use super::panels::thousands;
 use super::{AppCommand, AppState};
+use crate::progress::Stage;
 
 pub fn top_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
     let mut out = Vec::new();
@@ -132,8 +133,8 @@ pub fn status_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
                     };
                     ui.add(
                         egui::ProgressBar::new(frac)
-                            .desired_width(260.0)
-                            .text(format!("{} {}/{}", stage.label(), done, total)),
+                            .desired_width(360.0)
+                            .text(progress_text(stage, done, total, state.job.stage_started)),
                     );
                     // No spinner: it repaints every frame, and under software rendering
                     // (llvmpipe) that took a core from the computation. The bar moves with
@@ -153,4 +154,35 @@ pub fn status_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
         });
     });
     out
+}
+
+/// "embedding 486/5,268 · 23 texts/s · 4 min left": the count, and for the embedding stage
+/// (whose units are texts) its rate and the time left once a few seconds have passed.
+fn progress_text(
+    stage: Stage,
+    done: u64,
+    total: u64,
+    started: Option<(Stage, std::time::Instant, u64)>,
+) -> String {
+    let count = format!(
+        "{} {}/{}",
+        stage.label(),
+        thousands(done as usize),
+        thousands(total as usize)
+    );
+    let Some((_, at, done0)) =
+        started.filter(|(s, ..)| *s == Stage::Embed && stage == Stage::Embed)
+    else {
+        return count;
+    };
+    let secs = at.elapsed().as_secs_f64();
+    let rate = done.saturating_sub(done0) as f64 / secs.max(1e-9);
+    if secs < 2.0 || rate <= 0.0 {
+        return count;
+    }
+    let left = total.saturating_sub(done) as f64 / rate;
+    format!(
+        "{count} · {rate:.0} texts/s · {} left",
+        crate::util::format::duration_words(left)
+    )
 }

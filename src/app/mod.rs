@@ -180,7 +180,11 @@ impl AtlasApp {
         for msg in self.state.job.jobs.drain() {
             match msg {
                 JobMsg::Progress { stage, done, total } => {
-                    self.state.job.progress = Some((stage, done, total));
+                    let job = &mut self.state.job;
+                    if job.stage_started.is_none_or(|(s, _, _)| s != stage) {
+                        job.stage_started = Some((stage, std::time::Instant::now(), done));
+                    }
+                    job.progress = Some((stage, done, total));
                 }
                 JobMsg::Loaded(samples) => self.set_samples(ctx, samples),
                 JobMsg::Layout(coords) => {
@@ -206,10 +210,12 @@ impl AtlasApp {
                     m.timings = Some((load_s, timings));
                     m.warnings.extend(warnings);
                     self.state.job.progress = None;
+                    self.state.job.stage_started = None;
                 }
                 JobMsg::Failed { message, cancelled } => {
                     let job = &mut self.state.job;
                     job.progress = None;
+                    job.stage_started = None;
                     job.error = Some(if cancelled {
                         "cancelled".to_string()
                     } else {

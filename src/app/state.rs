@@ -120,6 +120,9 @@ pub struct JobStatus {
     pub(super) jobs: Jobs,
     /// (stage, done, total) of the running job.
     pub progress: Option<(Stage, u64, u64)>,
+    /// When the current stage was first reported, and how much of it was done then (for its
+    /// rate and the time left).
+    pub stage_started: Option<(Stage, std::time::Instant, u64)>,
     pub error: Option<String>,
     /// A short message for the status bar (e.g. where an export went).
     pub notice: Option<String>,
