@@ -20,21 +20,6 @@ pub fn cell_opt(v: Option<f64>) -> String {
     v.map(cell).unwrap_or_default()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cells_have_four_decimals_and_nothing_for_missing() {
-        assert_eq!(cell(0.5), "0.5000");
-        assert_eq!(cell(f64::NAN), "");
-        assert_eq!(cell_opt(None), "");
-        assert_eq!(cell_opt(Some(1.0 / 3.0)), "0.3333");
-        assert_eq!(decimals(f64::NAN, 3, "–"), "–");
-        assert_eq!(decimals(2.0, 3, "–"), "2.000");
-    }
-}
-
 /// 1234567 → "1,234,567".
 pub fn thousands(n: usize) -> String {
     let s = n.to_string();
@@ -58,5 +43,34 @@ pub fn duration_words(s: f64) -> String {
         format!("{:.0} min", s / 60.0)
     } else {
         format!("{:.1} h", s / 3600.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_have_four_decimals_and_nothing_for_missing() {
+        assert_eq!(cell(0.5), "0.5000");
+        assert_eq!(cell(f64::NAN), "");
+        assert_eq!(cell_opt(None), "");
+        assert_eq!(cell_opt(Some(1.0 / 3.0)), "0.3333");
+        assert_eq!(decimals(f64::NAN, 3, "–"), "–");
+        assert_eq!(decimals(2.0, 3, "–"), "2.000");
+    }
+
+    #[test]
+    fn thousands_and_durations_read_as_words() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(133_204), "133,204");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(duration_words(0.2), "1 s");
+        assert_eq!(duration_words(45.0), "45 s");
+        assert_eq!(duration_words(480.0), "8 min");
+        assert_eq!(duration_words(9000.0), "2.5 h");
+        assert_eq!(duration_words(f64::NAN), "an unknown time");
     }
 }

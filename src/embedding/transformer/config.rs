@@ -238,7 +238,7 @@ fn encoder_config(file: &Path) -> Result<EncoderConfig, FolderError> {
         "silu" | "swish" => Activation::Silu,
         other => return err(format!("hidden_act '{other}' is not supported")),
     };
-    if c.num_attention_heads == 0 || c.hidden_size % c.num_attention_heads != 0 {
+    if c.num_attention_heads == 0 || !c.hidden_size.is_multiple_of(c.num_attention_heads) {
         return err(format!(
             "hidden_size {} is not a multiple of num_attention_heads {}",
             c.hidden_size, c.num_attention_heads
