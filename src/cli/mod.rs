@@ -5,6 +5,7 @@
 //! - `map`: the `map` command; `png` and `report` its extra outputs.
 //! - `analysis`: the `stats` and `bon` commands; `table` prints and writes their tables.
 //! - `regions`: the `regions` command (regions ranked by a metric).
+//! - `cache`: the `cache` command, and the cache as the other commands open and trim it.
 //! - `progress`: indicatif bars on stderr.
 //! - `hints`: library errors with the flag that settles them.
 //!
@@ -12,6 +13,7 @@
 
 mod analysis;
 mod args;
+mod cache;
 mod hints;
 mod map;
 mod png;
@@ -23,8 +25,8 @@ mod table;
 use std::process::ExitCode;
 
 pub use args::{
-    AnalysisArgs, BonCommand, Cli, CliCommand, Distance, Knn, LevelArg, MapArgs, MapCommand,
-    RegionsCommand, StatsCommand, WorseArg,
+    AnalysisArgs, BonCommand, CacheAction, CacheCommand, Cli, CliCommand, Distance, Knn, LevelArg,
+    MapArgs, MapCommand, RegionsCommand, StatsCommand, WorseArg,
 };
 
 /// Run a headless command.
@@ -34,5 +36,6 @@ pub fn run(command: CliCommand) -> anyhow::Result<ExitCode> {
         CliCommand::Stats(cmd) => analysis::run_stats(&cmd),
         CliCommand::Bon(cmd) => analysis::run_bon(&cmd),
         CliCommand::Regions(cmd) => regions::run_regions(&cmd),
+        CliCommand::Cache(cmd) => cache::run_cache(&cmd),
     }
 }

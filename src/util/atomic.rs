@@ -51,7 +51,9 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Fail early when `path` cannot be written (its directory is missing, read-only, not a
 /// directory): creates and removes a temporary beside it. Says nothing about free space.
 pub fn check_writable(path: &Path) -> io::Result<()> {
-    temp_builder().tempfile_in(parent_dir(path)).map(drop)
+    temp_builder()
+        .make_in(parent_dir(path), |p| create_new(p, None))
+        .map(drop)
 }
 
 /// What [`remove_stale_temporaries`] removed.

@@ -2,6 +2,7 @@
 
 mod architecture;
 mod cli;
+mod cli_faults;
 mod embedders;
 mod load;
 mod regions;
@@ -22,9 +23,18 @@ pub fn sample(name: &str) -> PathBuf {
 /// The `sample-atlas` binary, isolated from the user's default-embedder settings (so the
 /// default is the built-in lexical embedder whatever the machine has installed).
 pub fn atlas_cmd() -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sample-atlas"));
+    isolated(std::process::Command::new(ATLAS_BIN))
+}
+
+/// The path of the `sample-atlas` binary under test.
+pub const ATLAS_BIN: &str = env!("CARGO_BIN_EXE_sample-atlas");
+
+/// `c` (which runs the binary, possibly through a shell) with the environment of
+/// [`atlas_cmd`].
+pub fn isolated(mut c: std::process::Command) -> std::process::Command {
     c.env_remove(sample_atlas::defaults::EMBEDDER_ENV)
         .env_remove(sample_atlas::defaults::MODEL2VEC_DIR_ENV)
+        .env_remove(sample_atlas::cache::CACHE_MAX_GB_ENV)
         .env(
             "XDG_DATA_HOME",
             std::env::temp_dir().join("sample-atlas-tests-no-data"),
