@@ -29,6 +29,20 @@ pub use args::{
     MapArgs, MapCommand, RegionsCommand, StatsCommand, WorseArg,
 };
 
+/// `err` and its causes joined by `: `, leaving out a cause the message already shows (an
+/// error that prints its source and also returns it as its `source()`): the OS reason of a
+/// failed write is named once.
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut msg = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !msg.contains(&cause) {
+            msg = format!("{msg}: {cause}");
+        }
+    }
+    msg
+}
+
 /// Run a headless command.
 pub fn run(command: CliCommand) -> anyhow::Result<ExitCode> {
     match command {
@@ -37,5 +51,29 @@ pub fn run(command: CliCommand) -> anyhow::Result<ExitCode> {
         CliCommand::Bon(cmd) => analysis::run_bon(&cmd),
         CliCommand::Regions(cmd) => regions::run_regions(&cmd),
         CliCommand::Cache(cmd) => cache::run_cache(&cmd),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("out.png: {source}")]
+    struct ShowsItsSource {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn the_reason_is_named_once() {
+        let io = || std::io::Error::from_raw_os_error(28);
+        let e = anyhow::Error::new(ShowsItsSource { source: io() });
+        assert_eq!(format!("{e:#}").matches("os error 28").count(), 2);
+        assert_eq!(error_message(&e).matches("os error 28").count(), 1);
+        let e = anyhow::Error::new(io()).context("r.json: writing the report");
+        assert_eq!(
+            error_message(&e),
+            format!("r.json: writing the report: {}", io())
+        );
     }
 }

@@ -110,6 +110,18 @@ fn unwritable_outputs_fail_before_the_work_and_leave_nothing() {
         target.to_str().unwrap(),
     ]);
     assert_clean_failure(&o, &target, reason);
+    // A directory where the file should go: found only when renaming into place.
+    let taken = dir.path().join("taken");
+    fs::create_dir(&taken).unwrap();
+    for flag in ["-o", "--png", "--report"] {
+        let mut args = vec!["map", i, "--quiet", "--no-cache", "--epochs", "20"];
+        if flag != "-o" {
+            args.extend(["-o", good.to_str().unwrap()]);
+        }
+        args.extend([flag, taken.to_str().unwrap()]);
+        assert_clean_failure(&atlas(&args), &taken, "Is a directory");
+        assert_eq!(fs::read_dir(&taken).unwrap().count(), 0);
+    }
     assert_eq!(fs::read(&input).unwrap(), before, "the input is untouched");
     if bad.is_dir() {
         assert_eq!(fs::read_dir(&bad).unwrap().count(), 0);
