@@ -282,11 +282,14 @@ impl Cache {
         self.max_bytes
     }
 
-    /// The default cache with the cap of `$SAMPLE_ATLAS_CACHE_MAX_GB` (the default cap when it
-    /// is unset or invalid), or `None` when no directory can be made (caching is then off).
-    pub fn open_default() -> Option<Cache> {
-        let max = max_bytes_from_env().unwrap_or(DEFAULT_MAX_BYTES);
-        Some(Cache::open(Cache::default_dir()?).ok()?.with_max_bytes(max))
+    /// The default cache capped at `max_bytes`, or `None` when no directory can be made
+    /// (caching is then off).
+    pub fn open_default(max_bytes: u64) -> Option<Cache> {
+        Some(
+            Cache::open(Cache::default_dir()?)
+                .ok()?
+                .with_max_bytes(max_bytes),
+        )
     }
 
     fn in_use(&self) -> MutexGuard<'_, HashSet<PathBuf>> {

@@ -33,7 +33,7 @@ fn open_app(
         color_by,
         args.load_options()?,
         args.params(),
-        !args.no_cache,
+        args.cache_cap()?,
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -37,8 +37,9 @@ pub struct AppState {
 pub struct RunConfig {
     pub load_options: LoadSpec,
     pub params: MapParams,
-    /// Read and write the on-disk cache (off with `--no-cache`).
-    pub use_cache: bool,
+    /// The on-disk cache's size cap in bytes (`--cache-max-gb`): the cache is read, written
+    /// and trimmed to it after each map; `None`: no cache (`--no-cache`).
+    pub cache_cap: Option<u64>,
 }
 
 /// The file being loaded or shown, and what has been computed for it.
@@ -165,7 +166,7 @@ impl AppState {
             config: RunConfig {
                 load_options,
                 params,
-                use_cache: true,
+                cache_cap: Some(crate::cache::DEFAULT_MAX_BYTES),
             },
             map: LoadedMap::default(),
             paint: Paint::default(),

@@ -54,16 +54,28 @@ fn print_usage(u: &Usage) {
     print_table(&header, &rows);
 }
 
+impl MapArgs {
+    /// The cache's size cap in bytes: `--cache-max-gb`, else `$SAMPLE_ATLAS_CACHE_MAX_GB`,
+    /// else 4 GB; `None` with `--no-cache`. A bad `$SAMPLE_ATLAS_CACHE_MAX_GB` is an error.
+    pub fn cache_cap(&self) -> anyhow::Result<Option<u64>> {
+        if self.no_cache {
+            return Ok(None);
+        }
+        match self.cache_max_bytes {
+            Some(max) => Ok(Some(max)),
+            None => cache::max_bytes_from_env()
+                .map(Some)
+                .map_err(anyhow::Error::msg),
+        }
+    }
+}
+
 /// The on-disk cache with its cap (`--cache-max-gb`, else `$SAMPLE_ATLAS_CACHE_MAX_GB`,
 /// else 4 GB), unless `--no-cache`. `warn` says on stderr why there is none when it cannot
 /// be made. A bad `$SAMPLE_ATLAS_CACHE_MAX_GB` is an error.
 pub(super) fn open_cache(args: &MapArgs, warn: bool) -> anyhow::Result<Option<Cache>> {
-    if args.no_cache {
+    let Some(max) = args.cache_cap()? else {
         return Ok(None);
-    }
-    let max = match args.cache_max_bytes {
-        Some(max) => max,
-        None => cache::max_bytes_from_env().map_err(anyhow::Error::msg)?,
     };
     let opened = match Cache::default_dir() {
         Some(dir) => Cache::open(dir.clone()).map_err(|e| format!("{}: {e}", dir.display())),
