@@ -292,7 +292,11 @@ fn run_and_kill(args: &[&str], out_dir: &Path, moment: Result<u64, u64>) -> bool
     let ms = match moment {
         Err(ms) => ms,
         Ok(ms) => {
-            while !writing(out_dir, &known) && start.elapsed() < Duration::from_secs(120) {
+            while !writing(out_dir, &known) && child.try_wait().unwrap().is_none() {
+                assert!(
+                    start.elapsed() < Duration::from_secs(120),
+                    "no output written"
+                );
                 std::thread::sleep(Duration::from_millis(1));
             }
             ms
