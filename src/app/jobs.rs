@@ -256,8 +256,9 @@ fn run_job(
     let load_s = t.elapsed().as_secs_f64();
     let cache = cache_cap.and_then(Cache::open_default);
     let result = compute_map(&samples, &params, cache.as_ref(), progress, cancel);
-    // The cache is trimmed to its cap once the map no longer needs its entries.
-    if let Some(c) = &cache {
+    // Trimmed to its cap once the map is done with its entries; not by a cancelled job, whose
+    // successor (another `Cache`, which this one cannot spare) may be reading them.
+    if let (Some(c), Ok(_)) = (&cache, &result) {
         c.trim();
     }
     match result {
