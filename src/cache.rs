@@ -624,6 +624,32 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_sharing_the_cache_never_sees_a_half_written_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key([9; 32]);
+        let payloads = [vec![1u8; 300_000], vec![2u8; 200_000]];
+        let writer = Cache::open(dir.path().to_path_buf()).unwrap();
+        writer
+            .put(StageKind::Embeddings, &key, &payloads[0])
+            .unwrap();
+        let reader = Cache::open(dir.path().to_path_buf()).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for i in 0..40 {
+                    writer
+                        .put(StageKind::Embeddings, &key, &payloads[i % 2])
+                        .unwrap();
+                }
+            });
+            for _ in 0..200 {
+                // A torn entry would fail its checksum: None (and be deleted).
+                let got = reader.get(StageKind::Embeddings, &key);
+                assert!(got.is_some_and(|p| payloads.contains(&p)));
+            }
+        });
+    }
+
+    #[test]
     fn sizes_in_gb() {
         assert_eq!(parse_gb("4"), Ok(4_000_000_000));
         assert_eq!(parse_gb("0.5"), Ok(500_000_000));
