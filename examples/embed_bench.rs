@@ -1,12 +1,13 @@
 //! Embedder bench: throughput and map quality per embedder, and endpoint-client saturation.
 //!
 //! ```text
-//! cargo run --release --example embed_bench -- quality FILE LABEL_COLUMN [MODEL2VEC_DIR]
+//! cargo run --release --example embed_bench -- quality FILE LABEL_COLUMN [every=N] [EMBEDDER ...]
 //! cargo run --release --example embed_bench -- endpoint [SERVER_THREADS] [TEXTS]
 //! ```
 //!
-//! `quality`: for the built-in lexical embedder and (given a folder) model2vec, embed every
-//! text (texts/s), then the kNN(15) agreement of LABEL_COLUMN in the embedding space and in
+//! `quality`: for the built-in lexical embedder and each EMBEDDER named (`model2vec:DIR`,
+//! `transformer:DIR`, or a bare DIR for model2vec), embed every text — or every N-th row with
+//! `every=N` — (texts/s), then the kNN(15) agreement of LABEL_COLUMN in the embedding space and in
 //! the 2-D UMAP map (share of each point's 15 neighbours with its label; NN-descent above
 //! 10k rows, as the app does).
 //!
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 use sample_atlas::dataset::{self, LoadOptions};
 use sample_atlas::embedding::{
     Embedder, EndpointEmbedder, EndpointParams, LexicalEmbedder, LexicalParams, Model2VecEmbedder,
+    TransformerEmbedder,
 };
 use sample_atlas::neighbors::{KnnMethod, KnnParams, Metric, knn};
 use sample_atlas::progress::{CancelToken, NoProgress};
@@ -36,28 +38,63 @@ use sample_atlas::util::linalg::Rows;
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("quality") if args.len() >= 3 => quality(&args[1], &args[2], args.get(3)),
+        Some("quality") if args.len() >= 3 => quality(&args[1], &args[2], &args[3..]),
         Some("endpoint") => endpoint(
             args.get(1).and_then(|s| s.parse().ok()).unwrap_or(4),
             args.get(2).and_then(|s| s.parse().ok()).unwrap_or(50_000),
         ),
         _ => {
             eprintln!(
-                "usage: embed_bench quality FILE LABEL_COLUMN [MODEL2VEC_DIR] | endpoint [THREADS] [TEXTS]"
+                "usage: embed_bench quality FILE LABEL_COLUMN [every=N] [EMBEDDER ...] | endpoint [THREADS] [TEXTS]"
             );
             std::process::exit(2)
         }
     }
 }
 
-fn quality(file: &str, label: &str, model: Option<&String>) -> anyhow::Result<()> {
+/// The embedders named on the command line (after the built-in lexical one).
+fn named_embedders(specs: &[String]) -> anyhow::Result<Vec<Box<dyn Embedder>>> {
+    let mut out: Vec<Box<dyn Embedder>> = Vec::new();
+    for spec in specs.iter().filter(|s| !s.starts_with("every=")) {
+        let e: Box<dyn Embedder> = match spec.split_once(':') {
+            Some(("transformer", dir)) => {
+                Box::new(TransformerEmbedder::load(std::path::Path::new(dir))?)
+            }
+            Some(("model2vec", dir)) => {
+                Box::new(Model2VecEmbedder::load(std::path::Path::new(dir))?)
+            }
+            _ => Box::new(Model2VecEmbedder::load(std::path::Path::new(spec))?),
+        };
+        out.push(e);
+    }
+    Ok(out)
+}
+
+fn quality(file: &str, label: &str, rest: &[String]) -> anyhow::Result<()> {
     let cancel = CancelToken::new();
-    let samples = dataset::load(
+    let every: usize = rest
+        .iter()
+        .find_map(|s| s.strip_prefix("every="))
+        .map(|n| n.parse())
+        .transpose()?
+        .unwrap_or(1)
+        .max(1);
+    let mut samples = dataset::load(
         std::path::Path::new(file),
         &LoadOptions::default(),
         &NoProgress,
         &cancel,
     )?;
+    if every > 1 {
+        let keep: Vec<u32> = (0..samples.len() as u32).step_by(every).collect();
+        let idx = polars::prelude::IdxCa::from_vec("idx".into(), keep.clone());
+        samples.frame = samples.frame.take(&idx)?;
+        let texts: Vec<String> = keep
+            .iter()
+            .map(|&i| samples.texts[i as usize].clone())
+            .collect();
+        samples.texts = std::sync::Arc::new(texts);
+    }
     let n = samples.len();
     let col = samples
         .frame
@@ -83,11 +120,7 @@ fn quality(file: &str, label: &str, model: Option<&String>) -> anyhow::Result<()
             seed: 42,
             ..Default::default()
         }))];
-    if let Some(dir) = model {
-        embedders.push(Box::new(Model2VecEmbedder::load(std::path::Path::new(
-            dir,
-        ))?));
-    }
+    embedders.extend(named_embedders(rest)?);
     println!(
         "| embedder | dims | embed s | texts/s | kNN agreement, embedding | kNN agreement, 2-D map | map s |"
     );

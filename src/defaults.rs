@@ -7,6 +7,8 @@ use crate::pipeline::VectorSource;
 
 /// Environment variable naming the default embedder (same forms as `--embedder`).
 pub const EMBEDDER_ENV: &str = "SAMPLE_ATLAS_EMBEDDER";
+/// Environment variable naming the transformer model folder offered as the better embedder.
+pub const TRANSFORMER_DIR_ENV: &str = "SAMPLE_ATLAS_TRANSFORMER_DIR";
 /// Environment variable naming the default model2vec model folder.
 pub const MODEL2VEC_DIR_ENV: &str = "SAMPLE_ATLAS_MODEL2VEC_DIR";
 
@@ -34,4 +36,24 @@ pub fn default_vector_source() -> VectorSource {
         .and_then(|s| VectorSource::parse(&s).ok())
         .or_else(|| default_model2vec_dir().map(VectorSource::Model2Vec))
         .unwrap_or(VectorSource::Lexical)
+}
+
+/// A sentence-transformers model the user has installed: `$SAMPLE_ATLAS_TRANSFORMER_DIR`
+/// when set, else the first folder (by name) under `models/` in the platform data directory
+/// that holds a supported transformer model. Only the folder's description is read here.
+pub fn installed_transformer_dir() -> Option<PathBuf> {
+    use crate::embedding::transformer::describe;
+    if let Some(d) = std::env::var_os(TRANSFORMER_DIR_ENV).filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d));
+    }
+    let models = directories::ProjectDirs::from("", "", "sample-atlas")?
+        .data_dir()
+        .join("models");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(models)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs.into_iter().find(|d| describe(d).is_ok())
 }

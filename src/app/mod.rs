@@ -16,6 +16,7 @@ mod analysis;
 mod background;
 mod bars;
 mod command;
+mod estimate;
 mod export;
 mod filters;
 mod focus;
@@ -242,6 +243,9 @@ impl AtlasApp {
     /// Take in finished background work (index, colours, classes, regions, filters, the
     /// table order, new metrics, the analysis, exports) and start what is now stale.
     fn poll_tasks(&mut self, ctx: &egui::Context) {
+        let c = &mut self.state.config;
+        c.estimate
+            .update(ctx, &c.params, self.state.map.samples.as_ref());
         self.take_paint();
         self.take_same_prompt();
         self.take_metric(ctx);

@@ -18,6 +18,7 @@ fn embedder_rows(ui: &mut egui::Ui, v: &mut VectorSource, samples: &crate::datas
     let label = match v {
         VectorSource::Lexical => "built-in lexical".to_string(),
         VectorSource::Model2Vec(_) => "model2vec folder".to_string(),
+        VectorSource::Transformer(_) => "transformer folder".to_string(),
         VectorSource::Endpoint(_) => "OpenAI-compatible endpoint".to_string(),
         VectorSource::Column(c) => format!("column {c}"),
         VectorSource::Npy(p) => format!(
@@ -47,6 +48,19 @@ fn embedder_rows(ui: &mut egui::Ui, v: &mut VectorSource, samples: &crate::datas
                 let dir = crate::defaults::default_model2vec_dir().unwrap_or_default();
                 *v = VectorSource::Model2Vec(dir);
             }
+            let is_tf = matches!(v, VectorSource::Transformer(_));
+            if ui
+                .selectable_label(is_tf, "transformer folder")
+                .on_hover_text(
+                    "A sentence-transformers model on disk (BERT family: all-MiniLM-L6-v2, BGE, E5, GTE); \
+                     slower than model2vec, better maps",
+                )
+                .clicked()
+                && !is_tf
+            {
+                let dir = crate::defaults::installed_transformer_dir().unwrap_or_default();
+                *v = VectorSource::Transformer(dir);
+            }
             let is_ep = matches!(v, VectorSource::Endpoint(_));
             if ui
                 .selectable_label(is_ep, "OpenAI-compatible endpoint")
@@ -75,12 +89,18 @@ fn embedder_rows(ui: &mut egui::Ui, v: &mut VectorSource, samples: &crate::datas
         .response
         .labelled_by(l.id);
     ui.end_row();
+    let is_transformer = matches!(v, VectorSource::Transformer(_));
     match v {
-        VectorSource::Model2Vec(dir) => {
+        VectorSource::Model2Vec(dir) | VectorSource::Transformer(dir) => {
+            let hint = if is_transformer {
+                "/path/to/all-MiniLM-L6-v2"
+            } else {
+                "/path/to/potion-base-8M"
+            };
             let l = ui.label("model folder");
             let mut s = dir.display().to_string();
             if ui
-                .add(egui::TextEdit::singleline(&mut s).hint_text("/path/to/potion-base-8M"))
+                .add(egui::TextEdit::singleline(&mut s).hint_text(hint))
                 .labelled_by(l.id)
                 .changed()
             {
@@ -229,6 +249,14 @@ pub fn side_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
                         .labelled_by(l.id);
                     ui.end_row();
                 });
+                if samples.format != crate::dataset::Format::Npy {
+                    out.extend(super::estimate::rows(
+                        ui,
+                        &state.config.estimate,
+                        &p,
+                        samples.len(),
+                    ));
+                }
                 if p != state.config.params {
                     out.push(AppCommand::SetParams(p));
                 }
@@ -469,4 +497,4 @@ pub fn warnings_window(ctx: &egui::Context, state: &AppState) -> Vec<AppCommand>
     out
 }
 
-pub use crate::render::image::thousands;
+pub use crate::util::format::thousands;

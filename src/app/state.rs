@@ -40,6 +40,8 @@ pub struct RunConfig {
     /// The on-disk cache's size cap in bytes (`--cache-max-gb`): the cache is read, written
     /// and trimmed to it after each map; `None`: no cache (`--no-cache`).
     pub cache_cap: Option<u64>,
+    /// How long the transformer embedder would take here (and an installed model to offer).
+    pub estimate: super::estimate::EstimateState,
 }
 
 /// The file being loaded or shown, and what has been computed for it.
@@ -167,6 +169,9 @@ impl AppState {
                 load_options,
                 params,
                 cache_cap: Some(crate::cache::DEFAULT_MAX_BYTES),
+                estimate: super::estimate::EstimateState::new(
+                    crate::defaults::installed_transformer_dir(),
+                ),
             },
             map: LoadedMap::default(),
             paint: Paint::default(),

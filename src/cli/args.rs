@@ -51,6 +51,9 @@ pub enum CliCommand {
     /// The on-disk cache: where it is, its size by stage kind, its entries; `cache clear`
     /// empties it.
     Cache(CacheCommand),
+    /// Write the vectors of any embedder, in input row order: a float32 .npy matrix, or
+    /// Parquet with the input's columns plus an `embedding` list column.
+    Embed(EmbedCommand),
 }
 
 #[derive(Args, Debug)]
@@ -63,6 +66,23 @@ pub struct CacheCommand {
 pub enum CacheAction {
     /// Remove every cache entry (and killed runs' temporaries) and print what was removed.
     Clear,
+}
+
+#[derive(Args, Debug)]
+pub struct EmbedCommand {
+    /// The sample set (.jsonl, .ndjson, .csv, .parquet).
+    pub file: PathBuf,
+
+    /// Output: OUT.npy (float32, rows × dims) or OUT.parquet (written atomically).
+    #[arg(short, long, value_name = "OUT.npy|OUT.parquet")]
+    pub output: PathBuf,
+
+    /// No progress bars.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub map: MapArgs,
 }
 
 #[derive(Args, Debug)]
@@ -243,7 +263,9 @@ pub struct MapArgs {
     pub epochs: Option<u64>,
 
     /// Where the vectors come from: `lexical` (built in, fitted to the texts),
-    /// `model2vec:DIR` (a local static model2vec model), `openai:URL` (an OpenAI-compatible
+    /// `model2vec:DIR` (a local static model2vec model), `transformer:DIR` (a local
+    /// sentence-transformers model of the BERT family, e.g. all-MiniLM-L6-v2, BGE, E5;
+    /// slower, better maps), `openai:URL` (an OpenAI-compatible
     /// embeddings endpoint, `POST URL/v1/embeddings`), `column:COL` (a list column) or
     /// `npy:FILE` (a .npy matrix). Default: `$SAMPLE_ATLAS_EMBEDDER`, else model2vec with the
     /// model in `$SAMPLE_ATLAS_MODEL2VEC_DIR` or the data dir's `models/potion-base-8M` when

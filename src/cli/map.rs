@@ -13,7 +13,7 @@ use super::report::{self, Seconds};
 use super::{hints, png};
 use crate::analysis::regions::{Level, RegionParams};
 use crate::dataset::{self, Samples};
-use crate::pipeline::{MapRegions, MapResult, compute_map, compute_regions};
+use crate::pipeline::{MapRegions, MapResult, VectorSource, compute_map, compute_regions};
 use crate::progress::{CancelToken, Progress, Stage};
 
 pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
@@ -50,6 +50,9 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
     announce_result(cmd, &result, &columns);
     announce_regions(&regions);
     let cache_trim = trim_cache(cache.as_ref(), true);
+    if !cmd.quiet {
+        announce_better_embedder(&samples, &params);
+    }
 
     let seconds = Seconds {
         load: load_s,
@@ -110,8 +113,30 @@ pub(super) fn check_writable<'a>(
     Ok(())
 }
 
+/// When a transformer model is installed and another embedder was used, say so, with how
+/// long it would take on these texts (a sample is embedded and timed).
+fn announce_better_embedder(samples: &Samples, params: &crate::pipeline::MapParams) {
+    if !params.vectors.embeds_texts() || matches!(params.vectors, VectorSource::Transformer(_)) {
+        return;
+    }
+    let Some(dir) = crate::defaults::installed_transformer_dir() else {
+        return;
+    };
+    let Ok(model) = crate::embedding::TransformerEmbedder::load(&dir) else {
+        return;
+    };
+    let secs = model.estimate_seconds(&samples.texts);
+    let time = crate::util::format::duration_words(secs);
+    eprintln!(
+        "note: a better embedder is installed: {} (about {time} for these {} texts on this machine); use it with --embedder transformer:{}",
+        dir.file_name().unwrap_or_default().to_string_lossy(),
+        crate::util::format::thousands(samples.len()),
+        dir.display()
+    );
+}
+
 /// What was loaded: rows, the text column and how it was chosen, the load warnings.
-fn announce_load(file: &Path, samples: &Samples) {
+pub(super) fn announce_load(file: &Path, samples: &Samples) {
     if samples.format == dataset::Format::Npy {
         eprintln!("{}: {} rows of vectors", file.display(), samples.len());
     } else {

@@ -6,6 +6,7 @@
 //! - `analysis`: the `stats` and `bon` commands; `table` prints and writes their tables.
 //! - `regions`: the `regions` command (regions ranked by a metric).
 //! - `cache`: the `cache` command, and the cache as the other commands open and trim it.
+//! - `embed`: the `embed` command (vectors of any embedder to .npy or Parquet).
 //! - `progress`: indicatif bars on stderr.
 //! - `hints`: library errors with the flag that settles them.
 //!
@@ -14,6 +15,7 @@
 mod analysis;
 mod args;
 mod cache;
+mod embed;
 mod hints;
 mod map;
 mod png;
@@ -25,8 +27,8 @@ mod table;
 use std::process::ExitCode;
 
 pub use args::{
-    AnalysisArgs, BonCommand, CacheAction, CacheCommand, Cli, CliCommand, Distance, Knn, LevelArg,
-    MapArgs, MapCommand, RegionsCommand, StatsCommand, WorseArg,
+    AnalysisArgs, BonCommand, CacheAction, CacheCommand, Cli, CliCommand, Distance, EmbedCommand,
+    Knn, LevelArg, MapArgs, MapCommand, RegionsCommand, StatsCommand, WorseArg,
 };
 
 /// `err` and its causes joined by `: `, leaving out a cause the message already shows (an
@@ -50,6 +52,7 @@ pub fn run(command: CliCommand) -> anyhow::Result<ExitCode> {
         CliCommand::Stats(cmd) => analysis::run_stats(&cmd),
         CliCommand::Bon(cmd) => analysis::run_bon(&cmd),
         CliCommand::Regions(cmd) => regions::run_regions(&cmd),
+        CliCommand::Embed(cmd) => embed::run_embed(&cmd),
         CliCommand::Cache(cmd) => cache::run_cache(&cmd),
     }
 }

@@ -52,12 +52,16 @@ impl Progress for CliProgress {
                     b.finish();
                 }
                 let bar = self.multi.add(ProgressBar::new(total));
+                // Embedders report texts: show their rate and the time left.
+                let template = if stage == Stage::Embed {
+                    "{msg:>20} [{bar:40}] {pos}/{len} texts, {per_sec}, {eta} left, {elapsed_precise}"
+                } else {
+                    "{msg:>20} [{bar:40}] {pos}/{len} {elapsed_precise}"
+                };
                 bar.set_style(
-                    ProgressStyle::with_template(
-                        "{msg:>20} [{bar:40}] {pos}/{len} {elapsed_precise}",
-                    )
-                    .expect("static template")
-                    .progress_chars("=> "),
+                    ProgressStyle::with_template(template)
+                        .expect("static template")
+                        .progress_chars("=> "),
                 );
                 bar.set_message(stage.label());
                 bar.enable_steady_tick(Duration::from_millis(200));

@@ -15,7 +15,9 @@ use polars::prelude::{AnyValue, DataFrame, DataType};
 pub use columns::MISSING_CODE;
 pub use columns::{ColumnInfo, ColumnKind, detect_text_column};
 pub use read::Format;
-pub use write::{TableFormat, WriteError, coordinate_names, write_map_parquet, write_rows};
+pub use write::{
+    TableFormat, WriteError, coordinate_names, write_map_parquet, write_rows, write_vectors_parquet,
+};
 
 use crate::progress::{CancelToken, Progress};
 

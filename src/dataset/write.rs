@@ -57,6 +57,76 @@ pub fn write_map_parquet(
     write_with_coords(frame, None, coords, &dest)
 }
 
+/// Write every column of `frame` plus the row-major `dims`-wide vectors as a list column
+/// (`embedding` unless the input has one) to `out` (Parquet), atomically; never over the
+/// input. Returns the vector column's name.
+pub fn write_vectors_parquet(
+    frame: &DataFrame,
+    vectors: &[f32],
+    dims: usize,
+    input: &Path,
+    out: &Path,
+) -> Result<String, WriteError> {
+    if dims == 0 || frame.height() * dims != vectors.len() {
+        return Err(WriteError::Length {
+            coords: vectors.len().checked_div(dims).unwrap_or(0),
+            rows: frame.height(),
+        });
+    }
+    refuse_input(input, out)?;
+    let encode = |e: PolarsError| WriteError::Encode {
+        path: out.to_path_buf(),
+        format: "Parquet",
+        detail: e.to_string(),
+    };
+    let mut name = "embedding".to_string();
+    while frame.column(&name).is_ok() {
+        name.insert_str(0, "atlas_");
+    }
+    let flat = Series::new(name.as_str().into(), vectors);
+    let list = flat
+        .reshape_list(&[ReshapeDimension::Infer, ReshapeDimension::new(dims as i64)])
+        .map_err(encode)?;
+    let mut df = frame.clone();
+    df.with_column(list.into_column()).map_err(encode)?;
+    write_frame(&mut df, TableFormat::Parquet, out)?;
+    Ok(name)
+}
+
+/// Refuse to write over the input file.
+fn refuse_input(input: &Path, out: &Path) -> Result<(), WriteError> {
+    if let (Ok(a), Ok(b)) = (input.canonicalize(), out.canonicalize())
+        && a == b
+    {
+        return Err(WriteError::WouldOverwriteInput {
+            path: out.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// Write `df` to `out` as `format`, atomically.
+fn write_frame(df: &mut DataFrame, format: TableFormat, out: &Path) -> Result<(), WriteError> {
+    crate::util::atomic::write_with(out, |file| match format {
+        TableFormat::Parquet => ParquetWriter::new(file).finish(df).map(|_| ()),
+        TableFormat::Csv => CsvWriter::new(file).finish(df),
+        TableFormat::JsonLines => JsonWriter::new(file)
+            .with_json_format(JsonFormat::JsonLines)
+            .finish(df),
+    })
+    .map_err(|e| match e {
+        AtomicError::Io(source) => WriteError::Io {
+            path: out.to_path_buf(),
+            source,
+        },
+        AtomicError::Write(e) => WriteError::Encode {
+            path: out.to_path_buf(),
+            format: format.name(),
+            detail: e.to_string(),
+        },
+    })
+}
+
 /// Where a table goes: the output file, its format, and the input it must never replace.
 #[derive(Clone, Copy)]
 struct Destination<'a> {
@@ -124,13 +194,7 @@ fn write_with_coords(
             rows: frame.height(),
         });
     }
-    if let (Ok(a), Ok(b)) = (input.canonicalize(), out.canonicalize())
-        && a == b
-    {
-        return Err(WriteError::WouldOverwriteInput {
-            path: out.to_path_buf(),
-        });
-    }
+    refuse_input(input, out)?;
     let encode = |e: PolarsError| WriteError::Encode {
         path: out.to_path_buf(),
         format: format.name(),
@@ -156,20 +220,7 @@ fn write_with_coords(
         .map_err(encode)?;
     df.with_column(Column::new(yn.as_str().into(), ys))
         .map_err(encode)?;
-    crate::util::atomic::write_with(out, |file| match format {
-        TableFormat::Parquet => ParquetWriter::new(file).finish(&mut df).map(|_| ()),
-        TableFormat::Csv => CsvWriter::new(file).finish(&mut df),
-        TableFormat::JsonLines => JsonWriter::new(file)
-            .with_json_format(JsonFormat::JsonLines)
-            .finish(&mut df),
-    })
-    .map_err(|e| match e {
-        AtomicError::Io(source) => WriteError::Io {
-            path: out.to_path_buf(),
-            source,
-        },
-        AtomicError::Write(e) => encode(e),
-    })?;
+    write_frame(&mut df, format, out)?;
     Ok((xn, yn))
 }
 

@@ -7,6 +7,7 @@ pub mod model2vec;
 pub mod openai;
 pub mod sparse;
 pub mod store;
+pub mod transformer;
 pub mod vectors;
 
 pub use lexical::{LexicalEmbedder, LexicalParams};
@@ -14,6 +15,7 @@ pub use lexical::{LexicalEmbedder, LexicalParams};
 pub(crate) use lexical::{lowercase_prefix, words};
 pub use model2vec::Model2VecEmbedder;
 pub use openai::{EndpointEmbedder, EndpointParams};
+pub use transformer::TransformerEmbedder;
 
 use crate::progress::{CancelToken, Progress};
 
@@ -25,6 +27,12 @@ pub enum EmbedError {
     Params(String),
     #[error("model2vec model {path}: {problem}")]
     Model {
+        path: std::path::PathBuf,
+        problem: String,
+    },
+    /// A transformer model folder that cannot be used: the file at fault and why.
+    #[error("transformer model {}: {problem}", path.display())]
+    Transformer {
         path: std::path::PathBuf,
         problem: String,
     },
@@ -66,4 +74,10 @@ pub trait Embedder: Send + Sync {
         progress: &dyn Progress,
         cancel: &CancelToken,
     ) -> Result<Embeddings, EmbedError>;
+
+    /// Texts embedded (and stored in the per-text cache) at a time: slow embedders use
+    /// smaller pieces so that an interrupted run keeps more of its work.
+    fn segment_texts(&self) -> usize {
+        store::SEGMENT_TEXTS
+    }
 }

@@ -127,8 +127,7 @@ impl Embedder for Model2VecEmbedder {
     ) -> Result<Embeddings, EmbedError> {
         let dims = self.model.dim();
         let mut data = vec![0.0f32; texts.len() * dims];
-        let chunks = texts.len().div_ceil(CHUNK);
-        progress.report(Stage::Embed, 0, chunks as u64);
+        progress.report(Stage::Embed, 0, texts.len() as u64);
         let mut truncated = 0usize;
         for (c, (batch, out)) in texts
             .chunks(CHUNK)
@@ -158,7 +157,8 @@ impl Embedder for Model2VecEmbedder {
                 .par_iter()
                 .filter(|t| t.len() > MAX_TOKENS * 8)
                 .count();
-            progress.report(Stage::Embed, (c + 1) as u64, chunks as u64);
+            let done = (c * CHUNK + batch.len()) as u64;
+            progress.report(Stage::Embed, done, texts.len() as u64);
         }
         let mut warnings = Vec::new();
         if truncated > 0 {

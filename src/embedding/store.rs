@@ -233,7 +233,7 @@ pub fn embed_with_store(
     };
     let mut done = 0usize;
     progress.report(Stage::Embed, 0, missing.len().max(1) as u64);
-    for rows in missing.chunks(SEGMENT_TEXTS) {
+    for rows in missing.chunks(embedder.segment_texts().max(1)) {
         if cancel.is_cancelled() {
             return Err(EmbedError::Cancelled);
         }
@@ -267,7 +267,7 @@ pub fn embed_with_store(
             data.copy_within(r * dims..(r + 1) * dims, row * dims);
         }
     }
-    progress.report(Stage::Embed, 1, 1);
+    progress.report(Stage::Embed, missing.len() as u64, missing.len() as u64);
     Ok((
         Embeddings {
             dims,

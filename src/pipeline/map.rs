@@ -43,7 +43,12 @@ pub fn embed_samples(
         embeddings_codec(samples.len()),
         keep,
         &mut warnings,
-        |_| Ok(src.embed(samples, params, cache, progress, cancel)?.0),
+        |_| {
+            // The embedder's own warnings (texts truncated, ...) travel with the vectors.
+            let (mut e, _, w) = src.embed(samples, params, cache, progress, cancel)?;
+            e.warnings.extend(w);
+            Ok(e)
+        },
     )?;
     e.warnings.extend(warnings);
     Ok((e, src.id))

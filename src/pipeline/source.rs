@@ -9,7 +9,9 @@ use crate::cache::Cache;
 use crate::dataset::{Format, Samples};
 use crate::embedding::store::{TextCacheReport, embed_with_store};
 use crate::embedding::vectors::{VectorError, column_vectors, read_npy};
-use crate::embedding::{Embedder, Embeddings, EndpointEmbedder, EndpointParams, Model2VecEmbedder};
+use crate::embedding::{
+    Embedder, Embeddings, EndpointEmbedder, EndpointParams, Model2VecEmbedder, TransformerEmbedder,
+};
 use crate::progress::{CancelToken, Progress};
 
 /// Where the vectors come from.
@@ -24,6 +26,8 @@ pub enum VectorSource {
     Column(String),
     /// A static model2vec model in a local folder.
     Model2Vec(PathBuf),
+    /// A sentence-transformers encoder (BERT family) in a local folder.
+    Transformer(PathBuf),
     /// An OpenAI-compatible embeddings endpoint.
     Endpoint(EndpointParams),
 }
@@ -33,12 +37,15 @@ impl VectorSource {
     pub fn embeds_texts(&self) -> bool {
         matches!(
             self,
-            VectorSource::Lexical | VectorSource::Model2Vec(_) | VectorSource::Endpoint(_)
+            VectorSource::Lexical
+                | VectorSource::Model2Vec(_)
+                | VectorSource::Transformer(_)
+                | VectorSource::Endpoint(_)
         )
     }
 
-    /// Parse the `--embedder` forms: `lexical`, `model2vec:DIR`, `openai:URL`,
-    /// `column:COL`, `npy:FILE`. Endpoint options other than the URL keep their defaults.
+    /// Parse the `--embedder` forms: `lexical`, `model2vec:DIR`, `transformer:DIR`,
+    /// `openai:URL`, `column:COL`, `npy:FILE`. Endpoint options other than the URL keep their defaults.
     pub fn parse(spec: &str) -> Result<VectorSource, String> {
         let spec = spec.trim();
         if spec == "lexical" {
@@ -46,7 +53,7 @@ impl VectorSource {
         }
         let (kind, arg) = spec.split_once(':').ok_or_else(|| {
             format!(
-                "unknown embedder '{spec}': use lexical, model2vec:DIR, openai:URL, column:COL or npy:FILE"
+                "unknown embedder '{spec}': use lexical, model2vec:DIR, transformer:DIR, openai:URL, column:COL or npy:FILE"
             )
         })?;
         if arg.trim().is_empty() {
@@ -54,6 +61,7 @@ impl VectorSource {
         }
         match kind {
             "model2vec" => Ok(VectorSource::Model2Vec(PathBuf::from(arg))),
+            "transformer" => Ok(VectorSource::Transformer(PathBuf::from(arg))),
             "openai" => Ok(VectorSource::Endpoint(EndpointParams {
                 url: arg.to_string(),
                 ..Default::default()
@@ -61,7 +69,7 @@ impl VectorSource {
             "column" => Ok(VectorSource::Column(arg.to_string())),
             "npy" => Ok(VectorSource::Npy(PathBuf::from(arg))),
             _ => Err(format!(
-                "unknown embedder '{kind}': use lexical, model2vec:DIR, openai:URL, column:COL or npy:FILE"
+                "unknown embedder '{kind}': use lexical, model2vec:DIR, transformer:DIR, openai:URL, column:COL or npy:FILE"
             )),
         }
     }
@@ -86,6 +94,7 @@ pub(super) fn resolve_source(
     };
     let text_embedder: Option<Box<dyn Embedder>> = match &source {
         VectorSource::Model2Vec(dir) => Some(Box::new(Model2VecEmbedder::load(dir)?)),
+        VectorSource::Transformer(dir) => Some(Box::new(TransformerEmbedder::load(dir)?)),
         VectorSource::Endpoint(p) => Some(Box::new(EndpointEmbedder::new(p.clone())?)),
         _ => None,
     };

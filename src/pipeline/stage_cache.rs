@@ -91,7 +91,9 @@ pub(super) fn stage_keys(
             v
         }
         VectorSource::Column(col) => format!("column {col}").into_bytes(),
-        VectorSource::Model2Vec(_) | VectorSource::Endpoint(_) => embedder_id.as_bytes().to_vec(),
+        VectorSource::Model2Vec(_) | VectorSource::Transformer(_) | VectorSource::Endpoint(_) => {
+            embedder_id.as_bytes().to_vec()
+        }
     };
     let embeddings = Key::of(&[
         StageKind::Embeddings.name().as_bytes(),

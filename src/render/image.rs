@@ -238,26 +238,16 @@ fn text_width<F: Font, S: ScaleFont<F>>(scaled: &S, text: &str) -> f32 {
     width
 }
 
-/// 1234567 → "1,234,567".
-pub fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// The caption under a map picture: file name, sample count, colour column.
 pub fn caption(path: &Path, rows: usize, color_by: Option<&str>) -> String {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let colour = color_by
         .map(|c| format!(" · colour: {c}"))
         .unwrap_or_default();
-    format!("{name} · {} samples{colour}", thousands(rows))
+    format!(
+        "{name} · {} samples{colour}",
+        crate::util::format::thousands(rows)
+    )
 }
 
 /// A compact display of a number (the app's legend uses the same).

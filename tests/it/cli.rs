@@ -777,3 +777,74 @@ fn metric_columns_and_expressions_reach_the_output() {
         "{err}"
     );
 }
+
+#[test]
+fn embed_writes_npy_and_parquet_in_row_order() {
+    let dir = tmp();
+    let input = sample("sweep.jsonl");
+    let npy = dir.path().join("v.npy");
+    let o = atlas(&[
+        "embed",
+        input.to_str().unwrap(),
+        "-o",
+        npy.to_str().unwrap(),
+        "--quiet",
+        "--no-cache",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = sample_atlas::embedding::vectors::read_npy(&npy).unwrap();
+    let rows = read_parquet_rows(&input);
+    assert_eq!(v.len(), rows);
+    assert_eq!(v.dims, 128);
+
+    let pq = dir.path().join("v.parquet");
+    let o = atlas(&[
+        "embed",
+        input.to_str().unwrap(),
+        "-o",
+        pq.to_str().unwrap(),
+        "--quiet",
+        "--no-cache",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let df = read_parquet(&pq);
+    assert_eq!(df.height(), rows);
+    assert!(df.column("temperature").is_ok(), "input columns kept");
+    // The list column holds the same vectors as the .npy, row by row.
+    let col = df
+        .column("embedding")
+        .unwrap()
+        .as_materialized_series()
+        .clone();
+    let list = col.list().unwrap();
+    for row in [0usize, rows / 2, rows - 1] {
+        let s = list.get_as_series(row).unwrap();
+        let got: Vec<f32> = s.f32().unwrap().into_no_null_iter().collect();
+        assert_eq!(got, v.row(row), "row {row}");
+    }
+    // Reading them back as given vectors works.
+    let out = dir.path().join("m.parquet");
+    let o = map(&pq, &out, &["--vectors-column", "embedding"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let bad = dir.path().join("v.txt");
+    let o = atlas(&[
+        "embed",
+        input.to_str().unwrap(),
+        "-o",
+        bad.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("use .npy"), "{}", stderr(&o));
+    assert!(!bad.exists());
+}
+
+/// Rows in a JSON lines file (every line is one row).
+fn read_parquet_rows(jsonl: &Path) -> usize {
+    std::fs::read_to_string(jsonl)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}

@@ -134,7 +134,7 @@ fn unwritable_outputs_fail_before_the_work_and_leave_nothing() {
 fn atlas_with_file_limit(blocks: u32, args: &[&str], cache: Option<&Path>) -> Output {
     let script = format!("trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\"");
     let mut c = std::process::Command::new("sh");
-    c.args(["-c", &script, crate::ATLAS_BIN]).args(args);
+    c.arg("-c").arg(&script).arg(crate::atlas_bin()).args(args);
     let mut c = crate::isolated(c);
     if let Some(dir) = cache {
         c.env(CACHE_DIR_ENV, dir);
