@@ -843,3 +843,37 @@ fn region_labels_toggle_by_key_and_in_the_side_panel() {
     h.run_steps(3);
     h.get_by_label("show / hide the region labels on the map");
 }
+
+/// Step `h` until a label containing `text` is shown (or fail after `secs`).
+fn wait_for_label(h: &mut Harness<'_, AtlasApp>, text: &str, secs: u64) {
+    let start = Instant::now();
+    while h.query_by_label_contains(text).is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "no label with '{text}' after {secs} s"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Choosing the transformer embedder shows how long it would take before anything starts;
+/// a folder that is not a model shows what is wrong with it.
+#[test]
+fn transformer_choice_shows_an_estimate_or_the_folder_problem() {
+    let Some(model) = crate::minilm_dir() else {
+        return;
+    };
+    let mut app = app_with_map();
+    let n = app.state.map.samples.as_ref().unwrap().len();
+    app.state.config.params.vectors = sample_atlas::pipeline::VectorSource::Transformer(model);
+    let mut h = harness(app);
+    wait_for_label(&mut h, &format!("for {n} texts on this machine"), 60);
+    h.get_by_label_contains("≈ ");
+    assert!(!h.state().state.job.running(), "nothing started");
+
+    let bad = tempfile::tempdir().unwrap();
+    h.state_mut().state.config.params.vectors =
+        sample_atlas::pipeline::VectorSource::Transformer(bad.path().to_path_buf());
+    wait_for_label(&mut h, "config.json: missing", 30);
+}

@@ -14,6 +14,30 @@ use safetensors::{Dtype, SafeTensors};
 use super::config::{Activation, EncoderConfig, FolderError};
 use super::gemm::{Mat, MatMut, sgemm};
 
+/// Storage precisions of weights that can be simulated with [`Bert::round_weights`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    F16,
+    /// Symmetric int8 with one scale per output row.
+    Int8,
+}
+
+fn round_row(row: &mut [f32], precision: Precision) {
+    match precision {
+        Precision::F16 => row
+            .iter_mut()
+            .for_each(|w| *w = half::f16::from_f32(*w).to_f32()),
+        Precision::Int8 => {
+            let max = row.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+            if max > 0.0 {
+                let step = max / 127.0;
+                row.iter_mut()
+                    .for_each(|w| *w = (*w / step).round().clamp(-127.0, 127.0) * step);
+            }
+        }
+    }
+}
+
 /// A dense layer: `y = x · Wᵀ + b`, `W` stored `[out, in]` as in PyTorch.
 struct Linear {
     w: Vec<f32>,
@@ -191,6 +215,24 @@ impl Bert {
         &self.cfg
     }
 
+    /// Round every dense layer's weights as `precision` would store them (f16, or int8 with
+    /// one scale per output row), keeping f32 arithmetic: to measure what reduced-precision
+    /// weights would do to the vectors (`examples/transformer_bench.rs`).
+    pub fn round_weights(&mut self, precision: Precision) {
+        for layer in &mut self.layers {
+            for l in [
+                &mut layer.qkv,
+                &mut layer.attn_out,
+                &mut layer.inter,
+                &mut layer.out,
+            ] {
+                for row in l.w.chunks_exact_mut(l.inp) {
+                    round_row(row, precision);
+                }
+            }
+        }
+    }
+
     /// The last hidden state of every token of `seqs`, packed: row `offsets[s] + p` is
     /// token `p` of sequence `s`. Token ids must be below the vocabulary size and sequences
     /// no longer than the position table (the caller's tokenizer and truncation ensure it).
@@ -254,6 +296,10 @@ impl Bert {
             if len == 0 {
                 continue;
             }
+            if len <= DIRECT_ATTENTION_MAX_LEN {
+                direct_attention(qkv, (start, len), (h, d), scale, s, ctx);
+                continue;
+            }
             for head in 0..self.cfg.heads {
                 let q = &qkv[start * 3 * h + head * d..];
                 let k = &qkv[start * 3 * h + h + head * d..];
@@ -296,6 +342,58 @@ impl Bert {
             }
         }
     }
+}
+
+/// Sequences up to this many tokens get their attention from plain loops: a GEMM call's
+/// packing costs more than the arithmetic of such small products.
+const DIRECT_ATTENTION_MAX_LEN: usize = 48;
+
+/// Attention of one short sequence, every head, without GEMM calls: for each query token,
+/// scores against every key (dot products), softmax, then the weighted sum of the values.
+fn direct_attention(
+    qkv: &[f32],
+    (start, len): (usize, usize),
+    (h, d): (usize, usize),
+    scale: f32,
+    scores: &mut [f32],
+    ctx: &mut [f32],
+) {
+    let row = |t: usize| &qkv[(start + t) * 3 * h..(start + t + 1) * 3 * h];
+    let s = &mut scores[..len];
+    for head in 0..h / d {
+        let (qo, ko, vo) = (head * d, h + head * d, 2 * h + head * d);
+        for i in 0..len {
+            let q = &row(i)[qo..qo + d];
+            for (j, sj) in s.iter_mut().enumerate() {
+                *sj = dot(q, &row(j)[ko..ko + d]) * scale;
+            }
+            softmax(s);
+            let out = &mut ctx[(start + i) * h + qo..][..d];
+            out.fill(0.0);
+            for (j, &p) in s.iter().enumerate() {
+                let v = &row(j)[vo..vo + d];
+                out.iter_mut().zip(v).for_each(|(o, &x)| *o += p * x);
+            }
+        }
+    }
+}
+
+/// Dot product with eight running sums (so the loop vectorises).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// (first row, length) of each sequence in the packed batch.
@@ -461,6 +559,71 @@ mod tests {
             worst = worst.max(err);
         }
         assert!(worst < 1e-6, "worst absolute error {worst}");
+    }
+
+    #[test]
+    fn direct_attention_matches_the_gemm_path() {
+        // One layer's attention on random QKV rows: both paths on the same sequence.
+        let (h, d, len) = (8usize, 4usize, 5usize);
+        let mut x = 1u32;
+        let qkv: Vec<f32> = (0..len * 3 * h)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (x >> 16) as f32 / 65_536.0 - 0.5
+            })
+            .collect();
+        let scale = 0.5;
+        let mut scores = vec![0.0; len * len];
+        let mut direct = vec![0.0; len * h];
+        direct_attention(&qkv, (0, len), (h, d), scale, &mut scores, &mut direct);
+        // The GEMM path, forced by calling it per head as `attention` does for long ones.
+        let mut gemm = vec![0.0; len * h];
+        for head in 0..h / d {
+            let q = &qkv[head * d..];
+            let k = &qkv[h + head * d..];
+            let v = &qkv[2 * h + head * d..];
+            let s = &mut scores[..];
+            let (qm, km) = (head_view(q, len, d, 3 * h), head_view(k, len, d, 3 * h));
+            let kt = Mat {
+                rows: d,
+                cols: len,
+                row_stride: 1,
+                col_stride: 3 * h,
+                ..km
+            };
+            sgemm(
+                scale,
+                qm,
+                kt,
+                0.0,
+                MatMut {
+                    data: s,
+                    rows: len,
+                    cols: len,
+                    row_stride: len,
+                },
+            );
+            for row in scores.chunks_exact_mut(len) {
+                softmax(row);
+            }
+            let p = Mat {
+                data: &scores,
+                rows: len,
+                cols: len,
+                row_stride: len,
+                col_stride: 1,
+            };
+            let out = MatMut {
+                data: &mut gemm[head * d..],
+                rows: len,
+                cols: d,
+                row_stride: h,
+            };
+            sgemm(1.0, p, head_view(v, len, d, 3 * h), 0.0, out);
+        }
+        for (a, b) in direct.iter().zip(&gemm) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
     }
 
     #[test]

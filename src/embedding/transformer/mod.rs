@@ -22,6 +22,7 @@ use crate::progress::{CancelToken, Progress, Stage};
 use bert::Bert;
 use config::{FolderError, ModelDescription, Pooling};
 
+pub use bert::Precision;
 pub use config::describe;
 
 /// Most tokens in one packed batch (the feed-forward buffer is tokens × intermediate floats).
@@ -132,6 +133,14 @@ impl TransformerEmbedder {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Simulate reduced-precision weights (see [`Precision`]); for measurements only: the
+    /// arithmetic stays f32, so this is no faster. The id does not change, so never cache
+    /// with a model rounded this way.
+    #[doc(hidden)]
+    pub fn round_weights(&mut self, precision: Precision) {
+        self.bert.round_weights(precision);
     }
 
     pub fn description(&self) -> &ModelDescription {
