@@ -272,7 +272,7 @@ fn bench(n: usize) -> anyhow::Result<()> {
     // The UI thread: frames of the whole app with the pointer moving over the map while it
     // pans (each frame: layout, hover pick, the texture placed; renders run on a worker).
     let mut app = AtlasApp::new(Default::default(), MapParams::default());
-    app.state.config.use_cache = false;
+    app.state.config.cache_cap = None;
     app.set_map(samples.clone(), coords.clone());
     let mut h = egui_kittest::Harness::builder()
         .with_size(egui::vec2(1600.0, 1000.0))

@@ -2,15 +2,50 @@
 //! directory, keyed by a BLAKE3 hash of the input's content and every parameter that shapes
 //! the stage. Entries are written to a temporary file and renamed; each carries a checksum,
 //! and an entry that is truncated or corrupt is deleted and recomputed.
+//!
+//! The cache has a size cap ([`DEFAULT_MAX_BYTES`], `$SAMPLE_ATLAS_CACHE_MAX_GB`): reading an
+//! entry touches its modification time, and [`Cache::trim`] (run at the end of a command)
+//! evicts the least recently used entries beyond the cap, never one this process read or
+//! wrote. Removing a file is atomic, so another process sharing the cache sees an entry whole
+//! or not at all (then it recomputes it).
 
+use std::collections::HashSet;
+use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use crate::util::atomic;
 
 /// Bump when the meaning or layout of a cached payload changes.
 const CACHE_FORMAT: &str = "sample-atlas-cache-v1";
 const MAGIC: &[u8; 8] = b"SATLAS01";
 /// Environment variable that overrides the cache directory.
 pub const CACHE_DIR_ENV: &str = "SAMPLE_ATLAS_CACHE_DIR";
+/// Environment variable with the size cap in GB (see [`parse_gb`]).
+pub const CACHE_MAX_GB_ENV: &str = "SAMPLE_ATLAS_CACHE_MAX_GB";
+/// The size cap without `--cache-max-gb` or `$SAMPLE_ATLAS_CACHE_MAX_GB`: 4 GB.
+pub const DEFAULT_MAX_BYTES: u64 = 4_000_000_000;
+/// The families of entries as named on disk (every per-text segment is a `textvec`).
+pub const KIND_NAMES: [&str; 4] = ["embeddings", "neighbors", "layout", "textvec"];
+
+/// Bytes in a size given in GB (10⁹ bytes, decimals allowed). `0` keeps only the entries the
+/// current run uses.
+pub fn parse_gb(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(gb) if gb.is_finite() && (0.0..=1e9).contains(&gb) => Ok((gb * 1e9).round() as u64),
+        _ => Err(format!("'{s}': expected a size in GB, e.g. 4 or 0.5")),
+    }
+}
+
+/// The size cap from `$SAMPLE_ATLAS_CACHE_MAX_GB`, else [`DEFAULT_MAX_BYTES`].
+pub fn max_bytes_from_env() -> Result<u64, String> {
+    match std::env::var(CACHE_MAX_GB_ENV) {
+        Ok(v) => parse_gb(&v).map_err(|e| format!("${CACHE_MAX_GB_ENV}: {e}")),
+        Err(_) => Ok(DEFAULT_MAX_BYTES),
+    }
+}
 
 /// A 32-byte key naming one cache entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +116,142 @@ pub enum CacheUse {
 
 pub struct Cache {
     dir: PathBuf,
+    /// [`Cache::trim`] evicts least recently used entries beyond this many bytes.
+    max_bytes: u64,
+    /// The entries this process read or wrote: its own trim never evicts them.
+    in_use: Mutex<HashSet<PathBuf>>,
+}
+
+/// What [`Cache::trim`] did, and the cache's size after it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TrimReport {
+    pub evicted: usize,
+    pub bytes_freed: u64,
+    /// Temporaries of killed writers removed.
+    pub temporaries_removed: usize,
+    pub entries: usize,
+    pub size_bytes: u64,
+    pub max_bytes: u64,
+}
+
+/// The entries of one kind family (see [`KIND_NAMES`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct KindUsage {
+    pub kind: &'static str,
+    pub entries: usize,
+    pub bytes: u64,
+}
+
+/// What a cache directory holds (or what [`clear`] removed from it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    /// One line per family of [`KIND_NAMES`], in that order.
+    pub kinds: Vec<KindUsage>,
+    /// Temporary files (being written, or left by a killed writer).
+    pub temporaries: usize,
+    pub temporary_bytes: u64,
+}
+
+impl Usage {
+    pub fn entries(&self) -> usize {
+        self.kinds.iter().map(|k| k.entries).sum()
+    }
+
+    /// Bytes of the entries and temporaries.
+    pub fn bytes(&self) -> u64 {
+        self.kinds.iter().map(|k| k.bytes).sum::<u64>() + self.temporary_bytes
+    }
+
+    fn of(entries: &[Entry]) -> Usage {
+        let kinds = KIND_NAMES
+            .iter()
+            .map(|&kind| {
+                let of_kind = entries.iter().filter(|e| e.kind == kind);
+                KindUsage {
+                    kind,
+                    entries: of_kind.clone().count(),
+                    bytes: of_kind.map(|e| e.bytes).sum(),
+                }
+            })
+            .collect();
+        Usage {
+            kinds,
+            ..Usage::default()
+        }
+    }
+}
+
+/// One entry file: its family, size and last use (modification time).
+struct Entry {
+    path: PathBuf,
+    kind: &'static str,
+    bytes: u64,
+    used: SystemTime,
+}
+
+/// Every entry file in `dir` (files named `<kind>-<hex>.bin`); other files are not the
+/// cache's and are left alone.
+fn entries(dir: &Path) -> Vec<Entry> {
+    let Ok(read) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    read.filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name();
+            let name = name.to_str()?.strip_suffix(".bin")?;
+            let kind = KIND_NAMES
+                .into_iter()
+                .find(|k| name.strip_prefix(k).is_some_and(|r| r.starts_with('-')))?;
+            let meta = e.metadata().ok().filter(|m| m.is_file())?;
+            Some(Entry {
+                path: e.path(),
+                kind,
+                bytes: meta.len(),
+                used: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            })
+        })
+        .collect()
+}
+
+/// What the cache directory `dir` holds; nothing when it does not exist.
+pub fn usage(dir: &Path) -> Usage {
+    let mut usage = Usage::of(&entries(dir));
+    for e in fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+    {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(atomic::TEMP_PREFIX) && name.ends_with(atomic::TEMP_SUFFIX) {
+            usage.temporaries += 1;
+            usage.temporary_bytes += e.metadata().map_or(0, |m| m.len());
+        }
+    }
+    usage
+}
+
+/// Remove every entry of the cache in `dir` and the temporaries no live writer holds;
+/// returns what was removed. Other files in `dir` are left alone.
+pub fn clear(dir: &Path) -> Usage {
+    let removed: Vec<Entry> = entries(dir)
+        .into_iter()
+        .filter(|e| fs::remove_file(&e.path).is_ok())
+        .collect();
+    let temporaries = atomic::remove_stale_temporaries(dir, std::time::Duration::ZERO);
+    Usage {
+        temporaries: temporaries.files,
+        temporary_bytes: temporaries.bytes,
+        ..Usage::of(&removed)
+    }
+}
+
+/// Mark the entry at `path` as just used (best effort: a read-only cache stays as it is).
+fn touch(path: &Path) {
+    let _ = fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(SystemTime::now()));
 }
 
 impl Cache {
@@ -92,14 +263,65 @@ impl Cache {
         directories::ProjectDirs::from("", "", "sample-atlas").map(|d| d.cache_dir().to_path_buf())
     }
 
+    /// The cache in `dir` (made if missing), capped at [`DEFAULT_MAX_BYTES`].
     pub fn open(dir: PathBuf) -> std::io::Result<Cache> {
         std::fs::create_dir_all(&dir)?;
-        Ok(Cache { dir })
+        Ok(Cache {
+            dir,
+            max_bytes: DEFAULT_MAX_BYTES,
+            in_use: Mutex::default(),
+        })
     }
 
-    /// The default cache, or `None` when no directory can be made (caching is then off).
-    pub fn open_default() -> Option<Cache> {
-        Cache::open(Cache::default_dir()?).ok()
+    /// The same cache with another size cap.
+    pub fn with_max_bytes(self, max_bytes: u64) -> Cache {
+        Cache { max_bytes, ..self }
+    }
+
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// The default cache capped at `max_bytes`, or `None` when no directory can be made
+    /// (caching is then off).
+    pub fn open_default(max_bytes: u64) -> Option<Cache> {
+        Some(
+            Cache::open(Cache::default_dir()?)
+                .ok()?
+                .with_max_bytes(max_bytes),
+        )
+    }
+
+    fn in_use(&self) -> MutexGuard<'_, HashSet<PathBuf>> {
+        // A panic elsewhere while holding the lock leaves a set that is still valid.
+        self.in_use.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Evict the least recently used entries until the cache fits its cap, sparing every
+    /// entry this process read or wrote; collect killed writers' temporaries.
+    pub fn trim(&self) -> TrimReport {
+        let temporaries = atomic::remove_stale_temporaries(&self.dir, atomic::STALE_AFTER);
+        let mut all = entries(&self.dir);
+        all.sort_by_key(|e| e.used);
+        let in_use = self.in_use();
+        let mut report = TrimReport {
+            temporaries_removed: temporaries.files,
+            size_bytes: all.iter().map(|e| e.bytes).sum(),
+            max_bytes: self.max_bytes,
+            ..TrimReport::default()
+        };
+        for e in &all {
+            if report.size_bytes > self.max_bytes
+                && !in_use.contains(&e.path)
+                && fs::remove_file(&e.path).is_ok()
+            {
+                report.size_bytes -= e.bytes;
+                report.evicted += 1;
+                report.bytes_freed += e.bytes;
+            }
+        }
+        report.entries = all.len() - report.evicted;
+        report
     }
 
     pub fn dir(&self) -> &Path {
@@ -138,7 +360,11 @@ impl Cache {
     pub fn get_path(&self, path: &Path) -> Option<Vec<u8>> {
         let bytes = std::fs::read(path).ok()?;
         match decode(&bytes) {
-            Some(payload) => Some(payload.to_vec()),
+            Some(payload) => {
+                self.in_use().insert(path.to_path_buf());
+                touch(path);
+                Some(payload.to_vec())
+            }
             None => {
                 let _ = std::fs::remove_file(path);
                 None
@@ -154,16 +380,17 @@ impl Cache {
     /// Store a payload atomically (temporary file, then rename).
     pub fn put(&self, kind: StageKind, key: &Key, payload: &[u8]) -> std::io::Result<()> {
         let path = self.path(kind, key);
-        crate::util::atomic::write_with(&path, |out| {
+        atomic::write_with(&path, |out| {
             out.write_all(MAGIC)?;
             out.write_all(&(payload.len() as u64).to_le_bytes())?;
             out.write_all(payload)?;
             out.write_all(blake3::hash(payload).as_bytes())
         })
         .map_err(|e| match e {
-            crate::util::atomic::AtomicError::Io(e)
-            | crate::util::atomic::AtomicError::Write(e) => e,
-        })
+            atomic::AtomicError::Io(e) | atomic::AtomicError::Write(e) => e,
+        })?;
+        self.in_use().insert(path);
+        Ok(())
     }
 }
 
@@ -289,6 +516,147 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+    }
+
+    /// Set the entry's last use `secs` seconds back.
+    fn age(path: &Path, secs: u64) {
+        let when = SystemTime::now() - std::time::Duration::from_secs(secs);
+        let f = fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(when).unwrap();
+    }
+
+    #[test]
+    fn trim_evicts_the_least_recently_used_and_spares_what_this_run_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let payload = [1u8; 100];
+        let keys: Vec<Key> = (0..5u8).map(|i| Key::of(&[&[i]])).collect();
+        // Another process filled the cache: entries 0..4, entry 0 the least recently used.
+        let other = Cache::open(dir.path().to_path_buf()).unwrap();
+        for (i, k) in keys[..4].iter().enumerate() {
+            other.put(StageKind::Layout, k, &payload).unwrap();
+            age(&other.path(StageKind::Layout, k), 1000 - 100 * i as u64);
+        }
+        let size = fs::metadata(other.path(StageKind::Layout, &keys[0]))
+            .unwrap()
+            .len();
+        // This run reads entry 1 (the second oldest) and writes entry 4.
+        let cache = Cache::open(dir.path().to_path_buf())
+            .unwrap()
+            .with_max_bytes(3 * size);
+        assert!(cache.get(StageKind::Layout, &keys[1]).is_some());
+        cache.put(StageKind::Layout, &keys[4], &payload).unwrap();
+        let report = cache.trim();
+        assert_eq!(
+            report,
+            TrimReport {
+                evicted: 2,
+                bytes_freed: 2 * size,
+                temporaries_removed: 0,
+                entries: 3,
+                size_bytes: 3 * size,
+                max_bytes: 3 * size,
+            }
+        );
+        let present = |i: usize| other.path(StageKind::Layout, &keys[i]).exists();
+        assert_eq!(
+            (0..5).map(present).collect::<Vec<_>>(),
+            [false, true, false, true, true]
+        );
+        // Even a cap of 0 keeps what this run used; the other process's entry goes.
+        let report = cache.with_max_bytes(0).trim();
+        assert_eq!((report.evicted, report.entries), (1, 2));
+        assert!(!present(3) && present(1) && present(4));
+        // Under the cap nothing is evicted.
+        let report = Cache::open(dir.path().to_path_buf()).unwrap().trim();
+        assert_eq!((report.evicted, report.entries), (0, 2));
+    }
+
+    #[test]
+    fn usage_by_kind_trim_collects_temporaries_and_clear_empties() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path().to_path_buf()).unwrap();
+        let space = Key([7; 32]);
+        cache
+            .put(StageKind::Embeddings, &Key([1; 32]), b"abc")
+            .unwrap();
+        cache
+            .put(StageKind::TextVectors { space }, &Key([2; 32]), b"de")
+            .unwrap();
+        cache
+            .put(StageKind::TextVectors { space }, &Key([3; 32]), b"f")
+            .unwrap();
+        // Not the cache's: left alone by every operation.
+        fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+        fs::write(dir.path().join("layout.bin"), b"mine too").unwrap();
+        // A killed writer's temporary.
+        let killed = dir.path().join(".sample-atlas-killed.tmp");
+        fs::write(&killed, b"half").unwrap();
+        let u = usage(dir.path());
+        let counts: Vec<(&str, usize)> = u.kinds.iter().map(|k| (k.kind, k.entries)).collect();
+        assert_eq!(
+            counts,
+            [
+                ("embeddings", 1),
+                ("neighbors", 0),
+                ("layout", 0),
+                ("textvec", 2)
+            ]
+        );
+        assert_eq!(u.kinds[0].bytes, 8 + 8 + 3 + 32);
+        assert_eq!((u.entries(), u.temporaries, u.temporary_bytes), (3, 1, 4));
+        // Too young to be taken for abandoned by a trim; old enough once aged.
+        assert_eq!(cache.trim().temporaries_removed, 0);
+        age(&killed, 120);
+        assert_eq!(cache.trim().temporaries_removed, 1);
+        assert!(!killed.exists());
+
+        fs::write(&killed, b"half").unwrap();
+        let removed = clear(dir.path());
+        assert_eq!((removed.entries(), removed.temporaries), (3, 1));
+        assert_eq!(removed.bytes(), u.bytes());
+        let left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert_eq!(usage(dir.path()).entries(), 0);
+        assert_eq!(usage(&dir.path().join("missing")), Usage::of(&[]));
+    }
+
+    #[test]
+    fn a_reader_sharing_the_cache_never_sees_a_half_written_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key([9; 32]);
+        let payloads = [vec![1u8; 300_000], vec![2u8; 200_000]];
+        let writer = Cache::open(dir.path().to_path_buf()).unwrap();
+        writer
+            .put(StageKind::Embeddings, &key, &payloads[0])
+            .unwrap();
+        let reader = Cache::open(dir.path().to_path_buf()).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for i in 0..40 {
+                    writer
+                        .put(StageKind::Embeddings, &key, &payloads[i % 2])
+                        .unwrap();
+                }
+            });
+            for _ in 0..200 {
+                // A torn entry would fail its checksum: None (and be deleted).
+                let got = reader.get(StageKind::Embeddings, &key);
+                assert!(got.is_some_and(|p| payloads.contains(&p)));
+            }
+        });
+    }
+
+    #[test]
+    fn sizes_in_gb() {
+        assert_eq!(parse_gb("4"), Ok(4_000_000_000));
+        assert_eq!(parse_gb("0.5"), Ok(500_000_000));
+        assert_eq!(parse_gb("0"), Ok(0));
+        assert!(parse_gb("-1").is_err());
+        assert!(parse_gb("lots").is_err());
+        assert!(parse_gb("inf").is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! - [`pipeline`]: the stage order and its cache, shared by the CLI and the app.
 //!
 //! Around them:
-//! - [`cache`]: on-disk cache of stage results.
+//! - [`cache`]: on-disk cache of stage results, capped in size (least recently used evicted).
 //! - [`render`]: the map drawn on the CPU (app texture, PNG export), its colours and legend.
 //! - [`spatial`]: a grid index over the layout for picking and region selection.
 //! - [`filter`]: row filters (ranges, categories, search) and their histograms.

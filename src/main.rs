@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", cli::error_message(&e));
             ExitCode::from(1)
         }
     }
@@ -33,7 +33,7 @@ fn open_app(
         color_by,
         args.load_options()?,
         args.params(),
-        !args.no_cache,
+        args.cache_cap()?,
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -158,7 +158,7 @@ impl AtlasApp {
             ctx,
             JobInput::File(path, cfg.load_options.clone()),
             cfg.params.clone(),
-            cfg.use_cache,
+            cfg.cache_cap,
         );
         // A text column named on the command line is for the file named there; files
         // opened later get theirs detected.
@@ -181,7 +181,7 @@ impl AtlasApp {
             ctx,
             JobInput::Loaded(samples),
             cfg.params.clone(),
-            cfg.use_cache,
+            cfg.cache_cap,
         );
     }
 

@@ -128,7 +128,7 @@ impl Jobs {
         ctx: &egui::Context,
         input: JobInput,
         params: MapParams,
-        use_cache: bool,
+        cache_cap: Option<u64>,
     ) -> u64 {
         self.cancel();
         self.generation += 1;
@@ -142,7 +142,7 @@ impl Jobs {
         };
         let spawned = std::thread::Builder::new()
             .name("atlas-job".into())
-            .spawn(move || run_job(input, params, use_cache, &progress, &cancel));
+            .spawn(move || run_job(input, params, cache_cap, &progress, &cancel));
         if let Err(e) = spawned {
             let _ = self.tx.send((
                 self.generation,
@@ -224,7 +224,7 @@ impl Jobs {
 fn run_job(
     input: JobInput,
     params: MapParams,
-    use_cache: bool,
+    cache_cap: Option<u64>,
     progress: &ChannelProgress,
     cancel: &CancelToken,
 ) {
@@ -254,12 +254,14 @@ fn run_job(
         }
     };
     let load_s = t.elapsed().as_secs_f64();
-    let cache = if use_cache {
-        Cache::open_default()
-    } else {
-        None
-    };
-    match compute_map(&samples, &params, cache.as_ref(), progress, cancel) {
+    let cache = cache_cap.and_then(Cache::open_default);
+    let result = compute_map(&samples, &params, cache.as_ref(), progress, cancel);
+    // Trimmed to its cap once the map is done with its entries; not by a cancelled job, whose
+    // successor (another `Cache`, which this one cannot spare) may be reading them.
+    if let (Some(c), Ok(_)) = (&cache, &result) {
+        c.trim();
+    }
+    match result {
         Ok(r) => send(JobMsg::Finished {
             coords: r.coords,
             embedding_dims: r.embedding_dims,

@@ -59,7 +59,7 @@ pub fn run(
     color_by: Option<String>,
     load: LoadSpec,
     params: MapParams,
-    use_cache: bool,
+    cache_cap: Option<u64>,
 ) -> anyhow::Result<()> {
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Sample Atlas")
@@ -85,7 +85,7 @@ pub fn run(
                 app.persisted = saved;
             }
             app.requested_color_by = color_by;
-            app.state.config.use_cache = use_cache;
+            app.state.config.cache_cap = cache_cap;
             if let Some(path) = file {
                 app.apply(&cc.egui_ctx, AppCommand::Open(path));
             }

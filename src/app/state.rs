@@ -37,8 +37,9 @@ pub struct AppState {
 pub struct RunConfig {
     pub load_options: LoadSpec,
     pub params: MapParams,
-    /// Read and write the on-disk cache (off with `--no-cache`).
-    pub use_cache: bool,
+    /// The on-disk cache's size cap in bytes (`--cache-max-gb`): the cache is read, written
+    /// and trimmed to it after each map; `None`: no cache (`--no-cache`).
+    pub cache_cap: Option<u64>,
     /// How long the transformer embedder would take here (and an installed model to offer).
     pub estimate: super::estimate::EstimateState,
 }
@@ -170,7 +171,7 @@ impl AppState {
             config: RunConfig {
                 load_options,
                 params,
-                use_cache: true,
+                cache_cap: Some(crate::cache::DEFAULT_MAX_BYTES),
                 estimate: super::estimate::EstimateState::new(
                     crate::defaults::installed_transformer_dir(),
                 ),

@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use super::args::{AnalysisArgs, BonCommand, MapArgs, StatsCommand};
+use super::cache::{open_cache, trim_cache};
 use super::hints;
-use super::map::{load, open_cache};
+use super::map::load;
 use super::progress::CliProgress;
 use super::table::{print_table, write_table};
 use crate::analysis::{self, AnalysisError, Curve, SettingRow};
@@ -97,7 +98,7 @@ pub(super) fn run_stats(cmd: &StatsCommand) -> anyhow::Result<ExitCode> {
     let embeddings = if cmd.no_diversity || prompt.is_none() {
         None
     } else {
-        let cache = open_cache(&cmd.map, false);
+        let cache = open_cache(&cmd.map, false)?;
         let progress = CliProgress::new(cmd.quiet);
         let (e, id) = crate::pipeline::embed_samples(
             &samples,
@@ -108,6 +109,7 @@ pub(super) fn run_stats(cmd: &StatsCommand) -> anyhow::Result<ExitCode> {
         )
         .map_err(|e| hints::about_file(e, &cmd.a.file, "embedding for diversity"))?;
         progress.finish();
+        trim_cache(cache.as_ref(), false);
         eprintln!("diversity: mean pairwise cosine distance of a prompt's samples ({id})");
         Some(e)
     };

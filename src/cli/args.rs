@@ -48,9 +48,24 @@ pub enum CliCommand {
     Bon(BonCommand),
     /// The map's regions ranked by a metric: inside vs outside, lift, 95% CI, p and q-values.
     Regions(RegionsCommand),
+    /// The on-disk cache: where it is, its size by stage kind, its entries; `cache clear`
+    /// empties it.
+    Cache(CacheCommand),
     /// Write the vectors of any embedder, in input row order: a float32 .npy matrix, or
     /// Parquet with the input's columns plus an `embedding` list column.
     Embed(EmbedCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct CacheCommand {
+    #[command(subcommand)]
+    pub action: Option<CacheAction>,
+}
+
+#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheAction {
+    /// Remove every cache entry (and killed runs' temporaries) and print what was removed.
+    Clear,
 }
 
 #[derive(Args, Debug)]
@@ -295,6 +310,11 @@ pub struct MapArgs {
     /// Neither read nor write the on-disk cache of embeddings, kNN graphs and layouts.
     #[arg(long)]
     pub no_cache: bool,
+
+    /// Cap on the on-disk cache, in GB: after the run the least recently used entries beyond
+    /// it are evicted (default: `$SAMPLE_ATLAS_CACHE_MAX_GB`, else 4).
+    #[arg(long = "cache-max-gb", value_name = "GB", value_parser = crate::cache::parse_gb)]
+    pub cache_max_bytes: Option<u64>,
 
     /// Nearest neighbours: exact up to 4,096 rows and NN-descent above (auto), or forced.
     #[arg(long, value_enum, default_value_t = Knn::Auto)]

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::args::EmbedCommand;
+use super::cache::{open_cache, trim_cache};
 use super::hints;
-use super::map::{announce_load, load, open_cache};
+use super::map::{announce_load, check_writable, load};
 use super::progress::CliProgress;
 use crate::progress::CancelToken;
 
@@ -38,17 +39,19 @@ pub(super) fn run_embed(cmd: &EmbedCommand) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let params = cmd.map.params();
     params.validate()?;
+    check_writable([&cmd.output])?;
+    let cache = open_cache(&cmd.map, true)?;
     let progress = CliProgress::new(cmd.quiet);
     let cancel = CancelToken::new();
     let samples = load(&cmd.file, &cmd.map, &progress, &cancel)?;
     progress.suspend(|| announce_load(&cmd.file, &samples));
-    let cache = open_cache(&cmd.map, true);
     let t = Instant::now();
     let (e, id) =
         crate::pipeline::embed_samples(&samples, &params, cache.as_ref(), &progress, &cancel)
             .map_err(|e| hints::about_file(e, &cmd.file, "embedding"))?;
     let embed_s = t.elapsed().as_secs_f64();
     progress.finish();
+    trim_cache(cache.as_ref(), false);
     for w in &e.warnings {
         eprintln!("warning: {w}");
     }

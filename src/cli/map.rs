@@ -4,12 +4,14 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::Context;
+
 use super::args::{MapArgs, MapCommand};
+use super::cache::{open_cache, trim_cache};
 use super::progress::CliProgress;
 use super::report::{self, Seconds};
 use super::{hints, png};
 use crate::analysis::regions::{Level, RegionParams};
-use crate::cache::Cache;
 use crate::dataset::{self, Samples};
 use crate::pipeline::{MapRegions, MapResult, VectorSource, compute_map, compute_regions};
 use crate::progress::{CancelToken, Progress, Stage};
@@ -18,6 +20,9 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let params = cmd.map.params();
     params.validate()?;
+    let outputs = [Some(&cmd.output), cmd.png.as_ref(), cmd.report.as_ref()];
+    check_writable(outputs.into_iter().flatten())?;
+    let cache = open_cache(&cmd.map, true)?;
     let progress = CliProgress::new(cmd.quiet);
     let cancel = CancelToken::new();
 
@@ -26,7 +31,6 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
     let load_s = t.elapsed().as_secs_f64();
     progress.suspend(|| announce_load(&cmd.file, &samples));
 
-    let cache = open_cache(&cmd.map, true);
     let result = compute_map(&samples, &params, cache.as_ref(), &progress, &cancel)
         .map_err(|e| hints::about_file(e, &cmd.file, "computing the map"))?;
 
@@ -45,6 +49,7 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
     progress.finish();
     announce_result(cmd, &result, &columns);
     announce_regions(&regions);
+    let cache_trim = trim_cache(cache.as_ref(), true);
     if !cmd.quiet {
         announce_better_embedder(&samples, &params);
     }
@@ -77,6 +82,7 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
             result: &result,
             params: &params,
             cache_dir: cache.as_ref().map(|c| c.dir()),
+            cache_trim,
             regions: &regions,
         };
         report::write(path, &run, columns, seconds)?;
@@ -95,16 +101,16 @@ pub(super) fn load(
         .map_err(|e| hints::load_error(e, args.text.as_deref()))
 }
 
-/// The on-disk cache unless `--no-cache`; `warn` says so on stderr when none is usable.
-pub(super) fn open_cache(args: &MapArgs, warn: bool) -> Option<Cache> {
-    if args.no_cache {
-        return None;
+/// Fail before the work when an output cannot be written where it should go (a missing or
+/// read-only directory); a full disk still shows only when writing.
+pub(super) fn check_writable<'a>(
+    outputs: impl IntoIterator<Item = &'a std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    for path in outputs {
+        crate::util::atomic::check_writable(path)
+            .with_context(|| format!("{}: cannot write here", path.display()))?;
     }
-    let cache = Cache::open_default();
-    if cache.is_none() && warn {
-        eprintln!("warning: no usable cache directory; caching is off");
-    }
-    cache
+    Ok(())
 }
 
 /// When a transformer model is installed and another embedder was used, say so, with how

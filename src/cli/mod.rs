@@ -5,6 +5,7 @@
 //! - `map`: the `map` command; `png` and `report` its extra outputs.
 //! - `analysis`: the `stats` and `bon` commands; `table` prints and writes their tables.
 //! - `regions`: the `regions` command (regions ranked by a metric).
+//! - `cache`: the `cache` command, and the cache as the other commands open and trim it.
 //! - `embed`: the `embed` command (vectors of any embedder to .npy or Parquet).
 //! - `progress`: indicatif bars on stderr.
 //! - `hints`: library errors with the flag that settles them.
@@ -13,6 +14,7 @@
 
 mod analysis;
 mod args;
+mod cache;
 mod embed;
 mod hints;
 mod map;
@@ -25,9 +27,23 @@ mod table;
 use std::process::ExitCode;
 
 pub use args::{
-    AnalysisArgs, BonCommand, Cli, CliCommand, Distance, EmbedCommand, Knn, LevelArg, MapArgs,
-    MapCommand, RegionsCommand, StatsCommand, WorseArg,
+    AnalysisArgs, BonCommand, CacheAction, CacheCommand, Cli, CliCommand, Distance, EmbedCommand,
+    Knn, LevelArg, MapArgs, MapCommand, RegionsCommand, StatsCommand, WorseArg,
 };
+
+/// `err` and its causes joined by `: `, leaving out a cause the message already shows (an
+/// error that prints its source and also returns it as its `source()`): the OS reason of a
+/// failed write is named once.
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut msg = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !msg.contains(&cause) {
+            msg = format!("{msg}: {cause}");
+        }
+    }
+    msg
+}
 
 /// Run a headless command.
 pub fn run(command: CliCommand) -> anyhow::Result<ExitCode> {
@@ -37,5 +53,30 @@ pub fn run(command: CliCommand) -> anyhow::Result<ExitCode> {
         CliCommand::Bon(cmd) => analysis::run_bon(&cmd),
         CliCommand::Regions(cmd) => regions::run_regions(&cmd),
         CliCommand::Embed(cmd) => embed::run_embed(&cmd),
+        CliCommand::Cache(cmd) => cache::run_cache(&cmd),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("out.png: {source}")]
+    struct ShowsItsSource {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn the_reason_is_named_once() {
+        let io = || std::io::Error::from_raw_os_error(28);
+        let e = anyhow::Error::new(ShowsItsSource { source: io() });
+        assert_eq!(format!("{e:#}").matches("os error 28").count(), 2);
+        assert_eq!(error_message(&e).matches("os error 28").count(), 1);
+        let e = anyhow::Error::new(io()).context("r.json: writing the report");
+        assert_eq!(
+            error_message(&e),
+            format!("r.json: writing the report: {}", io())
+        );
     }
 }

@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 
 use super::args::{LevelArg, RegionsCommand, WorseArg};
+use super::cache::{open_cache, trim_cache};
 use super::hints;
-use super::map::{load, open_cache};
+use super::map::{check_writable, load};
 use super::progress::CliProgress;
 use super::table::{print_table, write_table};
 use crate::analysis;
@@ -20,12 +21,13 @@ pub(super) fn run_regions(cmd: &RegionsCommand) -> anyhow::Result<ExitCode> {
     }
     let params = cmd.map.params();
     params.validate()?;
+    check_writable(&cmd.output)?;
+    let cache = open_cache(&cmd.map, !cmd.quiet)?;
     let progress = CliProgress::new(cmd.quiet);
     let cancel = CancelToken::new();
     let samples = load(&cmd.file, &cmd.map, &progress, &cancel)?;
     // The metric is checked before the (long) map computation.
     let (values, is_bool) = analysis::metric_values(&samples, &cmd.metric)?;
-    let cache = open_cache(&cmd.map, !cmd.quiet);
     let map = compute_map(&samples, &params, cache.as_ref(), &progress, &cancel)
         .map_err(|e| hints::about_file(e, &cmd.file, "computing the map"))?;
     let region_params = RegionParams {
@@ -35,6 +37,7 @@ pub(super) fn run_regions(cmd: &RegionsCommand) -> anyhow::Result<ExitCode> {
     let regions = compute_regions(&samples, &map.coords, &region_params, &progress, &cancel)
         .map_err(|e| hints::about_file(e, &cmd.file, "finding the regions"))?;
     progress.finish();
+    trim_cache(cache.as_ref(), false);
     for w in samples.warnings.iter().chain(&map.warnings) {
         eprintln!("warning: {w}");
     }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::args::MapCommand;
+use crate::cache::TrimReport;
 use crate::dataset::{self, Samples};
 use crate::embedding::store::TextCacheReport;
 use crate::neighbors::KnnMethod;
@@ -29,6 +30,8 @@ struct Report<'a> {
     /// Per-text embedding cache (model2vec, endpoints): texts embedded now vs reused.
     text_cache: Option<TextCacheReport>,
     cache_dir: Option<PathBuf>,
+    /// The cache after this run trimmed it to its cap: entries evicted, bytes freed, size.
+    cache_trim: Option<TrimReport>,
     seconds: Seconds,
     warnings: &'a [String],
     /// Every region of both levels: id, level, parent, label, size.
@@ -54,6 +57,7 @@ pub(super) struct MapRun<'a> {
     pub result: &'a MapResult,
     pub params: &'a MapParams,
     pub cache_dir: Option<&'a Path>,
+    pub cache_trim: Option<TrimReport>,
     pub regions: &'a MapRegions,
 }
 
@@ -70,6 +74,7 @@ pub(super) fn write(
         result,
         params,
         cache_dir,
+        cache_trim,
         regions,
     } = run;
     let mut warnings = samples.warnings.clone();
@@ -90,6 +95,7 @@ pub(super) fn write(
         cache: result.cache,
         text_cache: result.text_cache,
         cache_dir: cache_dir.map(Path::to_path_buf),
+        cache_trim: *cache_trim,
         seconds,
         warnings: &warnings,
         regions: regions.summaries(),

@@ -432,6 +432,30 @@ mod tests {
     }
 
     #[test]
+    fn segments_count_toward_the_cap_and_evicted_ones_are_embedded_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Counting(Mutex::new(Vec::new()));
+        let cancel = CancelToken::default();
+        let texts = strings(&["one", "two", "three"]);
+        let cache = Cache::open(dir.path().to_path_buf())
+            .unwrap()
+            .with_max_bytes(0);
+        embed_with_store(&e, &texts, Some(&cache), &NoProgress, &cancel).unwrap();
+        let usage = crate::cache::usage(dir.path());
+        let textvec = usage.kinds.iter().find(|k| k.kind == "textvec").unwrap();
+        assert_eq!(textvec.entries, 1);
+        assert!(textvec.bytes > 3 * 16);
+        // The run that wrote the segment keeps it, whatever the cap; a later one evicts it.
+        assert_eq!(cache.trim().evicted, 0);
+        let later = Cache::open(dir.path().to_path_buf())
+            .unwrap()
+            .with_max_bytes(0);
+        assert_eq!(later.trim().bytes_freed, textvec.bytes);
+        let (_, rep, _) = embed_with_store(&e, &texts, Some(&later), &NoProgress, &cancel).unwrap();
+        assert_eq!((rep.embedded, rep.reused), (3, 0));
+    }
+
+    #[test]
     fn many_segments_are_merged() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(dir.path().to_path_buf()).unwrap();

@@ -20,6 +20,21 @@ pub fn cell_opt(v: Option<f64>) -> String {
     v.map(cell).unwrap_or_default()
 }
 
+/// A size in bytes with decimal units: `512 B`, `1.5 kB`, `4.0 GB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1000.0;
+    let mut unit = 0;
+    while v >= 999.95 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
 /// 1234567 → "1,234,567".
 pub fn thousands(n: usize) -> String {
     let s = n.to_string();
@@ -49,6 +64,15 @@ pub fn duration_words(s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_in_decimal_units() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(999), "999 B");
+        assert_eq!(bytes(1500), "1.5 kB");
+        assert_eq!(bytes(999_960), "1.0 MB");
+        assert_eq!(bytes(4_000_000_000), "4.0 GB");
+    }
 
     #[test]
     fn cells_have_four_decimals_and_nothing_for_missing() {

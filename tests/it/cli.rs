@@ -7,15 +7,15 @@ use polars::prelude::*;
 
 use crate::sample;
 
-fn atlas(args: &[&str]) -> Output {
+pub(crate) fn atlas(args: &[&str]) -> Output {
     crate::atlas_cmd().args(args).output().expect("binary runs")
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn map(input: &Path, out: &Path, extra: &[&str]) -> Output {
+pub(crate) fn map(input: &Path, out: &Path, extra: &[&str]) -> Output {
     // Without the cache: each run computes (the cache has its own test).
     let mut args = vec![
         "map",
@@ -29,7 +29,7 @@ fn map(input: &Path, out: &Path, extra: &[&str]) -> Output {
     atlas(&args)
 }
 
-fn read_parquet(path: &Path) -> DataFrame {
+pub(crate) fn read_parquet(path: &Path) -> DataFrame {
     ParquetReader::new(std::fs::File::open(path).unwrap())
         .finish()
         .unwrap()
@@ -44,7 +44,7 @@ fn xy(df: &DataFrame, x: &str, y: &str) -> Vec<(f32, f32)> {
         .collect()
 }
 
-fn tmp() -> tempfile::TempDir {
+pub(crate) fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 

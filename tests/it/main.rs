@@ -2,6 +2,7 @@
 
 mod architecture;
 mod cli;
+mod cli_faults;
 mod embedders;
 mod load;
 mod regions;
@@ -23,14 +24,23 @@ pub fn sample(name: &str) -> PathBuf {
 /// The `sample-atlas` binary, isolated from the user's default-embedder settings (so the
 /// default is the built-in lexical embedder whatever the machine has installed).
 pub fn atlas_cmd() -> std::process::Command {
-    // `SAMPLE_ATLAS_TEST_BIN` runs another copy of the binary (several checkouts sharing
-    // one target directory overwrite each other's `target/debug/sample-atlas`).
-    let bin = std::env::var_os("SAMPLE_ATLAS_TEST_BIN")
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_sample-atlas").into());
-    let mut c = std::process::Command::new(bin);
+    isolated(std::process::Command::new(atlas_bin()))
+}
+
+/// The binary under test: `SAMPLE_ATLAS_TEST_BIN` runs another copy of it (several
+/// checkouts sharing one target directory overwrite each other's `target/debug/sample-atlas`).
+pub fn atlas_bin() -> std::ffi::OsString {
+    std::env::var_os("SAMPLE_ATLAS_TEST_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_sample-atlas").into())
+}
+
+/// `c` (which runs the binary, possibly through a shell) with the environment of
+/// [`atlas_cmd`].
+pub fn isolated(mut c: std::process::Command) -> std::process::Command {
     c.env_remove(sample_atlas::defaults::EMBEDDER_ENV)
         .env_remove(sample_atlas::defaults::MODEL2VEC_DIR_ENV)
         .env_remove(sample_atlas::defaults::TRANSFORMER_DIR_ENV)
+        .env_remove(sample_atlas::cache::CACHE_MAX_GB_ENV)
         .env(
             "XDG_DATA_HOME",
             std::env::temp_dir().join("sample-atlas-tests-no-data"),

@@ -38,7 +38,7 @@ fn app_with_map() -> AtlasApp {
 
 fn harness(mut app: AtlasApp) -> Harness<'static, AtlasApp> {
     // Tests never touch the user's cache.
-    app.state.config.use_cache = false;
+    app.state.config.cache_cap = None;
     // A glyph missing from the app's own strings fails the test (kittest panics on it) —
     // except where user texts are shown: the sweep has emoji that no bundled font draws,
     // which the app shows as boxes.
