@@ -262,6 +262,7 @@ impl Bert {
     }
 
     /// Word + position + token-type embeddings, layer-normalised.
+    #[inline(never)]
     fn embed(&self, seqs: &[&[u32]], t: usize) -> Vec<f32> {
         let h = self.cfg.hidden;
         let mut x = vec![0.0f32; t * h];
@@ -350,6 +351,7 @@ const DIRECT_ATTENTION_MAX_LEN: usize = 48;
 
 /// Attention of one short sequence, every head, without GEMM calls: for each query token,
 /// scores against every key (dot products), softmax, then the weighted sum of the values.
+#[inline(never)]
 fn direct_attention(
     qkv: &[f32],
     (start, len): (usize, usize),
@@ -358,20 +360,26 @@ fn direct_attention(
     scores: &mut [f32],
     ctx: &mut [f32],
 ) {
-    let row = |t: usize| &qkv[(start + t) * 3 * h..(start + t + 1) * 3 * h];
+    let rows = &qkv[start * 3 * h..(start + len) * 3 * h];
     let s = &mut scores[..len];
+    // This head's keys and values, gathered contiguous (len × d each).
+    let mut kv = vec![0.0f32; 2 * len * d];
+    let (keys, values) = kv.split_at_mut(len * d);
     for head in 0..h / d {
         let (qo, ko, vo) = (head * d, h + head * d, 2 * h + head * d);
-        for i in 0..len {
-            let q = &row(i)[qo..qo + d];
-            for (j, sj) in s.iter_mut().enumerate() {
-                *sj = dot(q, &row(j)[ko..ko + d]) * scale;
+        for (t, row) in rows.chunks_exact(3 * h).enumerate() {
+            keys[t * d..(t + 1) * d].copy_from_slice(&row[ko..ko + d]);
+            values[t * d..(t + 1) * d].copy_from_slice(&row[vo..vo + d]);
+        }
+        for (i, row) in rows.chunks_exact(3 * h).enumerate() {
+            let q = &row[qo..qo + d];
+            for (sj, k) in s.iter_mut().zip(keys.chunks_exact(d)) {
+                *sj = dot(q, k) * scale;
             }
             softmax(s);
             let out = &mut ctx[(start + i) * h + qo..][..d];
             out.fill(0.0);
-            for (j, &p) in s.iter().enumerate() {
-                let v = &row(j)[vo..vo + d];
+            for (&p, v) in s.iter().zip(values.chunks_exact(d)) {
                 out.iter_mut().zip(v).for_each(|(o, &x)| *o += p * x);
             }
         }
@@ -379,6 +387,7 @@ fn direct_attention(
 }
 
 /// Dot product with eight running sums (so the loop vectorises).
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -474,6 +483,7 @@ fn residual_norm(x: &mut [f32], y: &[f32], n: &Norm, h: usize, eps: f32) {
     }
 }
 
+#[inline(never)]
 fn softmax(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
@@ -487,6 +497,7 @@ fn softmax(row: &mut [f32]) {
     }
 }
 
+#[inline(never)]
 fn activate(x: &mut [f32], act: Activation) {
     match act {
         Activation::Gelu => {
