@@ -75,7 +75,7 @@ pub(super) fn write(
     let mut warnings = samples.warnings.clone();
     warnings.extend(result.warnings.iter().cloned());
     let report = Report {
-        input: &cmd.file,
+        input: &samples.path,
         output: &cmd.output,
         format: samples.format,
         rows: samples.len(),

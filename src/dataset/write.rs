@@ -46,11 +46,11 @@ pub fn coordinate_names(frame: &DataFrame) -> (String, String) {
 pub fn write_map_parquet(
     frame: &DataFrame,
     coords: &[[f32; 2]],
-    input: &Path,
+    inputs: &[PathBuf],
     out: &Path,
 ) -> Result<(String, String), WriteError> {
     let dest = Destination {
-        input,
+        inputs,
         out,
         format: TableFormat::Parquet,
     };
@@ -60,7 +60,7 @@ pub fn write_map_parquet(
 /// Where a table goes: the output file, its format, and the input it must never replace.
 #[derive(Clone, Copy)]
 struct Destination<'a> {
-    input: &'a Path,
+    inputs: &'a [PathBuf],
     out: &'a Path,
     format: TableFormat,
 }
@@ -99,13 +99,17 @@ pub fn write_rows(
     frame: &DataFrame,
     rows: &[u32],
     coords: &[[f32; 2]],
-    input: &Path,
+    inputs: &[PathBuf],
     out: &Path,
 ) -> Result<usize, WriteError> {
     let format = TableFormat::from_path(out).ok_or_else(|| WriteError::Format {
         path: out.to_path_buf(),
     })?;
-    let dest = Destination { input, out, format };
+    let dest = Destination {
+        inputs,
+        out,
+        format,
+    };
     write_with_coords(frame, Some(rows), coords, &dest).map(|_| rows.len())
 }
 
@@ -117,16 +121,19 @@ fn write_with_coords(
     coords: &[[f32; 2]],
     dest: &Destination<'_>,
 ) -> Result<(String, String), WriteError> {
-    let Destination { input, out, format } = *dest;
+    let Destination {
+        inputs,
+        out,
+        format,
+    } = *dest;
     if frame.height() != coords.len() {
         return Err(WriteError::Length {
             coords: coords.len(),
             rows: frame.height(),
         });
     }
-    if let (Ok(a), Ok(b)) = (input.canonicalize(), out.canonicalize())
-        && a == b
-    {
+    let same = |input: &PathBuf| matches!((input.canonicalize(), out.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    if inputs.iter().any(same) {
         return Err(WriteError::WouldOverwriteInput {
             path: out.to_path_buf(),
         });
@@ -186,11 +193,12 @@ mod tests {
         for name in ["sel.parquet", "sel.csv", "sel.jsonl"] {
             let out = dir.path().join(name);
             assert_eq!(
-                write_rows(&frame, &[1, 3], &coords, &input, &out).unwrap(),
+                write_rows(&frame, &[1, 3], &coords, std::slice::from_ref(&input), &out).unwrap(),
                 2
             );
             let options = crate::dataset::LoadOptions {
                 text_column: Some("text".into()),
+                ..Default::default()
             };
             let cancel = crate::progress::CancelToken::new();
             let back = crate::dataset::load(&out, &options, &crate::progress::NoProgress, &cancel)
@@ -207,7 +215,14 @@ mod tests {
                 .unwrap();
             assert_eq!(ay.f64().unwrap().get(1), Some(7.0), "{name}");
         }
-        let err = write_rows(&frame, &[0], &coords, &input, &dir.path().join("a.txt")).unwrap_err();
+        let err = write_rows(
+            &frame,
+            &[0],
+            &coords,
+            std::slice::from_ref(&input),
+            &dir.path().join("a.txt"),
+        )
+        .unwrap_err();
         assert!(matches!(err, WriteError::Format { .. }));
         // Only the three outputs: no temporary files left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
