@@ -4,6 +4,7 @@ Run from the repository root: python3 samples/formats/make.py (needs pandas, pya
 
 import csv
 import gzip
+import io
 import json
 import os
 import random
@@ -47,8 +48,9 @@ def write_csv(path, records, **fmt):
 os.makedirs(OUT, exist_ok=True)
 # Python's csv module, default dialect: CRLF line ends, quotes only where needed.
 write_csv(f"{OUT}/python_crlf.csv", rows(300))
-# Excel "CSV UTF-8" in a European locale: BOM, semicolons, CRLF.
-write_csv(f"{OUT}/excel_semicolon.csv", rows(40), delimiter=";", encoding="utf-8-sig")
+# Excel "CSV UTF-8" in a European locale: BOM, semicolons, CRLF, decimal commas.
+euro = [dict(r, score=str(r["score"]).replace(".", ",")) for r in rows(40)]
+write_csv(f"{OUT}/excel_semicolon.csv", euro, delimiter=";", encoding="utf-8-sig")
 # Pipes.
 write_csv(f"{OUT}/pipes.csv", rows(20), delimiter="|")
 # pandas: TSV and a zstd-compressed CSV.
@@ -104,7 +106,7 @@ with open(f"{OUT}/sharegpt.json", "w") as f:
     json.dump(share, f, indent=2)
 
 # hh-rlhf: transcripts in one string, gzip-compressed JSON lines.
-with gzip.open(f"{OUT}/hh_transcripts.jsonl.gz", "wt") as f:
+with io.TextIOWrapper(gzip.GzipFile(f"{OUT}/hh_transcripts.jsonl.gz", "wb", mtime=0)) as f:
     for i in range(8):
         prompt = f"\n\nHuman: How do I {rng.choice(WORDS)} a {rng.choice(WORDS)}?"
         f.write(json.dumps({

@@ -225,7 +225,12 @@ pub(super) fn read_delimited(
         detail: e.to_string(),
     })?;
     let locate = |row: usize| format!("record {}, line {}", recs.records[row], recs.lines[row]);
-    typing::retype_frame(&mut frame, Origin::Csv, &locate, &mut |msg| {
+    let origin = if delimiter == b';' {
+        Origin::CsvDecimalComma
+    } else {
+        Origin::Csv
+    };
+    typing::retype_frame(&mut frame, origin, &locate, &mut |msg| {
         warnings.push(format!("{}: {msg}", path.display()))
     });
     Ok(Table {

@@ -21,6 +21,9 @@ const MIN_NUMBERS_FOR_ONE_STRAY: usize = 4;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Origin {
     Csv,
+    /// A `;`-separated CSV, as Excel writes it where the decimal mark is a comma: `0,5` is
+    /// a number too.
+    CsvDecimalComma,
     Json,
 }
 
@@ -54,18 +57,26 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-fn parse_number(v: &str) -> Option<f64> {
-    v.trim().parse::<f64>().ok()
+fn parse_number(v: &str, origin: Origin) -> Option<f64> {
+    let v = v.trim();
+    v.parse::<f64>().ok().or_else(|| {
+        let comma = origin == Origin::CsvDecimalComma
+            && v.matches(',').count() == 1
+            && v.trim_start_matches('-')
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ',');
+        comma.then(|| v.replace(',', ".").parse().ok()).flatten()
+    })
 }
 
-fn count(ca: &StringChunked) -> Counts {
+fn count(ca: &StringChunked, origin: Origin) -> Counts {
     let mut c = Counts::default();
     for v in ca.iter().flatten() {
         if is_missing(v) {
             c.missing_tokens += 1;
         } else if v.trim().parse::<i64>().is_ok() {
             c.ints += 1;
-        } else if parse_number(v).is_some() {
+        } else if parse_number(v, origin).is_some() {
             c.floats += 1;
         } else if parse_bool(v).is_some() {
             c.bools += 1;
@@ -84,10 +95,11 @@ fn few_enough(bad: usize, numbers: usize) -> bool {
 
 /// The typed column for `ca`, or `None` when it stays text.
 pub(super) fn retype(ca: &StringChunked, origin: Origin) -> Option<Retyped> {
-    let c = count(ca);
+    let c = count(ca, origin);
     let numbers = c.ints + c.floats;
     let bad = c.other + c.bools;
-    if origin == Origin::Csv && numbers == 0 && c.other == 0 && c.bools > 0 {
+    let csv = origin != Origin::Json;
+    if csv && numbers == 0 && c.other == 0 && c.bools > 0 {
         let values: BooleanChunked = ca
             .iter()
             .map(|v| v.and_then(parse_bool))
@@ -98,10 +110,7 @@ pub(super) fn retype(ca: &StringChunked, origin: Origin) -> Option<Retyped> {
             first_bad: None,
         });
     }
-    let wanted = match origin {
-        Origin::Csv => numbers > 0,
-        Origin::Json => numbers > 0 && bad > 0,
-    };
+    let wanted = numbers > 0 && (csv || bad > 0);
     if !wanted || !few_enough(bad, numbers) {
         return None;
     }
@@ -112,7 +121,7 @@ pub(super) fn retype(ca: &StringChunked, origin: Origin) -> Option<Retyped> {
         if is_missing(v) {
             return None;
         }
-        let x = parse_number(v);
+        let x = parse_number(v, origin);
         if x.is_none() {
             bad_rows.push(row);
             first_bad.get_or_insert_with(|| v.to_string());
@@ -141,8 +150,7 @@ pub(super) fn retype(ca: &StringChunked, origin: Origin) -> Option<Retyped> {
 }
 
 /// Retype every text column of `frame` (see [`retype`]); `warn` gets one message per column
-/// with stray values, naming the first by `locate(row)`; `field` names a column's position
-/// (CSV: "field 2") or nothing.
+/// with stray values, naming the first by `locate(row)` and, in CSV, its field number.
 pub(super) fn retype_frame(
     frame: &mut DataFrame,
     origin: Origin,
@@ -166,8 +174,8 @@ pub(super) fn retype_frame(
         };
         if let Some(&row) = r.bad_rows.first() {
             let field = match origin {
-                Origin::Csv => format!(", field {}", index + 1),
                 Origin::Json => String::new(),
+                _ => format!(", field {}", index + 1),
             };
             warn(format!(
                 "column '{name}': {} {} not a number, shown as missing (first: {:?} at {}{field})",
@@ -243,6 +251,11 @@ mod tests {
         let bools = ca(&[Some("true"), Some("False"), None]);
         let r = retype(&bools, Origin::Csv).unwrap();
         assert_eq!(r.series.dtype(), &DataType::Boolean);
+        let comma = ca(&[Some("0,5"), Some("-1,25"), Some("3")]);
+        assert!(retype(&comma, Origin::Csv).is_none());
+        let r = retype(&comma, Origin::CsvDecimalComma).unwrap();
+        let v: Vec<Option<f64>> = r.series.f64().unwrap().iter().collect();
+        assert_eq!(v, [Some(0.5), Some(-1.25), Some(3.0)]);
         let nan = ca(&[Some("NaN"), Some("inf"), Some("0.5")]);
         assert_eq!(retype(&nan, Origin::Csv).unwrap().series.null_count(), 0);
     }

@@ -371,8 +371,11 @@ fn delimiters_are_sniffed_and_can_be_given() {
             warnings(&report)
         );
     }
+    // Excel's decimal commas (`0,292`) in a `;`-separated file are numbers.
     let (_, frame, _) = map_ok(&[&formats("excel_semicolon.csv")], &["--delimiter", ";"]);
     assert_eq!(frame.height(), 40);
+    let score = frame.column("score").unwrap().f64().unwrap().get(0);
+    assert_eq!(score, Some(0.292));
     let (_, frame, _) = map_ok(&[&formats("pandas.tsv")], &["--delimiter", "tab"]);
     assert_eq!(frame.height(), 60);
     // The wrong delimiter, given by hand, is obeyed: one column.
