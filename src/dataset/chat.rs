@@ -155,17 +155,25 @@ pub(super) fn canonicalize(object: &mut Map<String, Value>) -> bool {
     changed
 }
 
-/// A cheap test on a JSON line's bytes: could it hold a chat shape polars cannot read as
-/// is (list content, tool calls, ShareGPT)? Only such lines are parsed and rewritten.
+/// Keys whose presence marks a line for [`may_need_rewrite`]; `"content"` only when its value
+/// is a list or an object.
+const REWRITE_KEYS: [&str; 4] = [
+    "\"content\"",
+    "\"tool_calls\"",
+    "\"function_call\"",
+    "\"from\"",
+];
+
+/// A cheap test on a JSON line's bytes (one pass): could it hold a chat shape polars cannot
+/// read as is (list content, tool calls, ShareGPT)? Only such lines are parsed and rewritten.
 pub(super) fn may_need_rewrite(line: &[u8]) -> bool {
-    let has = |pat: &[u8]| line.windows(pat.len()).any(|w| w == pat);
-    if has(b"\"tool_calls\"") || has(b"\"function_call\"") || has(b"\"from\"") {
-        return true;
-    }
-    let key = b"\"content\"";
-    line.windows(key.len()).enumerate().any(|(i, w)| {
-        w == key
-            && line[i + key.len()..]
+    static KEYS: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+        // Invariant: four literal patterns always build.
+        aho_corasick::AhoCorasick::new(REWRITE_KEYS).expect("literal patterns")
+    });
+    KEYS.find_iter(line).any(|m| {
+        m.pattern().as_usize() != 0
+            || line[m.end()..]
                 .iter()
                 .find(|b| !b.is_ascii_whitespace() && **b != b':')
                 .is_some_and(|b| *b == b'[' || *b == b'{')

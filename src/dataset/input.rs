@@ -47,7 +47,7 @@ impl Compression {
     }
 }
 
-fn io_error(path: &Path, error: std::io::Error) -> LoadError {
+pub(super) fn io_error(path: &Path, error: std::io::Error) -> LoadError {
     LoadError::Io {
         path: path.to_path_buf(),
         error,

@@ -116,18 +116,11 @@ pub(super) fn read_table(
     }
 }
 
-fn io_error(path: &Path) -> impl Fn(std::io::Error) -> LoadError + '_ {
-    move |error| LoadError::Io {
-        path: path.to_path_buf(),
-        error,
-    }
-}
-
 /// A bare `.npy`: only the shape is read here (one `row` column); the pipeline reads the
 /// vectors.
 fn read_npy_shape(path: &Path, progress: &dyn Progress) -> Result<Table, LoadError> {
     let format = Format::Npy;
-    let io_err = io_error(path);
+    let io_err = |e| input::io_error(path, e);
     let mut head = vec![0u8; 4096];
     let mut file = std::fs::File::open(path).map_err(&io_err)?;
     let got = std::io::Read::read(&mut file, &mut head).map_err(&io_err)?;
@@ -150,7 +143,7 @@ fn read_npy_shape(path: &Path, progress: &dyn Progress) -> Result<Table, LoadErr
 
 fn read_parquet(path: &Path, progress: &dyn Progress) -> Result<Table, LoadError> {
     let format = Format::Parquet;
-    let io_err = io_error(path);
+    let io_err = |e| input::io_error(path, e);
     let file = std::fs::File::open(path).map_err(&io_err)?;
     if file.metadata().map_err(&io_err)?.len() == 0 {
         return Err(LoadError::Empty {
