@@ -327,27 +327,7 @@ pub fn load_many(
     let first = inputs.first().ok_or(LoadError::NoInput)?;
     let parts = input::expand(inputs)?;
     let mut warnings = Vec::new();
-    let mut tables = Vec::with_capacity(parts.len());
-    for part in &parts {
-        let format = Format::of(&part.path)?;
-        if format == Format::Npy && parts.len() > 1 {
-            return Err(LoadError::UnknownFormat {
-                path: part.path.clone(),
-            });
-        }
-        let table = read::read_table(
-            &part.path,
-            format,
-            options.delimiter,
-            &mut warnings,
-            progress,
-            cancel,
-        )?;
-        if cancel.is_cancelled() {
-            return Err(LoadError::Cancelled);
-        }
-        tables.push((format, table));
-    }
+    let (parts, tables) = read_parts(parts, options, &mut warnings, progress, cancel)?;
     let format = tables[0].0;
     let (table, parts) = union::combine(parts, tables, &mut warnings)?;
     let input = Input {
@@ -357,6 +337,56 @@ pub fn load_many(
         delimiter: options.delimiter,
     };
     from_table(input, table, options, warnings)
+}
+
+/// Each part's table. Of several parts, an empty one (Spark writes them for empty
+/// partitions) is skipped with a warning; the load fails when none is left.
+fn read_parts(
+    parts: Vec<Part>,
+    options: &LoadOptions,
+    warnings: &mut Vec<String>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(Vec<Part>, Vec<(Format, read::Table)>), LoadError> {
+    let several = parts.len() > 1;
+    let mut kept = Vec::with_capacity(parts.len());
+    let mut tables = Vec::with_capacity(parts.len());
+    let mut skipped = None;
+    for part in parts {
+        let format = Format::of(&part.path)?;
+        if format == Format::Npy && several {
+            return Err(LoadError::NoParts {
+                path: part.path,
+                reason: "a bare .npy matrix cannot be one of several parts".into(),
+            });
+        }
+        let read = read::read_table(
+            &part.path,
+            format,
+            options.delimiter,
+            warnings,
+            progress,
+            cancel,
+        );
+        if cancel.is_cancelled() {
+            return Err(LoadError::Cancelled);
+        }
+        match read {
+            Ok(table) => {
+                kept.push(part);
+                tables.push((format, table));
+            }
+            Err(e @ (LoadError::Empty { .. } | LoadError::NoUsableRows { .. })) if several => {
+                warnings.push(format!("{e}; the part is skipped"));
+                skipped = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    match skipped {
+        Some(e) if tables.is_empty() => Err(e),
+        _ => Ok((kept, tables)),
+    }
 }
 
 /// Where a table came from.

@@ -565,6 +565,21 @@ fn a_glob_of_jsonl_parts_is_their_union() {
         strings(&frame, "source")[18].as_deref(),
         Some("part-00001.jsonl")
     );
+    // An empty part (Spark writes them for empty partitions) is skipped, named.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["part-00000.jsonl", "part-00001.jsonl"] {
+        std::fs::copy(formats("jsonl_parts").join(name), dir.path().join(name)).unwrap();
+    }
+    write_temp(&dir, "part-00002.jsonl", b"");
+    let (_, frame, report) = map_ok(&[dir.path()], &[]);
+    assert_eq!(frame.height(), 19);
+    assert!(
+        warnings(&report)
+            .iter()
+            .any(|w| w.contains("part-00002.jsonl: the file is empty; the part is skipped")),
+        "{:?}",
+        warnings(&report)
+    );
     let (code, stderr) = map_err(&[&formats("jsonl_parts").join("*.parquet")], &[]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("matches no data files"), "{stderr}");
