@@ -113,13 +113,27 @@ fn retype_hive(frame: &mut DataFrame, rows: &[PartRows]) {
     }
 }
 
-/// The type two parts' columns can share, if any.
+/// The type two parts' columns can share, if any. Lists merge their items; structs (chat
+/// messages with an extra field in one part) the union of their fields, by name.
 fn merge_dtype(a: &DataType, b: &DataType) -> Option<DataType> {
     match (a, b) {
         _ if a == b => Some(a.clone()),
         (DataType::Null, x) | (x, DataType::Null) => Some(x.clone()),
         _ if a.is_integer() && b.is_integer() => Some(DataType::Int64),
         _ if a.is_primitive_numeric() && b.is_primitive_numeric() => Some(DataType::Float64),
+        (DataType::List(x), DataType::List(y)) => {
+            Some(DataType::List(Box::new(merge_dtype(x, y)?)))
+        }
+        (DataType::Struct(f), DataType::Struct(g)) => {
+            let mut fields = f.clone();
+            for field in g {
+                match fields.iter_mut().find(|h| h.name == field.name) {
+                    Some(h) => h.dtype = merge_dtype(&h.dtype, &field.dtype)?,
+                    None => fields.push(field.clone()),
+                }
+            }
+            Some(DataType::Struct(fields))
+        }
         _ => None,
     }
 }
@@ -199,5 +213,36 @@ mod tests {
         assert_eq!(merge_dtype(&Null, &String), Some(String));
         assert_eq!(merge_dtype(&String, &Int64), None);
         assert_eq!(merge_dtype(&Boolean, &Int64), None);
+    }
+
+    #[test]
+    fn chat_parts_with_different_message_fields_stack() {
+        let frame = |json: &str| {
+            JsonReader::new(std::io::Cursor::new(json.as_bytes().to_vec()))
+                .with_json_format(JsonFormat::JsonLines)
+                .finish()
+                .unwrap()
+        };
+        let a = frame(r#"{"messages": [{"role": "user", "content": "hi"}]}"#);
+        let b = frame(r#"{"messages": [{"role": "user", "content": "yo", "name": "bo"}], "n": 1}"#);
+        let stacked = stack(vec![("a".into(), a), ("b".into(), b)]).unwrap();
+        assert_eq!(stacked.height(), 2);
+        assert_eq!(stacked.column("n").unwrap().null_count(), 1);
+        let DataType::List(inner) = stacked.column("messages").unwrap().dtype() else {
+            panic!("not a list");
+        };
+        let DataType::Struct(fields) = inner.as_ref() else {
+            panic!("not a struct");
+        };
+        let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["role", "content", "name"]);
+        // A string where the other part has numbers: refused, naming both files.
+        let c = frame(r#"{"n": "one"}"#);
+        let d = frame(r#"{"n": 2}"#);
+        let err = stack(vec![("c.jsonl".into(), c), ("d.jsonl".into(), d)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "column 'n' holds str in c.jsonl but i64 in d.jsonl; the parts cannot be read as one table"
+        );
     }
 }
