@@ -14,6 +14,8 @@ use crate::util::atomic;
 #[derive(serde::Serialize)]
 struct Report<'a> {
     input: &'a Path,
+    /// Every file read (several for a folder, a glob or several inputs), in row order.
+    files: Vec<PathBuf>,
     output: &'a Path,
     format: dataset::Format,
     rows: usize,
@@ -76,6 +78,7 @@ pub(super) fn write(
     warnings.extend(result.warnings.iter().cloned());
     let report = Report {
         input: &samples.path,
+        files: samples.files(),
         output: &cmd.output,
         format: samples.format,
         rows: samples.len(),

@@ -525,8 +525,9 @@ fn every_chat_shape_is_read_as_turns() {
 
 #[test]
 fn a_folder_of_parquet_parts_is_one_table() {
-    let (stderr, frame, _) = map_ok(&[&formats("parquet_parts")], &[]);
+    let (stderr, frame, report) = map_ok(&[&formats("parquet_parts")], &[]);
     assert_eq!(frame.height(), 45, "{stderr}");
+    assert_eq!(report["files"].as_array().unwrap().len(), 3);
     assert!(
         stderr.contains("parquet_parts (3 files): 45 rows"),
         "{stderr}"
