@@ -339,6 +339,9 @@ pub fn load_many(
     from_table(input, table, options, warnings)
 }
 
+/// The parts kept and their tables (with each one's format), in the same order.
+type ReadParts = (Vec<Part>, Vec<(Format, read::Table)>);
+
 /// Each part's table. Of several parts, an empty one (Spark writes them for empty
 /// partitions) is skipped with a warning; the load fails when none is left.
 fn read_parts(
@@ -347,7 +350,7 @@ fn read_parts(
     warnings: &mut Vec<String>,
     progress: &dyn Progress,
     cancel: &CancelToken,
-) -> Result<(Vec<Part>, Vec<(Format, read::Table)>), LoadError> {
+) -> Result<ReadParts, LoadError> {
     let several = parts.len() > 1;
     let mut kept = Vec::with_capacity(parts.len());
     let mut tables = Vec::with_capacity(parts.len());
