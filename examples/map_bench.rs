@@ -100,6 +100,7 @@ fn bench(n: usize) -> anyhow::Result<()> {
     }
     let options = LoadOptions {
         text_column: Some("text".into()),
+        ..Default::default()
     };
     let samples = Arc::new(load(&path, &options, &NoProgress, &CancelToken::new())?);
     let coords = coords_of(&samples);

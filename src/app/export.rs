@@ -41,7 +41,7 @@ impl AtlasApp {
         let rows = sel.rows.clone();
         s.job.notice = Some(format!("exporting {} rows…", rows.len()));
         s.job.export_task.start(ctx, false, move || {
-            crate::dataset::write_rows(&samples.frame, &rows, &coords, &samples.path, &path)
+            crate::dataset::write_rows(&samples.frame, &rows, &coords, &samples.files(), &path)
                 .map(|n| format!("saved {n} rows to {}", path.display()))
                 .map_err(|e| e.to_string())
         });

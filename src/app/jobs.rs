@@ -176,7 +176,9 @@ impl Jobs {
                     .set_title("Open a sample set")
                     .add_filter(
                         "Sample sets",
-                        &["jsonl", "ndjson", "json", "csv", "parquet", "npy"],
+                        &[
+                            "jsonl", "ndjson", "json", "csv", "tsv", "parquet", "npy", "gz", "zst",
+                        ],
                     )
                     .pick_file(),
             )

@@ -241,7 +241,11 @@ impl Detail {
             .row_fields(row, 2_000)
             .into_iter()
             .enumerate()
-            .filter(|(_, (name, _))| *name != samples.text_column)
+            // The text, and a prompt shown above it as a turn, are not repeated as fields.
+            .filter(|(_, (name, _))| {
+                *name != samples.text_column
+                    && (samples.text_is_chat || samples.prompt_column.as_ref() != Some(name))
+            })
             .map(|(i, (name, value))| {
                 // Numbers and categories in the same compact form as the tooltip.
                 let shown = samples

@@ -19,12 +19,17 @@ fn analysis_input(
     args: &MapArgs,
     quiet: bool,
 ) -> anyhow::Result<(Samples, Vec<String>, Option<String>)> {
-    let (file, by, prompt) = (a.file.as_path(), &a.by[..], a.prompt.as_ref());
-    if a.output.as_deref() == Some(file) {
-        anyhow::bail!("{}: refusing to overwrite the input", file.display());
+    let (by, prompt) = (&a.by[..], a.prompt.as_ref());
+    if let Some(out) = a
+        .output
+        .as_deref()
+        .filter(|o| a.files.iter().any(|f| f == o))
+    {
+        anyhow::bail!("{}: refusing to overwrite the input", out.display());
     }
     let progress = CliProgress::new(quiet);
-    let samples = load(file, args, &progress, &CancelToken::new())?;
+    let samples = load(&a.files, args, &progress, &CancelToken::new())?;
+    let file = samples.path.as_path();
     progress.finish();
     for w in &samples.warnings {
         eprintln!("warning: {w}");
@@ -107,7 +112,7 @@ pub(super) fn run_stats(cmd: &StatsCommand) -> anyhow::Result<ExitCode> {
             &progress,
             &CancelToken::new(),
         )
-        .map_err(|e| hints::about_file(e, &cmd.a.file, "embedding for diversity"))?;
+        .map_err(|e| hints::about_file(e, &samples.path, "embedding for diversity"))?;
         progress.finish();
         trim_cache(cache.as_ref(), false);
         eprintln!("diversity: mean pairwise cosine distance of a prompt's samples ({id})");
@@ -161,7 +166,7 @@ pub(super) fn run_bon(cmd: &BonCommand) -> anyhow::Result<ExitCode> {
     let (samples, by, prompt) = analysis_input(&cmd.a, &cmd.map, true)?;
     let prompt = prompt.ok_or_else(|| {
         hints::analysis_error(AnalysisError::NoPromptColumn {
-            path: cmd.a.file.display().to_string(),
+            path: samples.input_label(),
         })
     })?;
     let curves = analysis::best_of_n(&samples, &by, &cmd.a.metric, &prompt)
@@ -196,7 +201,7 @@ fn show(
     print_table(header, rows);
     if let Some(out) = &a.output {
         let mut json = serde_json::json!({
-            "file": a.file,
+            "file": a.files.first(),
             "metric": a.metric,
             "by": by,
             "prompt": prompt,

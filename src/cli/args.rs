@@ -25,7 +25,8 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<CliCommand>,
 
-    /// A sample set to open in the app (.jsonl, .ndjson, .csv, .parquet).
+    /// A sample set to open in the app: a file (.jsonl, .json, .csv, .tsv, .parquet; the text
+    /// ones optionally .gz / .zst), a folder of parts or a glob.
     pub file: Option<PathBuf>,
 
     /// Colour the map by this column when it opens (default: a score-like column).
@@ -70,8 +71,11 @@ pub enum CacheAction {
 
 #[derive(Args, Debug)]
 pub struct EmbedCommand {
-    /// The sample set (.jsonl, .ndjson, .csv, .parquet).
-    pub file: PathBuf,
+    /// The sample set: a file (.jsonl, .json, .csv, .tsv, .parquet, each also as .gz /
+    /// .zst), a folder of parts or a glob (quoted). Several are read as one table with a
+    /// `source` column.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 
     /// Output: OUT.npy (float32, rows × dims) or OUT.parquet (written atomically).
     #[arg(short, long, value_name = "OUT.npy|OUT.parquet")]
@@ -87,8 +91,11 @@ pub struct EmbedCommand {
 
 #[derive(Args, Debug)]
 pub struct RegionsCommand {
-    /// The sample set (.jsonl, .ndjson, .csv, .parquet).
-    pub file: PathBuf,
+    /// The sample set: a file (.jsonl, .json, .csv, .tsv, .parquet; the text ones optionally
+    /// .gz / .zst), a folder of parts or a glob (quoted). Several are read as one table with a
+    /// `source` column.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 
     /// The metric: a numeric or true/false column, built-in metric or --metric-expr name.
     #[arg(long, value_name = "COLUMN")]
@@ -136,8 +143,11 @@ pub enum LevelArg {
 /// What `stats` and `bon` analyse.
 #[derive(Args, Debug)]
 pub struct AnalysisArgs {
-    /// The sample set (.jsonl, .ndjson, .csv, .parquet).
-    pub file: PathBuf,
+    /// The sample set: a file (.jsonl, .json, .csv, .tsv, .parquet; the text ones optionally
+    /// .gz / .zst), a folder of parts or a glob (quoted). Several are read as one table with a
+    /// `source` column.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 
     /// One row (stats) or curve (bon) per setting of these columns, comma-separated
     /// (default: the detected hyperparameter columns: model, temperature, top_p, ...).
@@ -186,8 +196,11 @@ pub struct BonCommand {
 
 #[derive(Args, Debug)]
 pub struct MapCommand {
-    /// The sample set (.jsonl, .ndjson, .csv, .parquet).
-    pub file: PathBuf,
+    /// The sample set: a file (.jsonl, .json, .csv, .tsv, .parquet; the text ones optionally
+    /// .gz / .zst), a folder of parts or a glob (quoted). Several are read as one table with a
+    /// `source` column.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 
     /// Output Parquet file (written atomically).
     #[arg(short, long, value_name = "OUT.parquet")]
@@ -241,6 +254,10 @@ pub struct MapArgs {
     /// The text column (default: detected).
     #[arg(long, value_name = "COLUMN")]
     pub text: Option<String>,
+
+    /// The CSV delimiter: one character, or `tab` (default: sniffed among , ; tab |).
+    #[arg(long, value_name = "CHAR", value_parser = parse_delimiter)]
+    pub delimiter: Option<u8>,
 
     /// Seed for all randomness: same seed, same map.
     #[arg(long, default_value_t = 42)]
@@ -344,6 +361,18 @@ pub struct MapArgs {
     pub dims: u64,
 }
 
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() && s != "\"" && s != "\n" && s != "\r" => {
+            Ok(s.as_bytes()[0])
+        }
+        _ => Err(format!(
+            "'{s}': expected one ASCII character (not a quote or line break), or `tab`"
+        )),
+    }
+}
+
 fn parse_xy(s: &str) -> Result<(String, String), String> {
     match s.split(',').map(str::trim).collect::<Vec<_>>()[..] {
         [x, y] if !x.is_empty() && !y.is_empty() => Ok((x.to_string(), y.to_string())),
@@ -411,6 +440,7 @@ impl MapArgs {
         Ok(LoadSpec {
             options: LoadOptions {
                 text_column: self.text.clone(),
+                delimiter: self.delimiter,
             },
             metrics: MetricOptions {
                 builtin: !self.no_builtin_metrics,

@@ -43,12 +43,12 @@ pub(super) fn run_embed(cmd: &EmbedCommand) -> anyhow::Result<ExitCode> {
     let cache = open_cache(&cmd.map, true)?;
     let progress = CliProgress::new(cmd.quiet);
     let cancel = CancelToken::new();
-    let samples = load(&cmd.file, &cmd.map, &progress, &cancel)?;
-    progress.suspend(|| announce_load(&cmd.file, &samples));
+    let samples = load(&cmd.files, &cmd.map, &progress, &cancel)?;
+    progress.suspend(|| announce_load(&samples));
     let t = Instant::now();
     let (e, id) =
         crate::pipeline::embed_samples(&samples, &params, cache.as_ref(), &progress, &cancel)
-            .map_err(|e| hints::about_file(e, &cmd.file, "embedding"))?;
+            .map_err(|e| hints::about_file(e, &samples.path, "embedding"))?;
     let embed_s = t.elapsed().as_secs_f64();
     progress.finish();
     trim_cache(cache.as_ref(), false);
@@ -57,8 +57,11 @@ pub(super) fn run_embed(cmd: &EmbedCommand) -> anyhow::Result<ExitCode> {
     }
     match kind {
         Output::Npy => {
-            if let (Ok(a), Ok(b)) = (cmd.file.canonicalize(), cmd.output.canonicalize())
-                && a == b
+            let out = cmd.output.canonicalize().ok();
+            if cmd
+                .files
+                .iter()
+                .any(|f| f.canonicalize().ok().is_some_and(|f| Some(f) == out))
             {
                 anyhow::bail!(
                     "{}: refusing to overwrite the input file",
@@ -74,7 +77,7 @@ pub(super) fn run_embed(cmd: &EmbedCommand) -> anyhow::Result<ExitCode> {
                 &samples.frame,
                 &e.data,
                 e.dims,
-                &cmd.file,
+                &cmd.files,
                 &cmd.output,
             )?;
             eprintln!("vectors in list column '{col}'");

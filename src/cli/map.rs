@@ -1,6 +1,6 @@
 //! `map`: load, compute the map, write the Parquet output (and a PNG and a report).
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -27,12 +27,12 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
     let cancel = CancelToken::new();
 
     let t = Instant::now();
-    let samples = load(&cmd.file, &cmd.map, &progress, &cancel)?;
+    let samples = load(&cmd.files, &cmd.map, &progress, &cancel)?;
     let load_s = t.elapsed().as_secs_f64();
-    progress.suspend(|| announce_load(&cmd.file, &samples));
+    progress.suspend(|| announce_load(&samples));
 
     let result = compute_map(&samples, &params, cache.as_ref(), &progress, &cancel)
-        .map_err(|e| hints::about_file(e, &cmd.file, "computing the map"))?;
+        .map_err(|e| hints::about_file(e, &samples.path, "computing the map"))?;
 
     let t = Instant::now();
     let region_params = RegionParams {
@@ -40,7 +40,7 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     let regions = compute_regions(&samples, &result.coords, &region_params, &progress, &cancel)
-        .map_err(|e| hints::about_file(e, &cmd.file, "finding the regions"))?;
+        .map_err(|e| hints::about_file(e, &samples.path, "finding the regions"))?;
     let regions_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
@@ -90,14 +90,15 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Load `file` with the load options of `args`; errors name the flags that settle them.
+/// Load `files` (one table) with the load options of `args`; errors name the flags that
+/// settle them.
 pub(super) fn load(
-    file: &Path,
+    files: &[PathBuf],
     args: &MapArgs,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> anyhow::Result<Samples> {
-    crate::pipeline::load_samples(file, &args.load_options()?, progress, cancel)
+    crate::pipeline::load_inputs(files, &args.load_options()?, progress, cancel)
         .map_err(|e| hints::load_error(e, args.text.as_deref()))
 }
 
@@ -136,13 +137,13 @@ fn announce_better_embedder(samples: &Samples, params: &crate::pipeline::MapPara
 }
 
 /// What was loaded: rows, the text column and how it was chosen, the load warnings.
-pub(super) fn announce_load(file: &Path, samples: &Samples) {
+pub(super) fn announce_load(samples: &Samples) {
+    let file = samples.input_label();
     if samples.format == dataset::Format::Npy {
-        eprintln!("{}: {} rows of vectors", file.display(), samples.len());
+        eprintln!("{file}: {} rows of vectors", samples.len());
     } else {
         eprintln!(
-            "{}: {} rows, text column '{}'{}",
-            file.display(),
+            "{file}: {} rows, text column '{}'{}",
             samples.len(),
             samples.text_column,
             if samples.text_column_detected {
@@ -167,7 +168,7 @@ fn write_outputs(
 ) -> anyhow::Result<[String; 2]> {
     progress.report(Stage::Write, 0, 1);
     let frame = regions.with_columns(samples)?;
-    let (xn, yn) = dataset::write_map_parquet(&frame, coords, &cmd.file, &cmd.output)?;
+    let (xn, yn) = dataset::write_map_parquet(&frame, coords, &samples.files(), &cmd.output)?;
     if let Some(out) = &cmd.png {
         let marks = crate::render::labels::region_marks(regions);
         let look = png::Look {

@@ -16,8 +16,12 @@ use crate::progress::CancelToken;
 use crate::util::format::cell;
 
 pub(super) fn run_regions(cmd: &RegionsCommand) -> anyhow::Result<ExitCode> {
-    if cmd.output.as_deref() == Some(cmd.file.as_path()) {
-        anyhow::bail!("{}: refusing to overwrite the input", cmd.file.display());
+    if let Some(out) = cmd
+        .output
+        .as_deref()
+        .filter(|o| cmd.files.iter().any(|f| f == o))
+    {
+        anyhow::bail!("{}: refusing to overwrite the input", out.display());
     }
     let params = cmd.map.params();
     params.validate()?;
@@ -25,17 +29,17 @@ pub(super) fn run_regions(cmd: &RegionsCommand) -> anyhow::Result<ExitCode> {
     let cache = open_cache(&cmd.map, !cmd.quiet)?;
     let progress = CliProgress::new(cmd.quiet);
     let cancel = CancelToken::new();
-    let samples = load(&cmd.file, &cmd.map, &progress, &cancel)?;
+    let samples = load(&cmd.files, &cmd.map, &progress, &cancel)?;
     // The metric is checked before the (long) map computation.
     let (values, is_bool) = analysis::metric_values(&samples, &cmd.metric)?;
     let map = compute_map(&samples, &params, cache.as_ref(), &progress, &cancel)
-        .map_err(|e| hints::about_file(e, &cmd.file, "computing the map"))?;
+        .map_err(|e| hints::about_file(e, &samples.path, "computing the map"))?;
     let region_params = RegionParams {
         seed: params.umap.seed,
         ..Default::default()
     };
     let regions = compute_regions(&samples, &map.coords, &region_params, &progress, &cancel)
-        .map_err(|e| hints::about_file(e, &cmd.file, "finding the regions"))?;
+        .map_err(|e| hints::about_file(e, &samples.path, "finding the regions"))?;
     progress.finish();
     trim_cache(cache.as_ref(), false);
     for w in samples.warnings.iter().chain(&map.warnings) {

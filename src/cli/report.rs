@@ -15,6 +15,8 @@ use crate::util::atomic;
 #[derive(serde::Serialize)]
 struct Report<'a> {
     input: &'a Path,
+    /// Every file read (several for a folder, a glob or several inputs), in row order.
+    files: Vec<PathBuf>,
     output: &'a Path,
     format: dataset::Format,
     rows: usize,
@@ -80,7 +82,8 @@ pub(super) fn write(
     let mut warnings = samples.warnings.clone();
     warnings.extend(result.warnings.iter().cloned());
     let report = Report {
-        input: &cmd.file,
+        input: &samples.path,
+        files: samples.files(),
         output: &cmd.output,
         format: samples.format,
         rows: samples.len(),

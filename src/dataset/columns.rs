@@ -4,6 +4,8 @@
 use polars::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::chat;
+
 /// Names that mark a string column as the sampled text, in order of preference.
 const TEXT_NAMES: &[&str] = &[
     "text",
@@ -16,10 +18,21 @@ const TEXT_NAMES: &[&str] = &[
     "solution",
     "statement",
     "content",
+    // Preference sets (hh-rlhf): the preferred transcript.
+    "chosen",
 ];
 
 /// Names of chat-transcript columns, in order of preference.
-const CHAT_NAMES: &[&str] = &["messages", "conversation", "chat", "dialogue"];
+const CHAT_NAMES: &[&str] = &[
+    "messages",
+    "conversations",
+    "conversation",
+    "chat",
+    "dialogue",
+];
+
+/// Names of a prompt column shown above a plain response, in order of preference.
+const PROMPT_NAMES: &[&str] = &["prompt", "question", "instruction", "input", "query"];
 
 /// A string column with at most this many distinct values (and few relative to its rows, see
 /// `is_category`) is a category.
@@ -74,19 +87,6 @@ impl ColumnInfo {
     }
 }
 
-pub(super) fn is_chat_dtype(dtype: &DataType) -> bool {
-    match dtype {
-        DataType::List(inner) => match inner.as_ref() {
-            DataType::Struct(fields) => {
-                fields.iter().any(|f| f.name() == "content")
-                    && fields.iter().any(|f| f.name() == "role")
-            }
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
 /// Pick the text column: a string column with a conventional name, else a chat-messages
 /// column, else the string column with the longest mean length.
 pub fn detect_text_column(frame: &DataFrame) -> Option<String> {
@@ -99,7 +99,10 @@ pub fn detect_text_column(frame: &DataFrame) -> Option<String> {
             return Some(c.name().to_string());
         }
     }
-    let chat: Vec<&Column> = cols.iter().filter(|c| is_chat_dtype(c.dtype())).collect();
+    let chat: Vec<&Column> = cols
+        .iter()
+        .filter(|c| chat::is_chat_dtype(c.dtype()))
+        .collect();
     for name in CHAT_NAMES {
         if let Some(c) = chat.iter().find(|c| c.name().eq_ignore_ascii_case(name)) {
             return Some(c.name().to_string());
@@ -130,40 +133,20 @@ pub fn detect_text_column(frame: &DataFrame) -> Option<String> {
         .map(|(name, _)| name)
 }
 
-/// Flatten a chat column to text: one `role: content` line per turn.
-pub(super) fn flatten_chat(series: &Series) -> Vec<String> {
-    (0..series.len())
-        .map(|i| {
-            chat_turns_at(series, i)
-                .map(|turns| {
-                    turns
-                        .iter()
-                        .map(|(role, content)| format!("{role}: {content}"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
-pub(super) fn chat_turns_at(series: &Series, row: usize) -> Option<Vec<(String, String)>> {
-    let list = series.list().ok()?;
-    let turns = list.get_as_series(row)?;
-    let st = turns.struct_().ok()?;
-    let roles = st.field_by_name("role").ok()?;
-    let contents = st.field_by_name("content").ok()?;
-    let roles = roles.cast(&DataType::String).ok()?;
-    let contents = contents.cast(&DataType::String).ok()?;
-    let roles = roles.str().ok()?;
-    let contents = contents.str().ok()?;
-    Some(
-        roles
+/// The prompt column shown above a plain (non-chat) text: a string column with a prompt
+/// name, not the text column.
+pub(super) fn detect_prompt_column(frame: &DataFrame, text_column: &str) -> Option<String> {
+    PROMPT_NAMES.iter().find_map(|name| {
+        frame
+            .columns()
             .iter()
-            .zip(contents.iter())
-            .map(|(r, c)| (r.unwrap_or("").to_string(), c.unwrap_or("").to_string()))
-            .collect(),
-    )
+            .find(|c| {
+                c.name().eq_ignore_ascii_case(name)
+                    && c.name().as_str() != text_column
+                    && c.dtype() == &DataType::String
+            })
+            .map(|c| c.name().to_string())
+    })
 }
 
 /// Describe one column. `warn` receives problems worth telling the user (missing and

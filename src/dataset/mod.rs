@@ -1,11 +1,24 @@
-//! Loading a sample set (JSONL, CSV, Parquet via polars), choosing the text column, and
+//! Loading a sample set (JSON lines, a JSON array, CSV / TSV, Parquet; `.gz` / `.zst`
+//! compressed; one file, a folder of parts or a glob), choosing the text column, and
 //! describing every other column as metadata the map can colour and filter by.
 //!
 //! Bad rows (malformed JSON, ragged CSV records, invalid UTF-8) are skipped with a warning
-//! naming the line; the load fails only when nothing usable remains.
+//! naming the file and line; the load fails only when nothing usable remains.
+//!
+//! - `input`: which files an input names, their bytes (decompressed).
+//! - `read`: one file's table (JSON, Parquet, `.npy`); `delimited`: CSV / TSV.
+//! - `typing`: numeric columns with a few stray values stay numeric.
+//! - `chat`: chat transcripts of every common shape, as turns.
+//! - `union`: the parts of a multi-file input as one table.
+//! - `columns`: text / prompt column detection, column kinds. `write`: outputs.
 
+mod chat;
 mod columns;
+mod delimited;
+mod input;
 mod read;
+mod typing;
+mod union;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +27,8 @@ use polars::prelude::{AnyValue, DataFrame, DataType};
 
 pub use columns::MISSING_CODE;
 pub use columns::{ColumnInfo, ColumnKind, detect_text_column};
+pub use delimited::DELIMITERS;
+pub use input::Part;
 pub use read::Format;
 pub use write::{
     TableFormat, WriteError, coordinate_names, write_map_parquet, write_rows, write_vectors_parquet,
@@ -24,14 +39,30 @@ use crate::progress::{CancelToken, Progress};
 /// Errors while loading a sample set. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{path}: {source}")]
+    /// The OS error is shown in the message, not chained as a source: it would print twice.
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{path}: unknown file type (expected .jsonl, .ndjson, .json, .csv or .parquet)")]
+    #[error(
+        "{path}: unknown file type (expected .jsonl, .ndjson, .json, .csv, .tsv or .parquet, the text ones optionally .gz / .zst)"
+    )]
     UnknownFormat { path: PathBuf },
+    #[error("{path}: {reason}")]
+    NoParts { path: PathBuf, reason: String },
+    #[error("no input file given")]
+    NoInput,
+    #[error(
+        "column '{column}' holds {first_type} in {first} but {second_type} in {second}; the parts cannot be read as one table"
+    )]
+    PartConflict {
+        column: String,
+        first: PathBuf,
+        first_type: String,
+        second: PathBuf,
+        second_type: String,
+    },
     #[error("{path}: the file is empty")]
     Empty { path: PathBuf },
     #[error("{path}: no usable rows ({reason})")]
@@ -68,6 +99,8 @@ pub enum LoadError {
 pub struct LoadOptions {
     /// The column holding the text to embed; detected when `None`.
     pub text_column: Option<String>,
+    /// The CSV delimiter; sniffed among [`DELIMITERS`] when `None`.
+    pub delimiter: Option<u8>,
 }
 
 /// How a row's position in the source file is named in messages.
@@ -75,31 +108,63 @@ pub struct LoadOptions {
 pub enum RowLocator {
     /// Line numbers (JSONL lines, CSV record start lines), 1-based.
     Line,
-    /// Row numbers (Parquet), 1-based.
+    /// Row numbers (Parquet, elements of a JSON array), 1-based.
     Row,
+    /// CSV records: the record number (header not counted) and the line it starts on.
+    Record,
+}
+
+impl RowLocator {
+    /// "line 17", "row 17", "record 16, line 17".
+    pub fn name(self, n: u64, record: u64) -> String {
+        match self {
+            RowLocator::Line => format!("line {n}"),
+            RowLocator::Row => format!("row {n}"),
+            RowLocator::Record => format!("record {record}, line {n}"),
+        }
+    }
+}
+
+/// The rows one file contributes to the table.
+#[derive(Clone, Debug)]
+pub struct PartRows {
+    pub part: Part,
+    /// Its first row in the table.
+    pub first_row: usize,
+    pub locator: RowLocator,
 }
 
 /// A loaded sample set: the table as read, the text of each row, and column descriptions.
 /// Cloning is cheap for the table and texts (shared), so a copy can gain a column.
 #[derive(Clone)]
 pub struct Samples {
+    /// The input as given (the first when several): a file, folder or glob.
     pub path: PathBuf,
+    /// The files read, in row order (one for a plain file).
+    pub parts: Vec<PartRows>,
+    /// The format of the first file.
     pub format: Format,
+    /// The CSV delimiter given in the options (a sniffed one follows from the bytes).
+    pub delimiter: Option<u8>,
     /// Every input column, as loaded (bad rows removed).
     pub frame: DataFrame,
     /// Name of the column the text comes from.
     pub text_column: String,
     /// Whether the text column was detected (not named by the user).
     pub text_column_detected: bool,
-    /// Whether the text column holds chat messages (flattened into `texts`).
+    /// Whether the text column holds chat messages or transcript strings (flattened into
+    /// `texts`).
     pub text_is_chat: bool,
+    /// A prompt column shown above a plain text (`prompt`, `question`, ...), if any.
+    pub prompt_column: Option<String>,
     /// The text of each row (chat transcripts flattened to `role: content` lines).
     pub texts: std::sync::Arc<Vec<String>>,
     /// One entry per column of `frame`, in order.
     pub columns: Vec<ColumnInfo>,
-    /// Source line (or row) number of each row, 1-based.
+    /// Source line (or row) number of each row in its file, 1-based.
     pub source_index: Vec<u64>,
-    pub locator: RowLocator,
+    /// CSV record number of each row (empty when no part is CSV; 0 for other parts' rows).
+    pub source_records: Vec<u64>,
     /// Problems that did not stop the load (skipped rows, missing values, ...).
     pub warnings: Vec<String>,
 }
@@ -113,17 +178,47 @@ impl Samples {
         self.texts.is_empty()
     }
 
-    /// "line 17" / "row 17" for row `row` (0-based position in the table).
+    /// "line 17" / "row 17" / "record 16, line 17" for row `row` (0-based position in the
+    /// table), after the part's name ("part-1.jsonl: line 17") when there are several.
     pub fn locate(&self, row: usize) -> String {
         let n = self
             .source_index
             .get(row)
             .copied()
             .unwrap_or(row as u64 + 1);
-        match self.locator {
-            RowLocator::Line => format!("line {n}"),
-            RowLocator::Row => format!("row {n}"),
+        let record = self.source_records.get(row).copied().unwrap_or(0);
+        let at = self.parts.partition_point(|p| p.first_row <= row).max(1) - 1;
+        let Some(part) = self.parts.get(at) else {
+            return format!("row {}", row + 1);
+        };
+        let place = part.locator.name(n, record);
+        if self.parts.len() > 1 {
+            format!("{}: {place}", part.part.name)
+        } else {
+            place
         }
+    }
+
+    /// The input as shown to people: its path, and how many files when several.
+    pub fn input_label(&self) -> String {
+        match self.parts.len() {
+            0 | 1 => self.path.display().to_string(),
+            n => format!("{} ({n} files)", self.path.display()),
+        }
+    }
+
+    /// The files read, in row order.
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.parts.iter().map(|p| p.part.path.clone()).collect()
+    }
+
+    /// The file row `row` came from.
+    pub fn part_of(&self, row: usize) -> Option<&Part> {
+        let at = self
+            .parts
+            .partition_point(|p| p.first_row <= row)
+            .checked_sub(1)?;
+        Some(&self.parts[at].part)
     }
 
     /// A name for a new column: `name`, or `atlas_name` (then `atlas_name_2`, ...) when the
@@ -194,30 +289,117 @@ impl Samples {
             .collect()
     }
 
-    /// The chat turns (role, content) of one row when the text column holds chat messages.
+    /// The turns (role, content) of one row: the chat when the text column holds one, else
+    /// (prompt column name, prompt) and (text column name, text) when there is a prompt
+    /// column, else `None`.
     pub fn chat_turns(&self, row: usize) -> Option<Vec<(String, String)>> {
-        if !self.text_is_chat {
-            return None;
+        if self.text_is_chat {
+            let col = self.frame.column(&self.text_column).ok()?;
+            return chat::turns_at(col.as_materialized_series(), row);
         }
-        let col = self.frame.column(&self.text_column).ok()?;
-        columns::chat_turns_at(col.as_materialized_series(), row)
+        let prompt = self.prompt_column.as_ref()?;
+        let value = self.frame.column(prompt).ok()?.str().ok()?.get(row)?;
+        Some(vec![
+            (prompt.clone(), value.to_string()),
+            (self.text_column.clone(), self.texts.get(row)?.clone()),
+        ])
     }
 }
 
-/// Load a sample set from `path`, choosing the format by extension.
+/// Load a sample set from `path` (a file, a folder of parts or a glob), choosing the format
+/// by extension.
 pub fn load(
     path: &Path,
     options: &LoadOptions,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Samples, LoadError> {
-    let format = Format::of(path)?;
+    load_many(&[path.to_path_buf()], options, progress, cancel)
+}
+
+/// Load several inputs (files, folders of parts, globs) as one table: the union of their
+/// columns (missing ones null), with a `source` column naming each row's file when there is
+/// more than one, and a column per hive-style `key=value/` folder.
+pub fn load_many(
+    inputs: &[PathBuf],
+    options: &LoadOptions,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Samples, LoadError> {
+    let first = inputs.first().ok_or(LoadError::NoInput)?;
+    let parts = input::expand(inputs)?;
     let mut warnings = Vec::new();
-    let table = read::read_table(path, format, &mut warnings, progress, cancel)?;
-    if cancel.is_cancelled() {
-        return Err(LoadError::Cancelled);
+    let (parts, tables) = read_parts(parts, options, &mut warnings, progress, cancel)?;
+    let format = tables[0].0;
+    let (table, parts) = union::combine(parts, tables, &mut warnings)?;
+    let input = Input {
+        path: first.clone(),
+        format,
+        parts,
+        delimiter: options.delimiter,
+    };
+    from_table(input, table, options, warnings)
+}
+
+/// The parts kept and their tables (with each one's format), in the same order.
+type ReadParts = (Vec<Part>, Vec<(Format, read::Table)>);
+
+/// Each part's table. Of several parts, an empty one (Spark writes them for empty
+/// partitions) is skipped with a warning; the load fails when none is left.
+fn read_parts(
+    parts: Vec<Part>,
+    options: &LoadOptions,
+    warnings: &mut Vec<String>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<ReadParts, LoadError> {
+    let several = parts.len() > 1;
+    let mut kept = Vec::with_capacity(parts.len());
+    let mut tables = Vec::with_capacity(parts.len());
+    let mut skipped = None;
+    for part in parts {
+        let format = Format::of(&part.path)?;
+        if format == Format::Npy && several {
+            return Err(LoadError::NoParts {
+                path: part.path,
+                reason: "a bare .npy matrix cannot be one of several parts".into(),
+            });
+        }
+        let read = read::read_table(
+            &part.path,
+            format,
+            options.delimiter,
+            warnings,
+            progress,
+            cancel,
+        );
+        if cancel.is_cancelled() {
+            return Err(LoadError::Cancelled);
+        }
+        match read {
+            Ok(table) => {
+                kept.push(part);
+                tables.push((format, table));
+            }
+            Err(e @ (LoadError::Empty { .. } | LoadError::NoUsableRows { .. })) if several => {
+                warnings.push(format!("{e}; the part is skipped"));
+                skipped = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
     }
-    from_table(path, format, table, options, warnings)
+    match skipped {
+        Some(e) if tables.is_empty() => Err(e),
+        _ => Ok((kept, tables)),
+    }
+}
+
+/// Where a table came from.
+struct Input {
+    path: PathBuf,
+    format: Format,
+    parts: Vec<PartRows>,
+    delimiter: Option<u8>,
 }
 
 /// The table's column names, for messages.
@@ -230,37 +412,67 @@ fn column_list(frame: &DataFrame) -> String {
         .join(", ")
 }
 
-/// Build `Samples` from a table read from `path`: choose the text column, describe the others.
+/// Build `Samples` from the table read from `input`: choose the text column, describe the
+/// others.
 fn from_table(
-    path: &Path,
-    format: Format,
+    input: Input,
     table: read::Table,
     options: &LoadOptions,
     mut warnings: Vec<String>,
 ) -> Result<Samples, LoadError> {
+    let path = input.path.as_path();
     if table.frame.height() == 0 {
         return Err(LoadError::NoUsableRows {
             path: path.to_path_buf(),
             reason: "the table has no rows".into(),
         });
     }
-    if format == Format::Npy {
-        return Ok(vectors_only(path, table, warnings));
-    }
-    let read::Table {
-        frame,
-        source_index,
-        locator,
-    } = table;
-    let (text_column, detected) = choose_text_column(path, &frame, options)?;
-    let (texts, is_chat) = texts_of(path, &frame, &text_column)?;
-    let locate = |row: usize| match locator {
-        RowLocator::Line => format!("line {}", source_index[row]),
-        RowLocator::Row => format!("row {}", source_index[row]),
+    let vectors_only = input.format == Format::Npy;
+    let (text_column, detected) = if vectors_only {
+        ("row".to_string(), true)
+    } else {
+        choose_text_column(path, &table.frame, options)?
     };
+    let (texts, is_chat) = if vectors_only {
+        (vec![String::new(); table.frame.height()], false)
+    } else {
+        texts_of(path, &table.frame, &text_column)?
+    };
+    let prompt_column = (!is_chat && !vectors_only)
+        .then(|| columns::detect_prompt_column(&table.frame, &text_column))
+        .flatten();
+    let mut samples = Samples {
+        path: input.path,
+        parts: input.parts,
+        format: input.format,
+        delimiter: input.delimiter,
+        frame: table.frame,
+        text_column,
+        text_column_detected: detected,
+        text_is_chat: is_chat,
+        prompt_column,
+        texts: std::sync::Arc::new(texts),
+        columns: Vec::new(),
+        source_index: table.source_index,
+        source_records: table.records,
+        warnings: Vec::new(),
+    };
+    if vectors_only {
+        samples.columns = other_columns(&samples.frame);
+    } else {
+        warn_missing_text(&samples, &mut warnings);
+        samples.columns = describe_columns(&samples, &mut warnings);
+    }
+    samples.warnings = warnings;
+    Ok(samples)
+}
+
+fn warn_missing_text(samples: &Samples, warnings: &mut Vec<String>) {
+    let text_column = &samples.text_column;
     // Invariant: the column exists (checked or detected by `choose_text_column`).
-    let series = frame
-        .column(&text_column)
+    let series = samples
+        .frame
+        .column(text_column)
         .expect("text column exists")
         .as_materialized_series();
     let missing = series.null_count();
@@ -269,45 +481,35 @@ fn from_table(
             .is_null()
             .iter()
             .position(|null| null == Some(true))
-            .map(locate)
+            .map(|row| samples.locate(row))
             .unwrap_or_default();
         warnings.push(format!(
             "{}: column '{text_column}': {missing} rows have no text (first at {first}); they are kept with empty text",
-            path.display()
+            samples.path.display()
         ));
     }
-    let columns = frame
+}
+
+fn describe_columns(samples: &Samples, warnings: &mut Vec<String>) -> Vec<ColumnInfo> {
+    let path = samples.path.display();
+    samples
+        .frame
         .columns()
         .iter()
         .map(|col| {
             columns::describe(
                 col.as_materialized_series(),
-                col.name() == text_column.as_str(),
-                &mut |msg| warnings.push(format!("{}: {msg}", path.display())),
-                &locate,
+                col.name() == samples.text_column.as_str(),
+                &mut |msg| warnings.push(format!("{path}: {msg}")),
+                &|row| samples.locate(row),
             )
         })
-        .collect();
-    Ok(Samples {
-        path: path.to_path_buf(),
-        format,
-        frame,
-        text_column,
-        text_column_detected: detected,
-        text_is_chat: is_chat,
-        texts: std::sync::Arc::new(texts),
-        columns,
-        source_index,
-        locator,
-        warnings,
-    })
+        .collect()
 }
 
-/// A bare `.npy`: vectors only, no text; the row number is the one column.
-fn vectors_only(path: &Path, table: read::Table, warnings: Vec<String>) -> Samples {
-    let n = table.frame.height();
-    let columns = table
-        .frame
+/// A bare `.npy`'s one column (the row number), described as nothing to colour by.
+fn other_columns(frame: &DataFrame) -> Vec<ColumnInfo> {
+    frame
         .columns()
         .iter()
         .map(|c| ColumnInfo {
@@ -315,20 +517,7 @@ fn vectors_only(path: &Path, table: read::Table, warnings: Vec<String>) -> Sampl
             dtype: c.dtype().to_string(),
             kind: ColumnKind::Other,
         })
-        .collect();
-    Samples {
-        path: path.to_path_buf(),
-        format: Format::Npy,
-        frame: table.frame,
-        text_column: "row".into(),
-        text_column_detected: true,
-        text_is_chat: false,
-        texts: std::sync::Arc::new(vec![String::new(); n]),
-        columns,
-        source_index: table.source_index,
-        locator: table.locator,
-        warnings,
-    }
+        .collect()
 }
 
 /// The text column named in `options` (it must exist) or detected; and whether detected.
@@ -368,12 +557,15 @@ fn texts_of(
         .as_materialized_series();
     if series.dtype() == &DataType::String {
         let ca = series.str().expect("dtype checked");
+        if chat::is_transcript_column(ca) {
+            return Ok((chat::flatten_column(series), true));
+        }
         Ok((
             ca.iter().map(|v| v.unwrap_or("").to_string()).collect(),
             false,
         ))
-    } else if columns::is_chat_dtype(series.dtype()) {
-        Ok((columns::flatten_chat(series), true))
+    } else if chat::is_chat_dtype(series.dtype()) {
+        Ok((chat::flatten_column(series), true))
     } else {
         Err(LoadError::NotText {
             path: path.to_path_buf(),

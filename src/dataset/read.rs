@@ -1,21 +1,26 @@
-//! Reading the raw table. JSONL and CSV are checked line by line first (UTF-8, JSON syntax,
-//! field counts) so that a bad line becomes a warning naming it, not an abort; the good
-//! lines then go to polars' parsers.
+//! Reading one file's raw table. JSON lines are checked line by line first (UTF-8, JSON
+//! syntax) so that a bad line becomes a warning naming it, not an abort; chat shapes polars
+//! cannot read are rewritten (see [`chat`]); the good lines then go to polars' parser.
+//! CSV goes through [`delimited`], Parquet straight to polars.
 
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::{LoadError, RowLocator};
+use super::input::{self, Compression};
+use super::typing::{self, Origin};
+use super::{LoadError, RowLocator, chat, delimited};
 use crate::progress::{CancelToken, Progress, Stage};
 
-/// Input file formats, chosen by extension.
+/// Input file formats, chosen by extension (after a `.gz` / `.zst` one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// JSON lines, or (`.json`) one array of objects.
     JsonLines,
+    /// CSV or TSV.
     Csv,
     Parquet,
     /// A bare `.npy` matrix: vectors without text or metadata.
@@ -24,19 +29,25 @@ pub enum Format {
 
 impl Format {
     pub fn of(path: &Path) -> Result<Format, LoadError> {
-        let ext = path
+        let (compression, name) = Compression::of(path);
+        let ext = Path::new(&name)
             .extension()
             .and_then(|e| e.to_str())
             .map(|e| e.to_ascii_lowercase());
-        match ext.as_deref() {
-            Some("jsonl" | "ndjson" | "json") => Ok(Format::JsonLines),
-            Some("csv") => Ok(Format::Csv),
-            Some("parquet" | "pq") => Ok(Format::Parquet),
-            Some("npy") => Ok(Format::Npy),
-            _ => Err(LoadError::UnknownFormat {
-                path: path.to_path_buf(),
-            }),
+        let format = match ext.as_deref() {
+            Some("jsonl" | "ndjson" | "json") => Some(Format::JsonLines),
+            Some("csv" | "tsv" | "tab") => Some(Format::Csv),
+            Some("parquet" | "pq") => Some(Format::Parquet),
+            Some("npy") => Some(Format::Npy),
+            _ => None,
+        };
+        match format {
+            Some(Format::Parquet | Format::Npy) if compression != Compression::None => None,
+            f => f,
         }
+        .ok_or_else(|| LoadError::UnknownFormat {
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn name(self) -> &'static str {
@@ -49,10 +60,36 @@ impl Format {
     }
 }
 
+/// The delimiter a file's name suggests: tab for `.tsv` / `.tab`, else comma.
+fn preferred_delimiter(path: &Path) -> u8 {
+    let (_, name) = Compression::of(path);
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".tsv") || lower.ends_with(".tab") {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+/// One file read: its table, and each row's line (or row) and, for CSV, record number.
 pub(super) struct Table {
     pub frame: DataFrame,
     pub source_index: Vec<u64>,
+    /// CSV record numbers (1-based, header not counted); empty for other formats.
+    pub records: Vec<u64>,
     pub locator: RowLocator,
+}
+
+impl Table {
+    fn numbered(frame: DataFrame, locator: RowLocator) -> Table {
+        let n = frame.height() as u64;
+        Table {
+            frame,
+            source_index: (1..=n).collect(),
+            records: Vec::new(),
+            locator,
+        }
+    }
 }
 
 /// A pre-pass's result: the good lines' bytes, their line numbers, and the bad ones.
@@ -64,6 +101,7 @@ const MAX_NAMED_BAD_LINES: usize = 20;
 pub(super) fn read_table(
     path: &Path,
     format: Format,
+    delimiter: Option<u8>,
     warnings: &mut Vec<String>,
     progress: &dyn Progress,
     cancel: &CancelToken,
@@ -73,15 +111,8 @@ pub(super) fn read_table(
         Format::Npy => read_npy_shape(path, progress),
         Format::Parquet => read_parquet(path, progress),
         Format::JsonLines | Format::Csv => {
-            read_text_table(path, format, warnings, progress, cancel)
+            read_text_table(path, format, delimiter, warnings, progress, cancel)
         }
-    }
-}
-
-fn io_error(path: &Path) -> impl Fn(std::io::Error) -> LoadError + '_ {
-    move |source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
     }
 }
 
@@ -89,7 +120,7 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> LoadError + '_ {
 /// vectors.
 fn read_npy_shape(path: &Path, progress: &dyn Progress) -> Result<Table, LoadError> {
     let format = Format::Npy;
-    let io_err = io_error(path);
+    let io_err = |e| input::io_error(path, e);
     let mut head = vec![0u8; 4096];
     let mut file = std::fs::File::open(path).map_err(&io_err)?;
     let got = std::io::Read::read(&mut file, &mut head).map_err(&io_err)?;
@@ -107,16 +138,12 @@ fn read_npy_shape(path: &Path, progress: &dyn Progress) -> Result<Table, LoadErr
     let frame = DataFrame::new(h.rows, vec![Column::new("row".into(), rows)])
         .map_err(|e| parse_error(path, format, e))?;
     progress.report(Stage::Load, 3, 3);
-    Ok(Table {
-        frame,
-        source_index: (1..=h.rows as u64).collect(),
-        locator: RowLocator::Row,
-    })
+    Ok(Table::numbered(frame, RowLocator::Row))
 }
 
 fn read_parquet(path: &Path, progress: &dyn Progress) -> Result<Table, LoadError> {
     let format = Format::Parquet;
-    let io_err = io_error(path);
+    let io_err = |e| input::io_error(path, e);
     let file = std::fs::File::open(path).map_err(&io_err)?;
     if file.metadata().map_err(&io_err)?.len() == 0 {
         return Err(LoadError::Empty {
@@ -127,25 +154,21 @@ fn read_parquet(path: &Path, progress: &dyn Progress) -> Result<Table, LoadError
         .finish()
         .map_err(|e| parse_error(path, format, e))?;
     progress.report(Stage::Load, 3, 3);
-    let n = frame.height() as u64;
-    Ok(Table {
-        frame,
-        source_index: (1..=n).collect(),
-        locator: RowLocator::Row,
-    })
+    Ok(Table::numbered(frame, RowLocator::Row))
 }
 
-/// JSON lines or CSV: bad lines are filtered out first (each named in a warning), so polars
-/// parses only good ones and every row keeps its line number.
+/// JSON lines, a JSON array or CSV, from the (decompressed) bytes. JSON: bad lines are
+/// filtered out first (each named in a warning), so polars parses only good ones and every
+/// row keeps its line number; CSV is parsed by [`delimited`].
 fn read_text_table(
     path: &Path,
     format: Format,
+    delimiter: Option<u8>,
     warnings: &mut Vec<String>,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Table, LoadError> {
-    let io_err = io_error(path);
-    let bytes = std::fs::read(path).map_err(&io_err)?;
+    let bytes = input::read_bytes(path)?;
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(LoadError::Empty {
             path: path.to_path_buf(),
@@ -155,30 +178,30 @@ fn read_text_table(
     if cancel.is_cancelled() {
         return Err(LoadError::Cancelled);
     }
-    if format == Format::JsonLines && bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
-    {
-        return Err(LoadError::Parse {
-            path: path.to_path_buf(),
-            format: format.name(),
-            detail: "line 1, column 1: the file is one JSON array; expected JSON lines (one object per line)".into(),
-        });
+    if format == Format::Csv {
+        let d = delimiter
+            .unwrap_or_else(|| delimited::sniff_delimiter(&bytes, preferred_delimiter(path)));
+        let table = delimited::read_delimited(path, &bytes, d, warnings)?;
+        progress.report(Stage::Load, 3, 3);
+        return Ok(table);
     }
-    let (clean, source_index, bad) = match format {
-        Format::JsonLines => prefilter_jsonl(&bytes),
-        Format::Csv => prefilter_csv(path, &bytes)?,
-        Format::Parquet | Format::Npy => unreachable!("handled above"),
+    let array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let (clean, source_index, bad) = if array {
+        prefilter_json_array(path, &bytes)?
+    } else {
+        prefilter_jsonl(&bytes)
     };
     drop(bytes);
     report_bad_lines(path, &bad, warnings);
     if source_index.is_empty() {
         let reason = match bad.first() {
             Some(b) => format!(
-                "all {} lines were rejected; first: line {}: {}",
+                "all {} records were rejected; first: {}: {}",
                 bad.len(),
-                b.line,
+                b.at,
                 b.problem
             ),
-            None => "the file has a header but no rows".into(),
+            None => "the file holds no records".into(),
         };
         return Err(LoadError::NoUsableRows {
             path: path.to_path_buf(),
@@ -189,21 +212,17 @@ fn read_text_table(
     if cancel.is_cancelled() {
         return Err(LoadError::Cancelled);
     }
-    let cursor = Cursor::new(clean);
-    let frame = match format {
-        Format::JsonLines => JsonReader::new(cursor)
-            .with_json_format(JsonFormat::JsonLines)
-            .infer_schema_len(None)
-            .finish(),
-        Format::Csv => CsvReadOptions::default()
-            .with_has_header(true)
-            .with_infer_schema_length(None)
-            .into_reader_with_file_handle(cursor)
-            .finish(),
-        Format::Parquet | Format::Npy => unreachable!("handled above"),
-    }
-    .map_err(|e| parse_error(path, format, e))?;
+    let mut frame = JsonReader::new(Cursor::new(clean))
+        .with_json_format(JsonFormat::JsonLines)
+        .infer_schema_len(None)
+        .finish()
+        .map_err(|e| parse_error(path, format, e))?;
     progress.report(Stage::Load, 3, 3);
+    let locator = if array {
+        RowLocator::Row
+    } else {
+        RowLocator::Line
+    };
     // Our pre-pass and polars must agree on the row count, else line numbers would lie.
     let source_index = if frame.height() == source_index.len() {
         source_index
@@ -216,10 +235,15 @@ fn read_text_table(
         ));
         (1..=frame.height() as u64).collect()
     };
+    let locate = |row: usize| locator.name(source_index[row], 0);
+    typing::retype_frame(&mut frame, Origin::Json, &locate, &mut |msg| {
+        warnings.push(format!("{}: {msg}", path.display()))
+    });
     Ok(Table {
         frame,
         source_index,
-        locator: RowLocator::Line,
+        records: Vec::new(),
+        locator,
     })
 }
 
@@ -231,25 +255,26 @@ fn parse_error(path: &Path, format: Format, e: PolarsError) -> LoadError {
     }
 }
 
-/// A line the pre-pass rejected.
+/// A line (or record) the pre-pass rejected.
 #[derive(Debug)]
-struct BadLine {
-    line: u64,
-    problem: String,
+pub(super) struct BadLine {
+    /// Where: "line 7", "record 3, line 7", "element 4".
+    pub at: String,
+    pub problem: String,
 }
 
-fn report_bad_lines(path: &Path, bad: &[BadLine], warnings: &mut Vec<String>) {
+pub(super) fn report_bad_lines(path: &Path, bad: &[BadLine], warnings: &mut Vec<String>) {
     for b in bad.iter().take(MAX_NAMED_BAD_LINES) {
         warnings.push(format!(
-            "{}: line {}: {}; line skipped",
+            "{}: {}: {}; skipped",
             path.display(),
-            b.line,
+            b.at,
             b.problem
         ));
     }
     if bad.len() > MAX_NAMED_BAD_LINES {
         warnings.push(format!(
-            "{}: {} more bad lines skipped ({} in all)",
+            "{}: {} more bad records skipped ({} in all)",
             path.display(),
             bad.len() - MAX_NAMED_BAD_LINES,
             bad.len()
@@ -274,7 +299,7 @@ fn prefilter_jsonl(bytes: &[u8]) -> Prefiltered {
         .map(|(i, l)| (i as u64 + 1, l.strip_suffix(b"\r").unwrap_or(l)))
         .filter(|(_, l)| !l.iter().all(|b| b.is_ascii_whitespace()))
         .collect();
-    let checked: Vec<Result<(), String>> = lines
+    let checked: Vec<Result<Option<Vec<u8>>, String>> = lines
         .par_iter()
         .map(|(_, line)| check_json_line(line))
         .collect();
@@ -283,13 +308,14 @@ fn prefilter_jsonl(bytes: &[u8]) -> Prefiltered {
     let mut bad = Vec::new();
     for ((line_no, line), result) in lines.into_iter().zip(checked) {
         match result {
-            Ok(()) => {
-                clean.extend_from_slice(line);
+            Ok(rewritten) => {
+                let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+                clean.extend_from_slice(rewritten.as_deref().unwrap_or(line));
                 clean.push(b'\n');
                 index.push(line_no);
             }
             Err(problem) => bad.push(BadLine {
-                line: line_no,
+                at: format!("line {line_no}"),
                 problem,
             }),
         }
@@ -297,7 +323,9 @@ fn prefilter_jsonl(bytes: &[u8]) -> Prefiltered {
     (clean, index, bad)
 }
 
-fn check_json_line(line: &[u8]) -> Result<(), String> {
+/// Check one JSON line: `Ok(None)` to keep it as is, `Ok(Some(line))` when a chat shape was
+/// rewritten, `Err(problem)` to skip it.
+fn check_json_line(line: &[u8]) -> Result<Option<Vec<u8>>, String> {
     let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line); // BOM
     if let Err(e) = std::str::from_utf8(line) {
         return Err(format!(
@@ -309,15 +337,62 @@ fn check_json_line(line: &[u8]) -> Result<(), String> {
     if first.map(|i| line[i]) != Some(b'{') {
         return Err("column 1: not a JSON object".into());
     }
-    serde_json::from_slice::<serde::de::IgnoredAny>(line)
-        .map(|_| ())
-        .map_err(|e| {
-            format!(
-                "column {}: malformed JSON: {}",
+    let malformed = |e: serde_json::Error| {
+        format!(
+            "column {}: malformed JSON: {}",
+            e.column(),
+            strip_position(&e)
+        )
+    };
+    if !chat::may_need_rewrite(line) {
+        return serde_json::from_slice::<serde::de::IgnoredAny>(line)
+            .map(|_| None)
+            .map_err(malformed);
+    }
+    let mut object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(line).map_err(malformed)?;
+    Ok(chat::canonicalize(&mut object).then(|| rewritten(object)))
+}
+
+fn rewritten(object: serde_json::Map<String, serde_json::Value>) -> Vec<u8> {
+    // Invariant: a map of JSON values always serialises.
+    serde_json::to_vec(&serde_json::Value::Object(object)).expect("JSON value serialises")
+}
+
+/// A `.json` file holding one array of objects: each element becomes a JSON line (chat
+/// shapes rewritten); an element that is not an object is skipped with a warning. A syntax
+/// error fails the file, naming its line and column.
+fn prefilter_json_array(path: &Path, bytes: &[u8]) -> Result<Prefiltered, LoadError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let items: Vec<serde_json::Value> =
+        serde_json::from_slice(bytes).map_err(|e| LoadError::Parse {
+            path: path.to_path_buf(),
+            format: "JSON",
+            detail: format!(
+                "line {}, column {}: {}",
+                e.line(),
                 e.column(),
                 strip_position(&e)
-            )
-        })
+            ),
+        })?;
+    let mut clean = Vec::with_capacity(bytes.len());
+    let mut index = Vec::with_capacity(items.len());
+    let mut bad = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let number = i as u64 + 1;
+        let serde_json::Value::Object(mut object) = item else {
+            bad.push(BadLine {
+                at: format!("element {number}"),
+                problem: "not a JSON object".into(),
+            });
+            continue;
+        };
+        chat::canonicalize(&mut object);
+        clean.extend_from_slice(&rewritten(object));
+        clean.push(b'\n');
+        index.push(number);
+    }
+    Ok((clean, index, bad))
 }
 
 /// serde_json's message without its trailing " at line L column C".
@@ -327,93 +402,6 @@ fn strip_position(e: &serde_json::Error) -> String {
         Some(i) => msg[..i].to_string(),
         None => msg,
     }
-}
-
-/// Check every CSV record's field count and UTF-8; return the header plus the good records,
-/// their line numbers, and the bad ones.
-fn prefilter_csv(path: &Path, bytes: &[u8]) -> Result<Prefiltered, LoadError> {
-    let csv_error = |detail: String| LoadError::Parse {
-        path: PathBuf::from(path),
-        format: "CSV",
-        detail,
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(bytes);
-    let header = reader
-        .byte_headers()
-        .map_err(|e| csv_error(format!("line 1: {e}")))?
-        .clone();
-    for (i, field) in header.iter().enumerate() {
-        if std::str::from_utf8(field).is_err() {
-            return Err(csv_error(format!(
-                "line 1, header field {}: invalid UTF-8",
-                i + 1
-            )));
-        }
-    }
-    let names: Vec<String> = header
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect();
-    let mut record = csv::ByteRecord::new();
-    // (start byte, line, accepted)
-    let mut starts: Vec<(usize, u64, bool)> = Vec::new();
-    let mut bad = Vec::new();
-    loop {
-        let pos = reader.position().clone();
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map(|p| p.line()).unwrap_or(pos.line());
-                let start = record
-                    .position()
-                    .map(|p| p.byte() as usize)
-                    .unwrap_or(pos.byte() as usize);
-                let mut problem = None;
-                if record.len() != header.len() {
-                    problem = Some(format!(
-                        "{} fields where the header has {}",
-                        record.len(),
-                        header.len()
-                    ));
-                } else if let Some((i, _)) = record
-                    .iter()
-                    .enumerate()
-                    .find(|(_, f)| std::str::from_utf8(f).is_err())
-                {
-                    problem = Some(format!("column '{}': invalid UTF-8", names[i]));
-                }
-                if let Some(problem) = &problem {
-                    bad.push(BadLine {
-                        line,
-                        problem: problem.clone(),
-                    });
-                }
-                starts.push((start, line, problem.is_none()));
-            }
-            Err(e) => {
-                return Err(csv_error(format!("line {}: {e}", pos.line())));
-            }
-        }
-    }
-    let body_start = starts.first().map(|s| s.0).unwrap_or(bytes.len());
-    let mut clean = Vec::with_capacity(bytes.len());
-    clean.extend_from_slice(&bytes[..body_start]);
-    let mut index = Vec::with_capacity(starts.len());
-    for (k, &(start, line, ok)) in starts.iter().enumerate() {
-        if !ok {
-            continue;
-        }
-        let end = starts.get(k + 1).map(|s| s.0).unwrap_or(bytes.len());
-        clean.extend_from_slice(&bytes[start..end]);
-        if !clean.ends_with(b"\n") {
-            clean.push(b'\n');
-        }
-        index.push(line);
-    }
-    Ok((clean, index, bad))
 }
 
 #[cfg(test)]
@@ -429,26 +417,11 @@ mod tests {
             String::from_utf8(clean).unwrap(),
             "{\"text\": \"a\"}\n{\"text\": \"c\"}\n"
         );
-        let lines: Vec<u64> = bad.iter().map(|b| b.line).collect();
-        assert_eq!(lines, vec![2, 4, 5]);
+        let lines: Vec<&str> = bad.iter().map(|b| b.at.as_str()).collect();
+        assert_eq!(lines, vec!["line 2", "line 4", "line 5"]);
         assert!(bad[0].problem.contains("malformed JSON"), "{:?}", bad[0]);
         assert!(bad[1].problem.contains("not a JSON object"));
         assert!(bad[2].problem.contains("invalid UTF-8"));
         assert!(bad[2].problem.contains("column 11"), "{:?}", bad[2]);
-    }
-
-    #[test]
-    fn csv_prefilter_drops_ragged_records() {
-        let data = b"text,score\n\"hello, world\",1\nragged\n\"multi\nline\",2\nx,3,4\n";
-        let (clean, index, bad) = prefilter_csv(Path::new("t.csv"), data).unwrap();
-        assert_eq!(index, vec![2, 4]);
-        assert_eq!(
-            String::from_utf8(clean).unwrap(),
-            "text,score\n\"hello, world\",1\n\"multi\nline\",2\n"
-        );
-        assert_eq!(bad.len(), 2);
-        assert_eq!(bad[0].line, 3);
-        assert!(bad[0].problem.contains("1 fields where the header has 2"));
-        assert_eq!(bad[1].line, 6);
     }
 }

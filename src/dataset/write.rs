@@ -46,11 +46,11 @@ pub fn coordinate_names(frame: &DataFrame) -> (String, String) {
 pub fn write_map_parquet(
     frame: &DataFrame,
     coords: &[[f32; 2]],
-    input: &Path,
+    inputs: &[PathBuf],
     out: &Path,
 ) -> Result<(String, String), WriteError> {
     let dest = Destination {
-        input,
+        inputs,
         out,
         format: TableFormat::Parquet,
     };
@@ -64,7 +64,7 @@ pub fn write_vectors_parquet(
     frame: &DataFrame,
     vectors: &[f32],
     dims: usize,
-    input: &Path,
+    inputs: &[PathBuf],
     out: &Path,
 ) -> Result<String, WriteError> {
     if dims == 0 || frame.height() * dims != vectors.len() {
@@ -73,7 +73,7 @@ pub fn write_vectors_parquet(
             rows: frame.height(),
         });
     }
-    refuse_input(input, out)?;
+    refuse_input(inputs, out)?;
     let encode = |e: PolarsError| WriteError::Encode {
         path: out.to_path_buf(),
         format: "Parquet",
@@ -93,11 +93,10 @@ pub fn write_vectors_parquet(
     Ok(name)
 }
 
-/// Refuse to write over the input file.
-fn refuse_input(input: &Path, out: &Path) -> Result<(), WriteError> {
-    if let (Ok(a), Ok(b)) = (input.canonicalize(), out.canonicalize())
-        && a == b
-    {
+/// Refuse to write over any of the input files.
+fn refuse_input(inputs: &[PathBuf], out: &Path) -> Result<(), WriteError> {
+    let same = |input: &PathBuf| matches!((input.canonicalize(), out.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    if inputs.iter().any(same) {
         return Err(WriteError::WouldOverwriteInput {
             path: out.to_path_buf(),
         });
@@ -130,7 +129,7 @@ fn write_frame(df: &mut DataFrame, format: TableFormat, out: &Path) -> Result<()
 /// Where a table goes: the output file, its format, and the input it must never replace.
 #[derive(Clone, Copy)]
 struct Destination<'a> {
-    input: &'a Path,
+    inputs: &'a [PathBuf],
     out: &'a Path,
     format: TableFormat,
 }
@@ -169,13 +168,17 @@ pub fn write_rows(
     frame: &DataFrame,
     rows: &[u32],
     coords: &[[f32; 2]],
-    input: &Path,
+    inputs: &[PathBuf],
     out: &Path,
 ) -> Result<usize, WriteError> {
     let format = TableFormat::from_path(out).ok_or_else(|| WriteError::Format {
         path: out.to_path_buf(),
     })?;
-    let dest = Destination { input, out, format };
+    let dest = Destination {
+        inputs,
+        out,
+        format,
+    };
     write_with_coords(frame, Some(rows), coords, &dest).map(|_| rows.len())
 }
 
@@ -187,14 +190,18 @@ fn write_with_coords(
     coords: &[[f32; 2]],
     dest: &Destination<'_>,
 ) -> Result<(String, String), WriteError> {
-    let Destination { input, out, format } = *dest;
+    let Destination {
+        inputs,
+        out,
+        format,
+    } = *dest;
     if frame.height() != coords.len() {
         return Err(WriteError::Length {
             coords: coords.len(),
             rows: frame.height(),
         });
     }
-    refuse_input(input, out)?;
+    refuse_input(inputs, out)?;
     let encode = |e: PolarsError| WriteError::Encode {
         path: out.to_path_buf(),
         format: format.name(),
@@ -237,11 +244,12 @@ mod tests {
         for name in ["sel.parquet", "sel.csv", "sel.jsonl"] {
             let out = dir.path().join(name);
             assert_eq!(
-                write_rows(&frame, &[1, 3], &coords, &input, &out).unwrap(),
+                write_rows(&frame, &[1, 3], &coords, std::slice::from_ref(&input), &out).unwrap(),
                 2
             );
             let options = crate::dataset::LoadOptions {
                 text_column: Some("text".into()),
+                ..Default::default()
             };
             let cancel = crate::progress::CancelToken::new();
             let back = crate::dataset::load(&out, &options, &crate::progress::NoProgress, &cancel)
@@ -258,7 +266,14 @@ mod tests {
                 .unwrap();
             assert_eq!(ay.f64().unwrap().get(1), Some(7.0), "{name}");
         }
-        let err = write_rows(&frame, &[0], &coords, &input, &dir.path().join("a.txt")).unwrap_err();
+        let err = write_rows(
+            &frame,
+            &[0],
+            &coords,
+            std::slice::from_ref(&input),
+            &dir.path().join("a.txt"),
+        )
+        .unwrap_err();
         assert!(matches!(err, WriteError::Format { .. }));
         // Only the three outputs: no temporary files left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);

@@ -82,11 +82,21 @@ pub fn load_samples(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Samples, PipelineError> {
-    let mut samples = crate::dataset::load(path, &spec.options, progress, cancel)?;
+    load_inputs(&[path.to_path_buf()], spec, progress, cancel)
+}
+
+/// [`load_samples`] for several inputs read as one table ([`crate::dataset::load_many`]).
+pub fn load_inputs(
+    inputs: &[PathBuf],
+    spec: &LoadSpec,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Samples, PipelineError> {
+    let mut samples = crate::dataset::load_many(inputs, &spec.options, progress, cancel)?;
     if samples.format != Format::Npy {
         crate::metrics::apply(&mut samples, &spec.metrics).map_err(|problem| {
             PipelineError::Metric {
-                path: path.to_path_buf(),
+                path: samples.path.clone(),
                 problem,
             }
         })?;

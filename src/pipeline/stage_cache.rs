@@ -65,6 +65,25 @@ pub(super) fn cached<T>(
     Ok((value, CacheUse::Miss))
 }
 
+/// The hash of what was read: the file's bytes for one file (as always), else every part's
+/// name and bytes, and a delimiter given by hand (it changes what the bytes mean).
+fn input_hash(samples: &Samples) -> std::io::Result<[u8; 32]> {
+    if let ([part], None) = (&samples.parts[..], samples.delimiter) {
+        return file_hash(&part.part.path);
+    }
+    let mut h = blake3::Hasher::new();
+    for part in &samples.parts {
+        h.update(part.part.name.as_bytes());
+        h.update(&[0]);
+        h.update(&file_hash(&part.part.path)?);
+    }
+    if let Some(d) = samples.delimiter {
+        h.update(b"delimiter=");
+        h.update(&[d]);
+    }
+    Ok(*h.finalize().as_bytes())
+}
+
 /// Cache keys of the three stages, each including everything the stage depends on.
 pub(super) struct StageKeys {
     pub embeddings: Key,
@@ -78,7 +97,7 @@ pub(super) fn stage_keys(
     source: &VectorSource,
     embedder_id: &str,
 ) -> std::io::Result<StageKeys> {
-    let content = file_hash(&samples.path)?;
+    let content = input_hash(samples)?;
     let source_part: Vec<u8> = match source {
         VectorSource::Lexical => format!(
             "lexical dims={} seed={}",

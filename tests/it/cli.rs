@@ -270,7 +270,7 @@ fn bad_inputs_fail_cleanly_or_warn() {
         (
             "bad/ragged.csv",
             4,
-            "ragged.csv: line 3: 2 fields where the header has 3",
+            "ragged.csv: record 2, line 3: 2 fields where the header has 3",
         ),
         (
             "bad/nan_scores.csv",

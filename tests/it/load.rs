@@ -1,4 +1,6 @@
-//! Loader tests: formats, column detection, column kinds, bad input.
+//! Loader tests: formats, column detection, column kinds, bad input; the files of
+//! `samples/formats/` (written by Python's csv module, pandas, pyarrow, gzip, zstd: see its
+//! `make.py`) through the library and through the real binary.
 
 use std::io::Write;
 
@@ -12,6 +14,7 @@ fn load_path(path: &std::path::Path, text: Option<&str>) -> Result<Samples, Load
         path,
         &LoadOptions {
             text_column: text.map(String::from),
+            ..Default::default()
         },
         &NoProgress,
         &CancelToken::new(),
@@ -103,7 +106,7 @@ fn csv_and_parquet_load() {
     );
     let s = load_path(&p, None).unwrap();
     assert_eq!(*s.texts, vec!["Hello, world", "Multi\nline"]);
-    assert_eq!(s.locate(1), "line 3");
+    assert_eq!(s.locate(1), "record 2, line 3");
     // Parquet: write one with polars.
     use polars::prelude::*;
     let mut df = df!("text" => ["one", "two", "three"], "score" => [1.0, 2.0, 3.0]).unwrap();
@@ -170,10 +173,9 @@ fn missing_and_non_finite_numbers_are_counted() {
         k => panic!("{k:?}"),
     }
     assert!(
-        s.warnings
-            .iter()
-            .any(|w| w
-                .contains("column 'score': 1 missing and 3 NaN/infinite values (first at line 3)")),
+        s.warnings.iter().any(|w| w.contains(
+            "column 'score': 1 missing and 3 NaN/infinite values (first at record 2, line 3)"
+        )),
         "{:?}",
         s.warnings
     );
@@ -213,10 +215,16 @@ fn unusable_files_fail_with_clear_errors() {
         "lists the columns: {err}"
     );
 
-    let err = load_path(std::path::Path::new("x.txt"), None)
-        .err()
-        .unwrap();
-    assert!(matches!(err, LoadError::UnknownFormat { .. }));
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["x.txt", "x.parquet.gz"] {
+        let err = load_path(&write_temp(&dir, name, b"text\nhi\n"), None)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, LoadError::UnknownFormat { .. }),
+            "{name}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -230,4 +238,438 @@ fn cancelled_load_stops() {
         &cancel,
     );
     assert!(matches!(r, Err(LoadError::Cancelled)));
+}
+
+fn formats(name: &str) -> std::path::PathBuf {
+    sample(&format!("formats/{name}"))
+}
+
+/// `sample-atlas map INPUTS -o OUT --report R` (small, fast settings, no cache); its stderr,
+/// the output table and the report. Fails the test when the run fails.
+fn map_ok(inputs: &[&std::path::Path], extra: &[&str]) -> (String, DataFrame, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.parquet");
+    let report = dir.path().join("report.json");
+    let o = crate::atlas_cmd()
+        .arg("map")
+        .args(inputs)
+        .args([
+            "-o",
+            out.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ])
+        .args([
+            "--quiet",
+            "--no-cache",
+            "--n-neighbors",
+            "3",
+            "--epochs",
+            "20",
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{stderr}");
+    let frame = ParquetReader::new(std::fs::File::open(&out).unwrap())
+        .finish()
+        .unwrap();
+    let report = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    (stderr, frame, report)
+}
+
+/// The same run expected to fail: its exit code and stderr.
+fn map_err(inputs: &[&std::path::Path], extra: &[&str]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.parquet");
+    let o = crate::atlas_cmd()
+        .arg("map")
+        .args(inputs)
+        .args(["-o", out.to_str().unwrap(), "--quiet", "--no-cache"])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn strings(frame: &DataFrame, column: &str) -> Vec<Option<String>> {
+    let c = frame.column(column).unwrap().str().unwrap().clone();
+    c.iter().map(|v| v.map(String::from)).collect()
+}
+
+fn names(frame: &DataFrame) -> Vec<String> {
+    frame
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect()
+}
+
+fn warnings(report: &serde_json::Value) -> Vec<String> {
+    report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .collect()
+}
+
+use polars::prelude::{DataFrame, DataType, ParquetReader, SerReader};
+
+#[test]
+fn a_python_csv_with_crlf_loads_each_record_once() {
+    let (stderr, frame, report) = map_ok(&[&formats("python_crlf.csv")], &[]);
+    assert_eq!(frame.height(), 300, "{stderr}");
+    assert_eq!(report["rows"], 300);
+    assert!(warnings(&report).is_empty(), "{:?}", warnings(&report));
+    let texts = strings(&frame, "text");
+    assert!(
+        texts
+            .iter()
+            .all(|t| t.as_deref().is_some_and(|t| t.starts_with("Sample ")))
+    );
+    // Record 4 holds a quoted newline, quotes and a comma, kept as written.
+    assert!(
+        texts[3]
+            .as_deref()
+            .unwrap()
+            .ends_with("\nA second line, with \"quotes\", commas; and semicolons."),
+        "{:?}",
+        texts[3]
+    );
+    assert_eq!(frame.column("score").unwrap().dtype(), &DataType::Float64);
+    assert_eq!(frame.column("score").unwrap().null_count(), 0);
+}
+
+#[test]
+fn delimiters_are_sniffed_and_can_be_given() {
+    for name in [
+        "excel_semicolon.csv",
+        "pipes.csv",
+        "pandas.tsv",
+        "pandas.csv.zst",
+    ] {
+        let (stderr, frame, report) = map_ok(&[&formats(name)], &[]);
+        // Excel's byte-order mark is not part of the first column's name.
+        assert_eq!(
+            names(&frame)[..3],
+            ["text", "score", "model"],
+            "{name}: {stderr}"
+        );
+        assert_eq!(
+            frame.column("score").unwrap().dtype(),
+            &DataType::Float64,
+            "{name}"
+        );
+        assert!(
+            warnings(&report).is_empty(),
+            "{name}: {:?}",
+            warnings(&report)
+        );
+    }
+    // Excel's decimal commas (`0,292`) in a `;`-separated file are numbers.
+    let (_, frame, _) = map_ok(&[&formats("excel_semicolon.csv")], &["--delimiter", ";"]);
+    assert_eq!(frame.height(), 40);
+    let score = frame.column("score").unwrap().f64().unwrap().get(0);
+    assert_eq!(score, Some(0.292));
+    let (_, frame, _) = map_ok(&[&formats("pandas.tsv")], &["--delimiter", "tab"]);
+    assert_eq!(frame.height(), 60);
+    // The wrong delimiter, given by hand, is obeyed: one column.
+    let (_, frame, _) = map_ok(&[&formats("excel_semicolon.csv")], &["--delimiter", "|"]);
+    assert_eq!(names(&frame)[0], "text;score;model");
+    let (code, stderr) = map_err(&[&formats("pipes.csv")], &["--delimiter", "ab"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("expected one ASCII character"), "{stderr}");
+}
+
+#[test]
+fn ragged_csv_warnings_name_record_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_temp(
+        &dir,
+        "r.csv",
+        b"text,score\r\n\"two\r\nlines\",1\r\nragged\r\nok,2\r\nend,3\r\n",
+    );
+    let (_, frame, report) = map_ok(&[&p], &[]);
+    assert_eq!(frame.height(), 3);
+    let w = warnings(&report);
+    assert!(
+        w[0].contains("r.csv: record 2, line 4: 1 fields where the header has 2; skipped"),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn numeric_columns_with_stray_strings_stay_numeric() {
+    let (_, frame, report) = map_ok(&[&sample("bad/stray_strings.csv")], &[]);
+    let w = warnings(&report);
+    let score = frame.column("score").unwrap();
+    assert_eq!(score.dtype(), &DataType::Float64);
+    // "n/a" is missing, "high" is bad: both null, only "high" is named.
+    assert_eq!(score.null_count(), 2);
+    assert!(
+        w.iter().any(|w| w.contains(
+            "column 'score': 1 value is not a number, shown as missing (first: \"high\" at record 13, line 15, field 2)"
+        )),
+        "{w:?}"
+    );
+    assert_eq!(frame.column("rating").unwrap().dtype(), &DataType::Int64);
+    assert!(
+        w.iter()
+            .any(|w| w.contains("column 'rating': 1 value is not a number")),
+        "{w:?}"
+    );
+    // Half numbers, half words: text.
+    assert_eq!(frame.column("notes").unwrap().dtype(), &DataType::String);
+
+    let (_, frame, report) = map_ok(&[&sample("bad/stray_strings.jsonl")], &[]);
+    assert_eq!(frame.column("score").unwrap().dtype(), &DataType::Float64);
+    let w = warnings(&report);
+    assert!(
+        w.iter().any(|w| w.contains(
+            "column 'score': 1 value is not a number, shown as missing (first: \"high\" at line 6)"
+        )),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn compressed_json_and_a_json_array_load() {
+    let dir = tempfile::tempdir().unwrap();
+    // gzip and zstd of a JSON array and of JSON lines, made here with the crates.
+    let array = std::fs::read(formats("sharegpt.json")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&array).unwrap();
+    let json_gz = write_temp(&dir, "share.json.gz", &gz.finish().unwrap());
+    let lines = std::fs::read(sample("chat.jsonl")).unwrap();
+    let zst = write_temp(
+        &dir,
+        "chat.jsonl.zst",
+        &zstd::encode_all(&lines[..], 3).unwrap(),
+    );
+    for (path, rows) in [(formats("sharegpt.json"), 6), (json_gz, 6), (zst, 40)] {
+        let (stderr, frame, _) = map_ok(&[&path], &[]);
+        assert_eq!(frame.height(), rows, "{}: {stderr}", path.display());
+    }
+    let corrupt = write_temp(&dir, "bad.jsonl.gz", b"\x1f\x8b not really gzip");
+    let (code, stderr) = map_err(&[&corrupt], &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("bad.jsonl.gz: could not read gzip: not a valid gzip stream"),
+        "{stderr}"
+    );
+    // A JSON array with an element that is not an object: skipped, named.
+    let p = write_temp(
+        &dir,
+        "a.json",
+        b"[{\"text\": \"a b\"}, 7, {\"text\": \"c d\"}, {\"text\": \"e f\"}]",
+    );
+    let (_, frame, report) = map_ok(&[&p], &[]);
+    assert_eq!(frame.height(), 3);
+    assert!(warnings(&report)[0].contains("a.json: element 2: not a JSON object; skipped"));
+}
+
+#[test]
+fn every_chat_shape_is_read_as_turns() {
+    // OpenAI string and list-of-parts content with tool calls, Anthropic content blocks.
+    let (stderr, frame, report) = map_ok(&[&formats("chat_shapes.jsonl")], &[]);
+    assert_eq!(frame.height(), 3, "{stderr}");
+    assert_eq!(report["text_column"], "messages");
+    let s = load_path(&formats("chat_shapes.jsonl"), None).unwrap();
+    assert!(s.text_is_chat);
+    let turns = s.chat_turns(1).unwrap();
+    assert_eq!(turns[0], ("user".into(), "Weather in Oslo?".into()));
+    assert_eq!(turns[1].1, "[tool call get_weather({\"city\": \"Oslo\"})]");
+    assert_eq!(turns[2], ("tool".into(), "4C, rain".into()));
+    let turns = s.chat_turns(2).unwrap();
+    assert_eq!(
+        turns[1].1,
+        "Searching.\n[tool_use search: {\"q\":\"rust csv\"}]"
+    );
+    assert_eq!(turns[2].1, "[tool_result: csv 1.3 by BurntSushi]");
+    assert!(s.texts[0].starts_with("system: You are terse.\nuser: Capital of France?"));
+
+    // ShareGPT in a JSON array.
+    let s = load_path(&formats("sharegpt.json"), None).unwrap();
+    assert_eq!(s.text_column, "conversations");
+    assert_eq!(
+        s.chat_turns(2).unwrap()[1],
+        ("gpt".into(), "2 + 2 = 4.".into())
+    );
+    assert_eq!(s.locate(2), "row 3");
+
+    // hh-rlhf: transcripts held in strings, gzip-compressed.
+    let (_, frame, report) = map_ok(&[&formats("hh_transcripts.jsonl.gz")], &[]);
+    assert_eq!(frame.height(), 8);
+    assert_eq!(report["text_column"], "chosen");
+    let s = load_path(&formats("hh_transcripts.jsonl.gz"), None).unwrap();
+    assert!(s.text_is_chat);
+    let turns = s.chat_turns(0).unwrap();
+    assert_eq!(turns.len(), 4);
+    assert_eq!(turns[0].0, "Human");
+    assert_eq!(turns[3], ("Assistant".into(), "Welcome.".into()));
+    assert!(s.texts[0].starts_with("Human: How do I "), "{}", s.texts[0]);
+
+    // A prompt and a response: the prompt is shown above the response.
+    let s = load_path(&sample("sweep.jsonl"), None).unwrap();
+    assert!(!s.text_is_chat);
+    assert_eq!(s.prompt_column.as_deref(), Some("prompt"));
+    let turns = s.chat_turns(0).unwrap();
+    assert_eq!(turns[0].0, "prompt");
+    assert_eq!(turns[1], ("completion".into(), s.texts[0].clone()));
+}
+
+#[test]
+fn a_folder_of_parquet_parts_is_one_table() {
+    let (stderr, frame, report) = map_ok(&[&formats("parquet_parts")], &[]);
+    assert_eq!(frame.height(), 45, "{stderr}");
+    assert_eq!(report["files"].as_array().unwrap().len(), 3);
+    assert!(
+        stderr.contains("parquet_parts (3 files): 45 rows"),
+        "{stderr}"
+    );
+    let sources = strings(&frame, "source");
+    assert_eq!(sources[0].as_deref(), Some("model=base-8b/part-0.parquet"));
+    // The hive folder became a column, matching the source.
+    let models = strings(&frame, "model");
+    for (m, s) in models.iter().zip(&sources) {
+        assert!(
+            s.as_deref()
+                .unwrap()
+                .starts_with(&format!("model={}/", m.as_deref().unwrap()))
+        );
+    }
+    let s = load_path(&formats("parquet_parts"), None).unwrap();
+    assert_eq!(s.parts.len(), 3);
+    assert_eq!(s.locate(15), "model=chat-8b/part-0.parquet: row 1");
+    assert_eq!(s.part_of(44).unwrap().name, "model=tiny-1b/part-0.parquet");
+}
+
+#[test]
+fn a_glob_of_jsonl_parts_is_their_union() {
+    let pattern = formats("jsonl_parts").join("part-*.jsonl");
+    let (stderr, frame, report) = map_ok(&[&pattern], &[]);
+    assert_eq!(frame.height(), 19, "{stderr}");
+    let w = warnings(&report);
+    assert!(
+        w[0].contains("part-00001.jsonl: line 4: column 16: malformed JSON"),
+        "{w:?}"
+    );
+    // `model` only in the first part, `temperature` only in the second: null elsewhere.
+    assert_eq!(frame.column("model").unwrap().null_count(), 9);
+    assert_eq!(frame.column("temperature").unwrap().null_count(), 10);
+    assert_eq!(
+        strings(&frame, "source")[18].as_deref(),
+        Some("part-00001.jsonl")
+    );
+    // An empty part (Spark writes them for empty partitions) is skipped, named.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["part-00000.jsonl", "part-00001.jsonl"] {
+        std::fs::copy(formats("jsonl_parts").join(name), dir.path().join(name)).unwrap();
+    }
+    write_temp(&dir, "part-00002.jsonl", b"");
+    let (_, frame, report) = map_ok(&[dir.path()], &[]);
+    assert_eq!(frame.height(), 19);
+    assert!(
+        warnings(&report)
+            .iter()
+            .any(|w| w.contains("part-00002.jsonl: the file is empty; the part is skipped")),
+        "{:?}",
+        warnings(&report)
+    );
+    let (code, stderr) = map_err(&[&formats("jsonl_parts").join("*.parquet")], &[]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("matches no data files"), "{stderr}");
+}
+
+#[test]
+fn several_files_are_mapped_as_one_and_conflicts_name_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_temp(
+        &dir,
+        "a.jsonl",
+        b"{\"text\": \"a b c\", \"score\": 1}\n{\"text\": \"d e\", \"score\": 2}\n",
+    );
+    let b = write_temp(&dir, "b.csv", b"text,score\nx y,0.5\nz w,0.25\n");
+    let (_, frame, _) = map_ok(&[&a, &b], &[]);
+    assert_eq!(frame.height(), 4);
+    // Integers and floats: floats.
+    assert_eq!(frame.column("score").unwrap().dtype(), &DataType::Float64);
+    assert_eq!(
+        strings(&frame, "source"),
+        [
+            Some("a.jsonl"),
+            Some("a.jsonl"),
+            Some("b.csv"),
+            Some("b.csv")
+        ]
+        .map(|s| s.map(String::from))
+    );
+    let c = write_temp(
+        &dir,
+        "c.jsonl",
+        b"{\"text\": \"q r\", \"score\": \"good\"}\n",
+    );
+    let (code, stderr) = map_err(&[&a, &c], &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("column 'score' holds i64 in")
+            && stderr.contains("a.jsonl but str in")
+            && stderr.contains("c.jsonl"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_file_is_reported_once() {
+    let (code, stderr) = map_err(&[std::path::Path::new("no/such/file.csv")], &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+    assert!(stderr.contains("no/such/file.csv"), "{stderr}");
+}
+
+#[test]
+fn the_cache_key_covers_every_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts = dir.path().join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    for i in 0..2 {
+        let body: String = (0..8)
+            .map(|k| format!("{{\"text\": \"part {i} row {k} words\"}}\n"))
+            .collect();
+        std::fs::write(parts.join(format!("p{i}.jsonl")), body).unwrap();
+    }
+    let cache = dir.path().join("cache");
+    let run = || -> serde_json::Value {
+        let out = dir.path().join("o.parquet");
+        let report = dir.path().join("r.json");
+        let o = crate::atlas_cmd()
+            .arg("map")
+            .arg(&parts)
+            .args([
+                "-o",
+                out.to_str().unwrap(),
+                "--report",
+                report.to_str().unwrap(),
+            ])
+            .args(["--quiet", "--n-neighbors", "3", "--epochs", "20"])
+            .env(sample_atlas::cache::CACHE_DIR_ENV, &cache)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap()
+    };
+    assert_eq!(run()["cache"]["layout"], "miss");
+    assert_eq!(run()["cache"]["layout"], "hit");
+    // Change one part: the map is recomputed.
+    std::fs::write(
+        parts.join("p1.jsonl"),
+        "{\"text\": \"changed\"}\n".repeat(8),
+    )
+    .unwrap();
+    assert_eq!(run()["cache"]["layout"], "miss");
 }

@@ -113,6 +113,23 @@ fn clicking_a_point_selects_it_and_shows_the_whole_sample() {
 }
 
 #[test]
+fn the_detail_panel_shows_the_prompt_above_a_plain_sample() {
+    let mut h = harness(sweep_app());
+    let ctx = h.ctx.clone();
+    h.state_mut().apply(&ctx, AppCommand::Select(Some(7)));
+    h.run_steps(3);
+    let samples = h.state().state.map.samples.clone().unwrap();
+    let turns = samples.chat_turns(7).unwrap();
+    h.get_by_label("Sample #7");
+    // The prompt column's name and value, then the sample under the text column's name.
+    h.get_by_label("prompt");
+    h.get_by_label("completion");
+    let prompt = h.get_by_label(turns[0].1.as_str()).rect();
+    let sample = h.get_by_label(turns[1].1.as_str()).rect();
+    assert!(prompt.top() < sample.top(), "{prompt:?} {sample:?}");
+}
+
+#[test]
 fn colour_by_a_category_shows_a_legend() {
     let mut h = harness(app_with_map());
     // The default colouring is the score-like column.
