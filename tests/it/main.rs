@@ -4,6 +4,7 @@ mod architecture;
 mod cli;
 mod cli_faults;
 mod embedders;
+mod fuzz_corpus;
 mod load;
 mod regions;
 mod server;
