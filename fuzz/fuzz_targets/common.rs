@@ -26,8 +26,12 @@ fn scratch(name: &str) -> PathBuf {
 pub fn load_bytes(bytes: &[u8], name: &str) {
     let path = scratch(name);
     std::fs::write(&path, bytes).expect("write the case");
-    if let Ok(s) = dataset::load(&path, &LoadOptions::default(), &NoProgress, &CancelToken::new())
-    {
+    if let Ok(s) = dataset::load(
+        &path,
+        &LoadOptions::default(),
+        &NoProgress,
+        &CancelToken::new(),
+    ) {
         walk(&s);
     }
 }
@@ -54,8 +58,13 @@ fn frame() -> &'static Samples {
             ),
         )
         .expect("write the frame");
-        dataset::load(&path, &LoadOptions::default(), &NoProgress, &CancelToken::new())
-            .expect("the frame loads")
+        dataset::load(
+            &path,
+            &LoadOptions::default(),
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .expect("the frame loads")
     })
 }
 

@@ -150,11 +150,35 @@ fn read_parquet(path: &Path, progress: &dyn Progress) -> Result<Table, LoadError
             path: path.to_path_buf(),
         });
     }
-    let frame = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| parse_error(path, format, e))?;
+    let frame = polars_read(path, format, || ParquetReader::new(file).finish())?;
     progress.report(Stage::Load, 3, 3);
     Ok(Table::numbered(frame, RowLocator::Row))
+}
+
+/// Run a polars reader, turning its error — or its panic — into a parse error naming the
+/// file. polars panics on some malformed input instead of returning an error (found by
+/// fuzzing: Parquet metadata "thrift bool field", an out-of-range slice in its JSON lines
+/// reader); a user's bad file must not take the app down.
+fn polars_read(
+    path: &Path,
+    format: Format,
+    read: impl FnOnce() -> PolarsResult<DataFrame>,
+) -> Result<DataFrame, LoadError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+        Ok(r) => r.map_err(|e| parse_error(path, format, e)),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "malformed input".into());
+            Err(LoadError::Parse {
+                path: path.to_path_buf(),
+                format: format.name(),
+                detail: format!("the {} reader failed: {what}", format.name()),
+            })
+        }
+    }
 }
 
 /// JSON lines, a JSON array or CSV, from the (decompressed) bytes. JSON: bad lines are
@@ -212,11 +236,12 @@ fn read_text_table(
     if cancel.is_cancelled() {
         return Err(LoadError::Cancelled);
     }
-    let mut frame = JsonReader::new(Cursor::new(clean))
-        .with_json_format(JsonFormat::JsonLines)
-        .infer_schema_len(None)
-        .finish()
-        .map_err(|e| parse_error(path, format, e))?;
+    let mut frame = polars_read(path, format, || {
+        JsonReader::new(Cursor::new(clean))
+            .with_json_format(JsonFormat::JsonLines)
+            .infer_schema_len(None)
+            .finish()
+    })?;
     progress.report(Stage::Load, 3, 3);
     let locator = if array {
         RowLocator::Row

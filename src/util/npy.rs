@@ -63,8 +63,13 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, NpyError> {
         .ok_or_else(|| err("no 'fortran_order' in header"))?
         .starts_with("True");
     let shape = field("shape").ok_or_else(|| err("no 'shape' in header"))?;
-    let close = shape.find(')').ok_or_else(|| err("malformed shape"))?;
-    let dims: Vec<usize> = shape[1..close]
+    // "(rows, cols)": anything else (e.g. ")20, 2", found by fuzzing) is malformed.
+    let inner = shape
+        .strip_prefix('(')
+        .and_then(|s| s.split_once(')'))
+        .map(|(inner, _)| inner)
+        .ok_or_else(|| err("malformed shape"))?;
+    let dims: Vec<usize> = inner
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
