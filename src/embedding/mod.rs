@@ -40,6 +40,13 @@ pub enum EmbedError {
     Endpoint { url: String, problem: String },
 }
 
+/// A model folder's name for embedder ids ("all-MiniLM-L6-v2"), or its whole path.
+fn folder_name(dir: &std::path::Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dir.display().to_string())
+}
+
 /// Row-major `n × dims` vectors, one row per text.
 #[derive(Clone, Debug)]
 pub struct Embeddings {

@@ -107,11 +107,7 @@ fn fingerprint(dir: &Path) -> std::io::Result<String> {
 
 impl Embedder for Model2VecEmbedder {
     fn id(&self) -> String {
-        let name = self
-            .dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| self.dir.display().to_string());
+        let name = super::folder_name(&self.dir);
         format!(
             "model2vec {name} ({} dims, model {})",
             self.model.dim(),

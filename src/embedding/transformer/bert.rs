@@ -292,56 +292,66 @@ impl Bert {
         let h = self.cfg.hidden;
         let d = self.cfg.head_dim();
         let scale = 1.0 / (d as f32).sqrt();
-        for &(start, len) in spans {
-            let s = &mut scores[..len * len];
-            if len == 0 {
-                continue;
-            }
-            if len <= DIRECT_ATTENTION_MAX_LEN {
-                direct_attention(qkv, (start, len), (h, d), scale, s, ctx);
-                continue;
-            }
-            for head in 0..self.cfg.heads {
-                let q = &qkv[start * 3 * h + head * d..];
-                let k = &qkv[start * 3 * h + h + head * d..];
-                let v = &qkv[start * 3 * h + 2 * h + head * d..];
-                // scores = scale · Q Kᵀ   (len × len); Kᵀ is read through K's strides.
-                let (qm, km) = (head_view(q, len, d, 3 * h), head_view(k, len, d, 3 * h));
-                let kt = Mat {
-                    rows: d,
-                    cols: len,
-                    row_stride: 1,
-                    col_stride: 3 * h,
-                    ..km
-                };
-                let out = MatMut {
-                    data: &mut s[..],
-                    rows: len,
-                    cols: len,
-                    row_stride: len,
-                };
-                sgemm(scale, qm, kt, 0.0, out);
-                for row in s.chunks_exact_mut(len) {
-                    softmax(row);
-                }
-                // ctx = P V   (len × d), written into this head's columns.
-                let p = Mat {
-                    data: &s[..],
-                    rows: len,
-                    cols: len,
-                    row_stride: len,
-                    col_stride: 1,
-                };
-                let c = &mut ctx[start * h + head * d..];
-                let out = MatMut {
-                    data: c,
-                    rows: len,
-                    cols: d,
-                    row_stride: h,
-                };
-                sgemm(1.0, p, head_view(v, len, d, 3 * h), 0.0, out);
-            }
+        for &(start, len) in spans.iter().filter(|s| s.1 > 0) {
+            let attend = if len <= DIRECT_ATTENTION_MAX_LEN {
+                direct_attention
+            } else {
+                gemm_attention
+            };
+            attend(qkv, (start, len), (h, d), scale, scores, ctx);
         }
+    }
+}
+
+/// Attention of one sequence, every head, through GEMM calls (long sequences).
+fn gemm_attention(
+    qkv: &[f32],
+    (start, len): (usize, usize),
+    (h, d): (usize, usize),
+    scale: f32,
+    scores: &mut [f32],
+    ctx: &mut [f32],
+) {
+    let s = &mut scores[..len * len];
+    for head in 0..h / d {
+        let q = &qkv[start * 3 * h + head * d..];
+        let k = &qkv[start * 3 * h + h + head * d..];
+        let v = &qkv[start * 3 * h + 2 * h + head * d..];
+        // scores = scale · Q Kᵀ   (len × len); Kᵀ is read through K's strides.
+        let (qm, km) = (head_view(q, len, d, 3 * h), head_view(k, len, d, 3 * h));
+        let kt = Mat {
+            rows: d,
+            cols: len,
+            row_stride: 1,
+            col_stride: 3 * h,
+            ..km
+        };
+        let out = MatMut {
+            data: &mut s[..],
+            rows: len,
+            cols: len,
+            row_stride: len,
+        };
+        sgemm(scale, qm, kt, 0.0, out);
+        for row in s.chunks_exact_mut(len) {
+            softmax(row);
+        }
+        // ctx = P V   (len × d), written into this head's columns.
+        let p = Mat {
+            data: &s[..],
+            rows: len,
+            cols: len,
+            row_stride: len,
+            col_stride: 1,
+        };
+        let c = &mut ctx[start * h + head * d..];
+        let out = MatMut {
+            data: c,
+            rows: len,
+            cols: d,
+            row_stride: h,
+        };
+        sgemm(1.0, p, head_view(v, len, d, 3 * h), 0.0, out);
     }
 }
 
@@ -587,51 +597,8 @@ mod tests {
         let mut scores = vec![0.0; len * len];
         let mut direct = vec![0.0; len * h];
         direct_attention(&qkv, (0, len), (h, d), scale, &mut scores, &mut direct);
-        // The GEMM path, forced by calling it per head as `attention` does for long ones.
         let mut gemm = vec![0.0; len * h];
-        for head in 0..h / d {
-            let q = &qkv[head * d..];
-            let k = &qkv[h + head * d..];
-            let v = &qkv[2 * h + head * d..];
-            let s = &mut scores[..];
-            let (qm, km) = (head_view(q, len, d, 3 * h), head_view(k, len, d, 3 * h));
-            let kt = Mat {
-                rows: d,
-                cols: len,
-                row_stride: 1,
-                col_stride: 3 * h,
-                ..km
-            };
-            sgemm(
-                scale,
-                qm,
-                kt,
-                0.0,
-                MatMut {
-                    data: s,
-                    rows: len,
-                    cols: len,
-                    row_stride: len,
-                },
-            );
-            for row in scores.chunks_exact_mut(len) {
-                softmax(row);
-            }
-            let p = Mat {
-                data: &scores,
-                rows: len,
-                cols: len,
-                row_stride: len,
-                col_stride: 1,
-            };
-            let out = MatMut {
-                data: &mut gemm[head * d..],
-                rows: len,
-                cols: d,
-                row_stride: h,
-            };
-            sgemm(1.0, p, head_view(v, len, d, 3 * h), 0.0, out);
-        }
+        gemm_attention(&qkv, (0, len), (h, d), scale, &mut scores, &mut gemm);
         for (a, b) in direct.iter().zip(&gemm) {
             assert!((a - b).abs() < 1e-6, "{a} vs {b}");
         }

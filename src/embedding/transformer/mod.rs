@@ -19,6 +19,7 @@ use tokenizers::Tokenizer;
 
 use super::{EmbedError, Embedder, Embeddings};
 use crate::progress::{CancelToken, Progress, Stage};
+use crate::util::linalg::l2_normalize_rows;
 use bert::Bert;
 use config::{FolderError, ModelDescription, Pooling};
 
@@ -254,23 +255,16 @@ fn pool(hidden: &[f32], lens: &[usize], h: usize, pooling: &Pooling, normalize: 
                 .expect("part")
                 .copy_from_slice(&rows[(len - 1) * h..]);
         }
-        if normalize {
-            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                v.iter_mut().for_each(|x| *x /= norm);
-            }
-        }
+    }
+    if normalize {
+        l2_normalize_rows(&mut out, dims);
     }
     out
 }
 
 impl Embedder for TransformerEmbedder {
     fn id(&self) -> String {
-        let name = self
-            .dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| self.dir.display().to_string());
+        let name = super::folder_name(&self.dir);
         format!(
             "transformer {name} ({} dims, {} pooling{}, {} tokens, model {})",
             self.dims(),
