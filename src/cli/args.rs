@@ -230,6 +230,13 @@ pub struct MapCommand {
     #[arg(long)]
     pub density: bool,
 
+    /// Place FILE's samples onto the map of REF without moving REF's points: REF is a sample
+    /// set (mapped now, or its map read from the cache) or a map file written by `map` (its
+    /// x/y columns are the layout). The output holds REF's rows (coordinates unchanged),
+    /// then the new rows, a `source` column and `ood` (new samples unlike anything in REF).
+    #[arg(long, value_name = "REF")]
+    pub onto: Option<PathBuf>,
+
     #[command(flatten)]
     pub map: MapArgs,
 }

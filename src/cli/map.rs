@@ -17,6 +17,9 @@ use crate::pipeline::{MapRegions, MapResult, VectorSource, compute_map, compute_
 use crate::progress::{CancelToken, Progress, Stage};
 
 pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
+    if let Some(reference) = &cmd.onto {
+        return super::onto::run_onto(cmd, reference);
+    }
     let start = Instant::now();
     let params = cmd.map.params();
     params.validate()?;
@@ -159,7 +162,7 @@ pub(super) fn announce_load(samples: &Samples) {
 }
 
 /// Write the Parquet output (and the PNG); returns the names of the coordinate columns.
-fn write_outputs(
+pub(super) fn write_outputs(
     cmd: &MapCommand,
     samples: &Samples,
     coords: &[[f32; 2]],
@@ -185,7 +188,7 @@ fn write_outputs(
 }
 
 /// How many regions there are, and the largest coarse ones.
-fn announce_regions(regions: &MapRegions) {
+pub(super) fn announce_regions(regions: &MapRegions) {
     let r = &regions.regions;
     let coarse: Vec<_> = r.level(Level::Coarse).filter(|g| !g.unclustered).collect();
     let unclustered = r
@@ -207,7 +210,7 @@ fn announce_regions(regions: &MapRegions) {
 }
 
 /// What the computation did: its warnings, the embedder, the caches, where things went.
-fn announce_result(cmd: &MapCommand, result: &MapResult, [xn, yn]: &[String; 2]) {
+pub(super) fn announce_result(cmd: &MapCommand, result: &MapResult, [xn, yn]: &[String; 2]) {
     for w in &result.warnings {
         eprintln!("warning: {w}");
     }

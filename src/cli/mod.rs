@@ -18,6 +18,7 @@ mod cache;
 mod embed;
 mod hints;
 mod map;
+mod onto;
 mod png;
 mod progress;
 mod regions;

@@ -16,6 +16,7 @@ mod chat;
 mod columns;
 mod delimited;
 mod input;
+mod pairs;
 mod read;
 mod typing;
 mod union;
@@ -331,14 +332,20 @@ pub fn load_many(
     let mut warnings = Vec::new();
     let (parts, tables) = read_parts(parts, options, &mut warnings, progress, cancel)?;
     let format = tables[0].0;
-    let (table, parts) = union::combine(parts, tables, &mut warnings)?;
+    let (mut table, mut parts) = union::combine(parts, tables, &mut warnings)?;
+    let mut options = options.clone();
+    if let Some(answers) = options.text_column.as_deref().and_then(pairs::answer_columns) {
+        let (split, text) = pairs::split_answers(first, table, &mut parts, &answers)?;
+        table = split;
+        options.text_column = Some(text);
+    }
     let input = Input {
         path: first.clone(),
         format,
         parts,
         delimiter: options.delimiter,
     };
-    from_table(input, table, options, warnings)
+    from_table(input, table, &options, warnings)
 }
 
 /// The parts kept and their tables (with each one's format), in the same order.

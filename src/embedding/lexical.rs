@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHasher};
 
-use super::sparse::{Csr, SvdParams, truncated_svd};
+use super::sparse::{Csr, SvdFit, SvdParams, truncated_svd, truncated_svd_fit};
 use super::{EmbedError, Embedder, Embeddings};
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::util::linalg::l2_normalize_rows;
@@ -127,6 +127,72 @@ impl Embedder for LexicalEmbedder {
         progress: &dyn Progress,
         cancel: &CancelToken,
     ) -> Result<Embeddings, EmbedError> {
+        self.fit(texts, false, progress, cancel)
+            .map(|f| f.embeddings)
+    }
+}
+
+/// The lexical embedding of a set of texts and what it was fitted with.
+struct Fitted {
+    embeddings: Embeddings,
+    vocab: Vocabulary,
+    /// V of the SVD (`features × dims`; empty unless asked for).
+    basis: Vec<f32>,
+}
+
+impl LexicalEmbedder {
+    /// The vectors of `reference` (exactly what [`Embedder::embed`] gives) and of `new`
+    /// texts in the same space: the vocabulary, IDF weights and SVD basis fitted to
+    /// `reference` alone, `new` projected onto them. For placing new samples onto a map of
+    /// `reference`.
+    pub fn embed_onto(
+        &self,
+        reference: &[String],
+        new: &[String],
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> Result<(Embeddings, Embeddings), EmbedError> {
+        let fitted = self.fit(reference, true, progress, cancel)?;
+        let p = &self.params;
+        let rows = tfidf_rows(new, p.max_text_bytes, &fitted.vocab, cancel, &|_| {});
+        if cancel.is_cancelled() {
+            return Err(EmbedError::Cancelled);
+        }
+        let dims = fitted.embeddings.dims;
+        let mut warnings = Vec::new();
+        let mut data = if fitted.basis.is_empty() {
+            vec![0.0; new.len() * dims]
+        } else {
+            Csr::from_rows(fitted.vocab.idf.len(), rows).mul_dense(&fitted.basis, dims)
+        };
+        let unseen = data
+            .chunks(dims)
+            .filter(|r| r.iter().all(|&v| v == 0.0))
+            .count();
+        if unseen > 0 {
+            warnings.push(format!(
+                "{unseen} of {} new texts share no word or character n-gram with the reference map's texts: they embed to zero",
+                new.len()
+            ));
+        }
+        l2_normalize_rows(&mut data, dims);
+        Ok((
+            fitted.embeddings,
+            Embeddings {
+                dims,
+                data,
+                warnings,
+            },
+        ))
+    }
+
+    fn fit(
+        &self,
+        texts: &[String],
+        want_basis: bool,
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> Result<Fitted, EmbedError> {
         let p = &self.params;
         if p.dims == 0 {
             return Err(EmbedError::Params("dims must be at least 1".into()));
@@ -169,22 +235,42 @@ impl Embedder for LexicalEmbedder {
             power_iters: p.power_iters,
             seed: p.seed,
         };
-        let (mut data, dims) =
-            truncated_svd(&x, &svd, cancel, &mut || tick(1)).ok_or(EmbedError::Cancelled)?;
+        let SvdFit {
+            rows: mut data,
+            dims,
+            basis,
+        } = if want_basis {
+            truncated_svd_fit(&x, &svd, cancel, &mut || tick(1))
+        } else {
+            truncated_svd(&x, &svd, cancel, &mut || tick(1)).map(|(rows, dims)| SvdFit {
+                rows,
+                dims,
+                basis: Vec::new(),
+            })
+        }
+        .ok_or(EmbedError::Cancelled)?;
         if dims == 0 || data.is_empty() {
             warnings.push("no text features were found; every text embeds to zero".into());
-            return Ok(Embeddings {
-                dims: 1,
-                data: vec![0.0; n],
-                warnings,
+            return Ok(Fitted {
+                embeddings: Embeddings {
+                    dims: 1,
+                    data: vec![0.0; n],
+                    warnings,
+                },
+                vocab,
+                basis: Vec::new(),
             });
         }
         l2_normalize_rows(&mut data, dims);
         progress.report(Stage::Embed, texts_n, texts_n);
-        Ok(Embeddings {
-            dims,
-            data,
-            warnings,
+        Ok(Fitted {
+            embeddings: Embeddings {
+                dims,
+                data,
+                warnings,
+            },
+            vocab,
+            basis,
         })
     }
 }
@@ -341,6 +427,52 @@ fn tfidf_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_texts_embed_in_the_reference_space() {
+        let topics = [
+            "the cat sat on the warm mat",
+            "stock prices fell sharply today",
+            "rain and wind over the hills",
+        ];
+        let reference: Vec<String> = (0..60)
+            .map(|i| format!("{} number {}", topics[i % 3], i))
+            .collect();
+        let e = LexicalEmbedder::new(LexicalParams {
+            dims: 8,
+            ..Default::default()
+        });
+        let plain = e
+            .embed(&reference, &NoProgress, &CancelToken::new())
+            .unwrap();
+        let new: Vec<String> = vec![
+            reference[4].clone(),
+            "the cat sat on a mat".into(),
+            "qqqq zzzz".into(),
+        ];
+        let (r, n) = e
+            .embed_onto(&reference, &new, &NoProgress, &CancelToken::new())
+            .unwrap();
+        assert_eq!(
+            r.data, plain.data,
+            "the reference's vectors are the plain embedding"
+        );
+        let d = r.dims;
+        let row = |v: &[f32], i: usize| v[i * d..(i + 1) * d].to_vec();
+        let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+        // A reference text embedded as new lands on itself.
+        assert!(cos(&row(&n.data, 0), &row(&r.data, 4)) > 0.99);
+        // A cat sentence is nearer the cat texts than the others.
+        let cat = row(&n.data, 1);
+        assert!(cos(&cat, &row(&r.data, 0)) > cos(&cat, &row(&r.data, 1)) + 0.3);
+        // A text of unseen words embeds to zero, with a warning.
+        assert!(row(&n.data, 2).iter().all(|&v| v == 0.0));
+        assert!(
+            n.warnings.iter().any(|w| w.contains("1 of 3 new texts")),
+            "{:?}",
+            n.warnings
+        );
+    }
     use crate::progress::NoProgress;
 
     fn cos(a: &[f32], b: &[f32]) -> f32 {

@@ -150,11 +150,44 @@ pub fn truncated_svd(
     cancel: &CancelToken,
     step: &mut dyn FnMut(),
 ) -> Option<(Vec<f32>, usize)> {
+    svd(x, params, cancel, step, false).map(|f| (f.rows, f.dims))
+}
+
+/// A truncated SVD with the map from features to components: `rows` (= U·S, `n_rows ×
+/// dims`) and `basis` (= V, `n_cols × dims`), so that a new row `x` of the same features
+/// projects to `x·V`, the coordinates its own row would have had (`X·V = U·S`).
+pub struct SvdFit {
+    pub rows: Vec<f32>,
+    pub dims: usize,
+    pub basis: Vec<f32>,
+}
+
+/// [`truncated_svd`], also returning the basis that projects new rows ([`SvdFit`]).
+pub fn truncated_svd_fit(
+    x: &Csr,
+    params: &SvdParams,
+    cancel: &CancelToken,
+    step: &mut dyn FnMut(),
+) -> Option<SvdFit> {
+    svd(x, params, cancel, step, true)
+}
+
+fn svd(
+    x: &Csr,
+    params: &SvdParams,
+    cancel: &CancelToken,
+    step: &mut dyn FnMut(),
+    want_basis: bool,
+) -> Option<SvdFit> {
     let width = (params.components + params.oversample)
         .min(x.n_rows)
         .min(x.n_cols);
     if width == 0 {
-        return Some((Vec::new(), 0));
+        return Some(SvdFit {
+            rows: Vec::new(),
+            dims: 0,
+            basis: Vec::new(),
+        });
     }
     let mut rng = rand_pcg::Pcg64::seed_from_u64(params.seed);
     let omega: Vec<f32> = (0..x.n_cols * width)
@@ -186,7 +219,11 @@ pub fn truncated_svd(
         return None;
     }
     if w == 0 {
-        return Some((vec![0.0; x.n_rows], 1));
+        return Some(SvdFit {
+            rows: vec![0.0; x.n_rows],
+            dims: 1,
+            basis: vec![0.0; x.n_cols],
+        });
     }
     // B = Qᵀ X; B Bᵀ = Zᵀ Z with Z = Xᵀ Q. Its eigenvectors rotate Q onto the left singular
     // vectors; its eigenvalues are the squared singular values.
@@ -204,7 +241,26 @@ pub fn truncated_svd(
             m[r * dims + c] = (vectors[r * w + c] * values[c].max(0.0).sqrt()) as f32;
         }
     }
-    Some((dense_mul(&q, w, &m, dims), dims))
+    // V = Xᵀ·U·S⁻¹ = Z·E·S⁻¹ (components with no energy project to 0).
+    let basis = if want_basis {
+        let mut inv = vec![0f32; w * dims];
+        for r in 0..w {
+            for c in 0..dims {
+                let s = values[c].max(0.0).sqrt();
+                if s > 0.0 {
+                    inv[r * dims + c] = (vectors[r * w + c] / s) as f32;
+                }
+            }
+        }
+        dense_mul(&z, w, &inv, dims)
+    } else {
+        Vec::new()
+    };
+    Some(SvdFit {
+        rows: dense_mul(&q, w, &m, dims),
+        dims,
+        basis,
+    })
 }
 
 #[cfg(test)]

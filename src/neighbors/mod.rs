@@ -2,6 +2,7 @@
 //! larger ones. Both are deterministic for a seed, whatever the thread count.
 
 pub mod nndescent;
+pub mod search;
 pub mod simd;
 
 use std::sync::atomic::{AtomicU64, Ordering};

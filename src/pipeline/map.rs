@@ -27,6 +27,17 @@ pub fn embed_samples(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<(Embeddings, String), PipelineError> {
+    embed_samples_cached(samples, params, cache, progress, cancel).map(|(e, id, _)| (e, id))
+}
+
+/// [`embed_samples`], also saying whether the vectors came from the cache.
+pub(super) fn embed_samples_cached(
+    samples: &Samples,
+    params: &MapParams,
+    cache: Option<&Cache>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(Embeddings, String, CacheUse), PipelineError> {
     params.validate()?;
     let src = resolve_source(samples, params)?;
     let keys = cache.and_then(|_| stage_keys(samples, params, &src.source, &src.id).ok());
@@ -38,7 +49,7 @@ pub fn embed_samples(
     let mut warnings = Vec::new();
     // Per-text embedders keep their own per-text cache; no second copy here.
     let keep = src.text_embedder.is_none();
-    let (mut e, _) = cached(
+    let (mut e, used) = cached(
         slot,
         embeddings_codec(samples.len()),
         keep,
@@ -51,7 +62,7 @@ pub fn embed_samples(
         },
     )?;
     e.warnings.extend(warnings);
-    Ok((e, src.id))
+    Ok((e, src.id, used))
 }
 
 /// One run of [`compute_map`]: its inputs, the cache entries it may use, and what it has
@@ -321,4 +332,97 @@ fn layout_columns(samples: &Samples, xc: &str, yc: &str) -> Result<Vec<[f32; 2]>
     let xs = column(xc)?;
     let ys = column(yc)?;
     Ok(xs.into_iter().zip(ys).map(|(x, y)| [x, y]).collect())
+}
+
+/// A reference map's kNN graph and layout, for placing new samples onto it: the graph from
+/// the cache when `map` made it before (else computed and stored), the layout `given` (a map
+/// file's coordinate columns) or from the cache (else computed and stored), exactly as
+/// [`compute_map`] would have made them from `embeddings`.
+pub(super) struct ReferenceMap {
+    pub graph: KnnGraph,
+    pub coords: Vec<[f32; 2]>,
+    pub cache: CacheReport,
+    pub timings: StageTimings,
+    pub warnings: Vec<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn reference_map(
+    samples: &Samples,
+    params: &MapParams,
+    embeddings: &Embeddings,
+    embeddings_use: CacheUse,
+    given: Option<Vec<[f32; 2]>>,
+    cache: Option<&Cache>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<ReferenceMap, PipelineError> {
+    let src = resolve_source(samples, params)?;
+    let mut warnings = Vec::new();
+    let stages = cache.and_then(|c| {
+        stage_keys(samples, params, &src.source, &src.id)
+            .ok()
+            .map(|k| (c, k))
+    });
+    let mut run = Run {
+        samples,
+        params,
+        src,
+        text_store: cache,
+        report: CacheReport {
+            embeddings: embeddings_use,
+            neighbors: if stages.is_some() {
+                CacheUse::Miss
+            } else {
+                CacheUse::Off
+            },
+            layout: if given.is_some() {
+                CacheUse::Skipped
+            } else if stages.is_some() {
+                CacheUse::Miss
+            } else {
+                CacheUse::Off
+            },
+        },
+        stages,
+        progress,
+        cancel,
+        warnings: Vec::new(),
+        timings: StageTimings::default(),
+        text_cache: None,
+    };
+    let rows = Rows::new(&embeddings.data, embeddings.dims)
+        .map_err(|e| PipelineError::Neighbors(e.into()))?;
+    let graph = run.neighbors(rows)?;
+    let coords = match given {
+        Some(c) => c,
+        None => match run.stored_layout() {
+            Some((_, coords, stored)) => {
+                run.report.layout = CacheUse::Hit;
+                warnings.extend(stored);
+                coords
+            }
+            None => run.layout(rows, &graph)?,
+        },
+    };
+    warnings.append(&mut run.warnings);
+    Ok(ReferenceMap {
+        graph,
+        coords,
+        cache: run.report,
+        timings: run.timings,
+        warnings,
+    })
+}
+
+/// The layout held in a map file's coordinate columns (`atlas_x`/`atlas_y` when the file
+/// has them, else `x`/`y`), when both are there.
+pub(super) fn map_file_layout(
+    samples: &Samples,
+) -> Option<Result<(Vec<[f32; 2]>, (String, String)), PipelineError>> {
+    let has = |n: &str| samples.frame.column(n).is_ok();
+    let (xc, yc) = [("atlas_x", "atlas_y"), ("x", "y")]
+        .into_iter()
+        .find(|(x, y)| has(x) && has(y))?;
+    Some(layout_columns(samples, xc, yc).map(|c| (c, (xc.to_string(), yc.to_string()))))
 }

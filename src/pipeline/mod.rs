@@ -7,6 +7,7 @@
 //! - `regions`: the map's regions and their labels ([`compute_regions`]).
 
 mod map;
+pub mod onto;
 mod regions;
 mod source;
 mod stage_cache;
@@ -24,6 +25,7 @@ use crate::progress::{CancelToken, Progress};
 use crate::projection::{ProjectionError, UmapParams};
 
 pub use map::{compute_map, embed_samples};
+pub use onto::{OntoResult, ReferenceLayout, map_onto};
 pub use regions::{LABEL_TERMS, MapRegions, RegionSummary, compute_regions};
 pub use source::VectorSource;
 

@@ -35,42 +35,56 @@ pub fn smooth_knn_dist(knn: &KnnGraph, n_neighbors: usize) -> (Vec<f32>, Vec<f32
     };
     (0..knn.n)
         .into_par_iter()
-        .map(|i| {
-            let (_, dists) = knn.neighbors(i);
-            let rho = dists.iter().copied().find(|&d| d > 0.0).unwrap_or(0.0) as f64;
-            let (mut lo, mut hi, mut mid) = (0.0f64, f64::INFINITY, 1.0f64);
-            for _ in 0..64 {
-                let psum: f64 = dists
-                    .iter()
-                    .map(|&d| {
-                        let d = d as f64 - rho;
-                        if d > 0.0 { (-d / mid).exp() } else { 1.0 }
-                    })
-                    .sum();
-                if (psum - target).abs() < SMOOTH_K_TOLERANCE {
-                    break;
-                }
-                if psum > target {
-                    hi = mid;
-                    mid = (lo + hi) / 2.0;
-                } else {
-                    lo = mid;
-                    if hi == f64::INFINITY {
-                        mid *= 2.0;
-                    } else {
-                        mid = (lo + hi) / 2.0;
-                    }
-                }
-            }
-            let floor = if rho > 0.0 {
-                let mean_i = dists.iter().map(|&d| d as f64).sum::<f64>() / dists.len() as f64;
-                MIN_K_DIST_SCALE * mean_i
-            } else {
-                MIN_K_DIST_SCALE * mean_all
-            };
-            (mid.max(floor) as f32, rho as f32)
-        })
+        .map(|i| sigma_rho(knn.neighbors(i).1, target, mean_all))
         .unzip()
+}
+
+/// (sigma, rho) of one point from its neighbour distances: `target` is log2 of the
+/// neighbourhood size, `mean_all` the mean distance over the whole graph (the floor of a
+/// point whose neighbours are all at distance 0).
+pub(super) fn sigma_rho(dists: &[f32], target: f64, mean_all: f64) -> (f32, f32) {
+    let rho = dists.iter().copied().find(|&d| d > 0.0).unwrap_or(0.0) as f64;
+    let (mut lo, mut hi, mut mid) = (0.0f64, f64::INFINITY, 1.0f64);
+    for _ in 0..64 {
+        let psum: f64 = dists
+            .iter()
+            .map(|&d| {
+                let d = d as f64 - rho;
+                if d > 0.0 { (-d / mid).exp() } else { 1.0 }
+            })
+            .sum();
+        if (psum - target).abs() < SMOOTH_K_TOLERANCE {
+            break;
+        }
+        if psum > target {
+            hi = mid;
+            mid = (lo + hi) / 2.0;
+        } else {
+            lo = mid;
+            if hi == f64::INFINITY {
+                mid *= 2.0;
+            } else {
+                mid = (lo + hi) / 2.0;
+            }
+        }
+    }
+    let floor = if rho > 0.0 {
+        let mean_i = dists.iter().map(|&d| d as f64).sum::<f64>() / dists.len() as f64;
+        MIN_K_DIST_SCALE * mean_i
+    } else {
+        MIN_K_DIST_SCALE * mean_all
+    };
+    (mid.max(floor) as f32, rho as f32)
+}
+
+/// The membership strength of an edge at distance `d` from a point with `sigma`, `rho`.
+pub(super) fn membership(d: f32, sigma: f32, rho: f32) -> f32 {
+    let gap = d - rho;
+    if gap <= 0.0 || sigma == 0.0 {
+        1.0
+    } else {
+        (-gap / sigma).exp()
+    }
 }
 
 /// Build the symmetric fuzzy graph (fuzzy union, `set_op_mix_ratio = 1`).
@@ -82,12 +96,7 @@ pub fn fuzzy_graph(knn: &KnnGraph, n_neighbors: usize) -> FuzzyGraph {
     for i in 0..n {
         let (idx, dists) = knn.neighbors(i);
         for (&j, &d) in idx.iter().zip(dists) {
-            let gap = d - rhos[i];
-            let w = if gap <= 0.0 || sigmas[i] == 0.0 {
-                1.0
-            } else {
-                (-gap / sigmas[i]).exp()
-            };
+            let w = membership(d, sigmas[i], rhos[i]);
             if w > 0.0 && j as usize != i {
                 edges.push((i as u32, j, w, false));
                 edges.push((j, i as u32, w, true));

@@ -4,6 +4,7 @@
 pub mod curve;
 pub mod fuzzy;
 pub mod init;
+pub mod onto;
 pub mod quality;
 pub mod sgd;
 

@@ -75,13 +75,13 @@ impl CurveTable {
 
 /// umap-learn's attractive coefficient for an edge at squared distance `d2 > 0`:
 /// `−2ab·d2^(b−1) / (1 + a·d2^b)`.
-fn attraction(a: f64, b: f64, d2: f64) -> f64 {
+pub(super) fn attraction(a: f64, b: f64, d2: f64) -> f64 {
     -2.0 * a * b * d2.powf(b - 1.0) / (1.0 + a * d2.powf(b))
 }
 
 /// umap-learn's repulsive coefficient for a negative sample at squared distance `d2 > 0`:
 /// `2γb / ((0.001 + d2)(1 + a·d2^b))`.
-fn repulsion(a: f64, b: f64, gamma: f64, d2: f64) -> f64 {
+pub(super) fn repulsion(a: f64, b: f64, gamma: f64, d2: f64) -> f64 {
     2.0 * gamma * b / ((0.001 + d2) * (1.0 + a * d2.powf(b)))
 }
 
@@ -89,7 +89,7 @@ fn repulsion(a: f64, b: f64, gamma: f64, d2: f64) -> f64 {
 /// its sample number m ≥ 1: the m-th sample falls in the first epoch t with t · rate ≥ m,
 /// as umap-learn's counters (next += max_w / w after each sample) place it.
 #[inline]
-fn due(epoch: usize, rate: f32) -> Option<u32> {
+pub(super) fn due(epoch: usize, rate: f32) -> Option<u32> {
     // Both products are ≥ 0 (epoch ≥ 1), so truncation is the floor.
     let m = (epoch as f32 * rate) as u32;
     (m > ((epoch - 1) as f32 * rate) as u32).then_some(m)
@@ -98,12 +98,12 @@ fn due(epoch: usize, rate: f32) -> Option<u32> {
 /// Negative samples drawn with an edge's m-th sample: ⌊m·rate⌋ − ⌊(m−1)·rate⌋, so `rate`
 /// per sample on average (exactly, for a whole rate).
 #[inline]
-fn negatives_for(m: u32, rate: f32) -> u32 {
+pub(super) fn negatives_for(m: u32, rate: f32) -> u32 {
     (m as f32 * rate) as u32 - ((m - 1) as f32 * rate) as u32
 }
 
 #[inline]
-fn clip(v: f32) -> f32 {
+pub(super) fn clip(v: f32) -> f32 {
     v.clamp(-GRAD_CLIP, GRAD_CLIP)
 }
 

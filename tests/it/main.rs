@@ -6,6 +6,8 @@ mod cli_faults;
 mod embedders;
 mod fuzz_corpus;
 mod load;
+mod onto;
+mod pairs;
 mod regions;
 mod server;
 mod transformer;

@@ -1,0 +1,164 @@
+//! Bench: new samples placed onto an existing map (`map NEW --onto REF`'s placement step:
+//! neighbour search among REF's vectors + the epochs with REF fixed), 2 threads.
+//!
+//! `cargo run --release --example onto_bench -- [REF_ROWS,... [NEW_ROWS,... [DIMS]]]`
+//! (default 100000,1000000 × 10000,100000, 128 dimensions: the lexical embedder's)
+//!
+//! REF: seeded Gaussian blobs (64 centres of unequal spread) on the unit sphere (cosine),
+//! its kNN graph by NN-descent and its layout by this crate's UMAP, as `map` makes them
+//! (setup, not timed); NEW: fresh points from the same blobs plus 1% from blobs REF never
+//! saw. Prints the seconds of the search and of the epochs, and checks the result: the share
+//! of new points whose nearest REF point in the layout is of their own blob, and how many of
+//! the unseen-blob points were flagged out of distribution.
+
+use std::time::Instant;
+
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Normal};
+use sample_atlas::neighbors::Metric;
+use sample_atlas::neighbors::nndescent::{NnDescentParams, nn_descent};
+use sample_atlas::progress::{CancelToken, NoProgress};
+use sample_atlas::projection::onto::place_onto;
+use sample_atlas::projection::{UmapParams, umap_layout};
+use sample_atlas::spatial::GridIndex;
+use sample_atlas::util::linalg::{Rows, l2_normalize_rows};
+
+const CENTRES: usize = 64;
+const UNSEEN: usize = 8;
+
+struct Blobs {
+    centres: Vec<f32>,
+    spread: Vec<f32>,
+    dims: usize,
+}
+
+impl Blobs {
+    fn new(dims: usize) -> Blobs {
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(7);
+        let n = CENTRES + UNSEEN;
+        let normal = Normal::new(0.0f32, 1.0).unwrap();
+        let centres = (0..n * dims).map(|_| normal.sample(&mut rng)).collect();
+        let spread = (0..n).map(|_| rng.random_range(0.15..0.45)).collect();
+        Blobs {
+            centres,
+            spread,
+            dims,
+        }
+    }
+
+    /// `n` unit points; the label of each (blob `CENTRES..` are the unseen ones when `unseen`
+    /// is the share drawn from them).
+    fn sample(&self, n: usize, unseen: f64, seed: u64) -> (Vec<f32>, Vec<u32>) {
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+        let normal = Normal::new(0.0f32, 1.0).unwrap();
+        let d = self.dims;
+        let mut data = Vec::with_capacity(n * d);
+        let mut labels = Vec::with_capacity(n);
+        for _ in 0..n {
+            let b = if rng.random_bool(unseen) {
+                CENTRES + rng.random_range(0..UNSEEN)
+            } else {
+                // Unequal sizes: blob b is drawn with weight ∝ 1 / (1 + b / 8).
+                loop {
+                    let b = rng.random_range(0..CENTRES);
+                    if rng.random_bool(1.0 / (1.0 + b as f64 / 8.0)) {
+                        break b;
+                    }
+                }
+            };
+            let s = self.spread[b] / (d as f32).sqrt();
+            for k in 0..d {
+                data.push(
+                    self.centres[b * d + k] / (d as f32).sqrt() + s * normal.sample(&mut rng),
+                );
+            }
+            labels.push(b as u32);
+        }
+        l2_normalize_rows(&mut data, d);
+        (data, labels)
+    }
+}
+
+fn list(arg: Option<&String>, default: &[usize]) -> Vec<usize> {
+    arg.map(|s| s.split(',').map(|v| v.parse().expect("a number")).collect())
+        .unwrap_or_else(|| default.to_vec())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let refs = list(args.get(1), &[100_000, 1_000_000]);
+    let news = list(args.get(2), &[10_000, 100_000]);
+    let dims: usize = args.get(3).map(|s| s.parse().expect("dims")).unwrap_or(128);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build_global()
+        .expect("thread pool");
+    let blobs = Blobs::new(dims);
+    let params = UmapParams::default();
+    let cancel = CancelToken::new();
+    println!(
+        "ref_rows,new_rows,dims,search_s,optimize_s,total_s,new_per_s,own_blob,unseen_flagged,seen_flagged"
+    );
+    for &n_ref in &refs {
+        let (data, labels) = blobs.sample(n_ref, 0.0, 1);
+        let rows = Rows::new(&data, dims).unwrap();
+        let t = Instant::now();
+        let graph = nn_descent(
+            rows,
+            params.n_neighbors - 1,
+            Metric::Cosine,
+            &NnDescentParams::default(),
+            &NoProgress,
+            &cancel,
+        )
+        .unwrap();
+        let knn_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let coords = umap_layout(rows, &graph, &params, &NoProgress, &cancel).unwrap();
+        eprintln!(
+            "reference {n_ref} × {dims}: kNN {knn_s:.1} s, layout {:.1} s (setup)",
+            t.elapsed().as_secs_f64()
+        );
+        let grid = GridIndex::build(&coords);
+        for &n_new in &news {
+            let (new, new_labels) = blobs.sample(n_new, 0.01, 2);
+            let t = Instant::now();
+            let placed = place_onto(
+                rows,
+                &graph,
+                &coords,
+                Rows::new(&new, dims).unwrap(),
+                &params,
+                &NoProgress,
+                &cancel,
+            )
+            .unwrap();
+            let total = t.elapsed().as_secs_f64();
+            let (mut own, mut seen) = (0usize, 0usize);
+            let (mut unseen, mut unseen_flagged, mut seen_flagged) = (0usize, 0usize, 0usize);
+            for (i, c) in placed.coords.iter().enumerate() {
+                let l = new_labels[i] as usize;
+                if l >= CENTRES {
+                    unseen += 1;
+                    unseen_flagged += placed.ood[i] as usize;
+                    continue;
+                }
+                seen += 1;
+                seen_flagged += placed.ood[i] as usize;
+                // Within 1 layout unit (a UMAP map spans ~20-40); none counts as a miss.
+                if let Some(j) = grid.nearest(&coords, *c, 1.0, |_| true) {
+                    own += (labels[j] as usize == l) as usize;
+                }
+            }
+            println!(
+                "{n_ref},{n_new},{dims},{:.2},{:.2},{total:.2},{:.0},{:.3},{}/{unseen},{}/{seen}",
+                placed.search_s,
+                placed.optimize_s,
+                n_new as f64 / total,
+                own as f64 / seen.max(1) as f64,
+                unseen_flagged,
+                seen_flagged,
+            );
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! `map NEW --onto REF`: place new samples onto an existing map and write both, REF's
+//! coordinates unchanged, the new rows flagged `ood` when they resemble nothing in REF.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use polars::prelude::{NamedFrom, Series};
+
+use super::args::MapCommand;
+use super::cache::{open_cache, trim_cache};
+use super::hints;
+use super::map::{
+    announce_load, announce_regions, announce_result, check_writable, load, write_outputs,
+};
+use super::progress::CliProgress;
+use super::report::{self, Seconds};
+use crate::analysis::regions::RegionParams;
+use crate::dataset::Samples;
+use crate::pipeline::{MapResult, ReferenceLayout, compute_regions, map_onto};
+use crate::progress::CancelToken;
+use crate::projection::onto::ONTO_EPOCHS;
+
+/// Columns a map file carries from its own run, left out of the new map (they described
+/// the old one): the coordinates are REF's layout, the rest is recomputed.
+const MAP_COLUMNS: &[&str] = &["region", "region_coarse", "region_label", "ood"];
+
+pub(super) fn run_onto(cmd: &MapCommand, reference: &Path) -> anyhow::Result<ExitCode> {
+    let start = Instant::now();
+    let params = cmd.map.params();
+    params.validate()?;
+    let outputs = [Some(&cmd.output), cmd.png.as_ref(), cmd.report.as_ref()];
+    check_writable(outputs.into_iter().flatten())?;
+    if cmd.files.iter().any(|f| f == reference) {
+        anyhow::bail!(
+            "{}: the reference map is also one of the new inputs",
+            reference.display()
+        );
+    }
+    let cache = open_cache(&cmd.map, true)?;
+    let progress = CliProgress::new(cmd.quiet);
+    let cancel = CancelToken::new();
+
+    let t = Instant::now();
+    let ref_samples = load(&[reference.to_path_buf()], &cmd.map, &progress, &cancel)?;
+    progress.suspend(|| announce_load(&ref_samples));
+    // The new samples' text comes from the column REF's text came from.
+    let mut args = cmd.map.clone();
+    args.text = Some(ref_samples.text_column.clone());
+    let new_samples = load(&cmd.files, &args, &progress, &cancel)?;
+    progress.suspend(|| announce_load(&new_samples));
+    let mut inputs: Vec<PathBuf> = vec![reference.to_path_buf()];
+    inputs.extend(cmd.files.iter().cloned());
+    let mut both = load(&inputs, &args, &progress, &cancel)?;
+    let load_s = t.elapsed().as_secs_f64();
+    if both.len() != ref_samples.len() + new_samples.len() {
+        anyhow::bail!(
+            "reading {} and the new inputs together gave {} rows, apart {} + {}",
+            reference.display(),
+            both.len(),
+            ref_samples.len(),
+            new_samples.len()
+        );
+    }
+
+    let onto = map_onto(
+        &ref_samples,
+        &new_samples,
+        &params,
+        cache.as_ref(),
+        &progress,
+        &cancel,
+    )
+    .map_err(|e| hints::about_file(e, reference, "placing the new samples onto the map"))?;
+
+    let mut drop: Vec<&str> = MAP_COLUMNS.to_vec();
+    if let ReferenceLayout::Columns(x, y) = &onto.layout_from {
+        drop.push(x);
+        drop.push(y);
+    }
+    drop_columns(&mut both, &drop);
+    let n_ref = ref_samples.len();
+    let ood: Vec<bool> = std::iter::repeat_n(false, n_ref)
+        .chain(onto.placement.ood.iter().copied())
+        .collect();
+    let ood_name = both.free_name("ood");
+    both.set_column(Series::new(ood_name.as_str().into(), ood))
+        .map_err(anyhow::Error::msg)
+        .context("adding the ood column")?;
+    let mut coords = onto.reference.clone();
+    coords.extend_from_slice(&onto.placement.coords);
+
+    let t = Instant::now();
+    let region_params = RegionParams {
+        seed: params.umap.seed,
+        ..Default::default()
+    };
+    let regions = compute_regions(&both, &coords, &region_params, &progress, &cancel)
+        .map_err(|e| hints::about_file(e, &both.path, "finding the regions"))?;
+    let regions_s = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let columns = write_outputs(cmd, &both, &coords, &regions, &progress)?;
+    let write_s = t.elapsed().as_secs_f64();
+    progress.finish();
+
+    let result = MapResult {
+        coords: Vec::new(),
+        knn: params.knn.resolve(n_ref),
+        embedder: onto.embedder.clone(),
+        embedding_dims: onto.embedding_dims,
+        epochs: ONTO_EPOCHS,
+        timings: onto.timings.clone(),
+        warnings: onto.warnings.clone(),
+        cache: onto.cache,
+        text_cache: None,
+    };
+    announce_result(cmd, &result, &columns);
+    announce_placement(&onto, n_ref, new_samples.len());
+    announce_regions(&regions);
+    let cache_trim = trim_cache(cache.as_ref(), true);
+    let seconds = Seconds {
+        load: load_s,
+        embed: onto.timings.embed_s,
+        neighbors: onto.timings.neighbors_s,
+        layout: onto.timings.layout_s,
+        regions: regions_s,
+        write: write_s,
+        total: start.elapsed().as_secs_f64(),
+    };
+    eprintln!(
+        "wrote {} ({} reference + {} new rows) in {:.2} s: load {:.2}, embed {:.2}, kNN {:.2}, layout {:.2} (placing {:.2}), regions {:.2}, write {:.2}",
+        cmd.output.display(),
+        n_ref,
+        new_samples.len(),
+        seconds.total,
+        seconds.load,
+        seconds.embed,
+        seconds.neighbors,
+        seconds.layout,
+        onto.placement.search_s + onto.placement.optimize_s,
+        seconds.regions,
+        seconds.write
+    );
+    if let Some(path) = &cmd.report {
+        let run = report::MapRun {
+            cmd,
+            samples: &both,
+            result: &result,
+            params: &params,
+            cache_dir: cache.as_ref().map(|c| c.dir()),
+            cache_trim,
+            regions: &regions,
+        };
+        report::write(path, &run, columns, seconds)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Remove the columns of `names` that `samples` has (a map file's own map columns).
+fn drop_columns(samples: &mut Samples, names: &[&str]) {
+    for name in names {
+        if samples.frame.column(name).is_ok() {
+            let _ = samples.frame.drop_in_place(name);
+            samples.columns.retain(|c| c.name != *name);
+        }
+    }
+}
+
+/// Where the reference layout came from and how many new samples are out of distribution.
+fn announce_placement(onto: &crate::pipeline::OntoResult, n_ref: usize, n_new: usize) {
+    match &onto.layout_from {
+        ReferenceLayout::Columns(x, y) => {
+            eprintln!("reference layout: its columns '{x}', '{y}' ({n_ref} points, unchanged)")
+        }
+        ReferenceLayout::Mapped => eprintln!(
+            "reference layout: its map (layout {}, {n_ref} points, unchanged)",
+            match onto.cache.layout {
+                crate::cache::CacheUse::Hit => "from the cache",
+                _ => "computed now",
+            }
+        ),
+    }
+    let ood = onto.placement.ood.iter().filter(|&&o| o).count();
+    eprintln!(
+        "placed {n_new} new samples ({:.2} s searching, {:.2} s optimising); {ood} out of distribution (nearest reference point farther than {:.4}, the reference's own 99th percentile): column 'ood'",
+        onto.placement.search_s, onto.placement.optimize_s, onto.placement.ood_threshold
+    );
+}
