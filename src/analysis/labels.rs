@@ -229,6 +229,23 @@ pub fn region_terms(
     n_terms: usize,
     cancel: &CancelToken,
 ) -> Result<Vec<Vec<String>>, LabelError> {
+    region_terms_without(texts, regions, unclustered, n_terms, &[], cancel)
+}
+
+/// The speaker names of flattened chat transcripts (`human: …`, `assistant: …`): in every
+/// turn of every region, so never distinctive, but frequent enough to crowd labels.
+pub const CHAT_ROLE_WORDS: &[&str] = &["human", "assistant", "user", "system", "tool", "gpt"];
+
+/// [`region_terms`], also leaving out the words of `extra_stop` (lower case), e.g.
+/// [`CHAT_ROLE_WORDS`] for chat transcripts.
+pub fn region_terms_without(
+    texts: &[String],
+    regions: &[&[u32]],
+    unclustered: &[usize],
+    n_terms: usize,
+    extra_stop: &[&str],
+    cancel: &CancelToken,
+) -> Result<Vec<Vec<String>>, LabelError> {
     for (region, rows) in regions.iter().enumerate() {
         if let Some(&row) = rows.iter().find(|&&r| r as usize >= texts.len()) {
             return Err(LabelError::RowOutOfRange {
@@ -238,7 +255,11 @@ pub fn region_terms(
             });
         }
     }
-    let stop: FxHashSet<u64> = STOP_WORDS.iter().map(|w| word_id(w)).collect();
+    let stop: FxHashSet<u64> = STOP_WORDS
+        .iter()
+        .chain(extra_stop)
+        .map(|w| word_id(w))
+        .collect();
 
     // Pass 1: each region's term counts, sorted by term id.
     let counts: Vec<Vec<(u64, u32)>> = regions
@@ -616,5 +637,37 @@ mod tests {
         assert_eq!(chosen, vec!["refund", "customer"]);
         let chosen = choose(&[(1.0, 2), (0.9, 7), (0.8, 6), (0.7, 4)], &found, 2);
         assert_eq!(chosen, vec!["refund policy", "customer"]);
+    }
+
+    #[test]
+    fn chat_role_words_can_be_left_out() {
+        let texts: Vec<String> = (0..40)
+            .map(|i| {
+                if i < 20 {
+                    format!("human: bake bread loaf {i}\nassistant: bread needs flour")
+                } else {
+                    format!("human: fix engine car {i}\nassistant: engine needs oil")
+                }
+            })
+            .collect();
+        let a: Vec<u32> = (0..20).collect();
+        let b: Vec<u32> = (20..40).collect();
+        let terms = region_terms_without(
+            &texts,
+            &[&a, &b],
+            &[],
+            4,
+            CHAT_ROLE_WORDS,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        for t in terms.iter().flatten() {
+            assert!(!t.contains("human") && !t.contains("assistant"), "{t}");
+        }
+        assert!(
+            terms[0].iter().any(|t| t.contains("bread")),
+            "{:?}",
+            terms[0]
+        );
     }
 }

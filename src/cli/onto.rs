@@ -52,7 +52,7 @@ pub(super) fn run_onto(cmd: &MapCommand, reference: &Path) -> anyhow::Result<Exi
     progress.suspend(|| announce_load(&new_samples));
     let mut inputs: Vec<PathBuf> = vec![reference.to_path_buf()];
     inputs.extend(cmd.files.iter().cloned());
-    let mut both = load(&inputs, &args, &progress, &cancel)?;
+    let mut both = load_without_old_metrics(&inputs, &args, &progress, &cancel)?;
     let load_s = t.elapsed().as_secs_f64();
     if both.len() != ref_samples.len() + new_samples.len() {
         anyhow::bail!(
@@ -156,6 +156,41 @@ pub(super) fn run_onto(cmd: &MapCommand, reference: &Path) -> anyhow::Result<Exi
         report::write(path, &run, columns, seconds)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// REF and the new inputs as one table, with the metric columns computed afresh over all
+/// rows: a map file's own metric columns (from its `map` run) are dropped first, so they are
+/// not kept beside the new ones as `atlas_*` columns that are empty for the new rows.
+fn load_without_old_metrics(
+    inputs: &[PathBuf],
+    args: &super::args::MapArgs,
+    progress: &CliProgress,
+    cancel: &CancelToken,
+) -> anyhow::Result<Samples> {
+    let spec = args.load_options()?;
+    let bare = crate::pipeline::LoadSpec {
+        options: spec.options.clone(),
+        metrics: crate::metrics::MetricOptions {
+            builtin: false,
+            refusal_patterns: None,
+            pattern: None,
+            exprs: Vec::new(),
+        },
+    };
+    let mut both = crate::pipeline::load_inputs(inputs, &bare, progress, cancel)
+        .map_err(|e| hints::load_error(e, args.text.as_deref()))?;
+    let mut old: Vec<&str> = Vec::new();
+    if spec.metrics.builtin {
+        old.extend_from_slice(crate::metrics::BUILTIN_COLUMNS);
+    }
+    if spec.metrics.pattern.is_some() {
+        old.push("pattern_matches");
+    }
+    old.extend(spec.metrics.exprs.iter().map(|(name, _)| name.as_str()));
+    drop_columns(&mut both, &old);
+    crate::metrics::apply(&mut both, &spec.metrics)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", both.path.display()))?;
+    Ok(both)
 }
 
 /// Remove the columns of `names` that `samples` has (a map file's own map columns).

@@ -100,11 +100,8 @@ pub(super) fn split_answers(
     for c in added {
         out.with_column(c).map_err(parse)?;
     }
-    let repeat = |v: &[u64]| -> Vec<u64> {
-        v.iter()
-            .flat_map(|&x| std::iter::repeat_n(x, m))
-            .collect()
-    };
+    let repeat =
+        |v: &[u64]| -> Vec<u64> { v.iter().flat_map(|&x| std::iter::repeat_n(x, m)).collect() };
     for p in parts.iter_mut() {
         p.first_row *= m;
     }

@@ -4,7 +4,7 @@
 use polars::prelude::{Column, DataFrame, PolarsError};
 
 use super::PipelineError;
-use crate::analysis::labels::{label_text, region_terms};
+use crate::analysis::labels::label_text;
 use crate::analysis::region_stats::{RegionStat, Worse, rank_regions};
 use crate::analysis::regions::{Level, RegionParams, Regions, UNCLUSTERED, find_regions};
 use crate::dataset::Samples;
@@ -139,7 +139,19 @@ pub fn compute_regions(
             .filter(|(_, r)| r.unclustered)
             .map(|(i, _)| i)
             .collect();
-        let terms = region_terms(&samples.texts, &rows, &unclustered, LABEL_TERMS, cancel)?;
+        let roles: &[&str] = if samples.text_is_chat {
+            crate::analysis::labels::CHAT_ROLE_WORDS
+        } else {
+            &[]
+        };
+        let terms = crate::analysis::labels::region_terms_without(
+            &samples.texts,
+            &rows,
+            &unclustered,
+            LABEL_TERMS,
+            roles,
+            cancel,
+        )?;
         for (region, terms) in of_level.iter().zip(terms) {
             labels[region.id as usize] = if region.unclustered {
                 crate::analysis::labels::UNCLUSTERED.to_string()

@@ -166,6 +166,9 @@ fn new_samples_land_on_an_unchanged_reference() {
         }
         // Columns a map file carries from its own run are not repeated.
         assert!(df.column("atlas_x").is_err() && df.column("atlas_ood").is_err());
+        // Metrics are computed afresh over all rows, not kept twice.
+        assert!(df.column("atlas_len_chars").is_err());
+        assert!(df.column("len_chars").unwrap().null_count() == 0);
         let r: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
         assert_eq!(r["rows"], n_ref + n_new);

@@ -20,14 +20,19 @@ fn each_answer_of_a_pair_is_a_sample_with_its_row_as_prompt() {
     }
     // A row without a rejected answer keeps its chosen one (the other is empty, with a
     // warning).
-    text.push_str("{\"id\": 30, \"chosen\": \"\\n\\nHuman: hi\\n\\nAssistant: hello\", \"rating\": 1.0}\n");
+    text.push_str(
+        "{\"id\": 30, \"chosen\": \"\\n\\nHuman: hi\\n\\nAssistant: hello\", \"rating\": 1.0}\n",
+    );
     std::fs::write(&input, text).unwrap();
     let out = dir.path().join("o.parquet");
     let o = map(&input, &out, &["--text", "chosen,rejected"]);
     let err = stderr(&o);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("62 rows, text column 'answer'"), "{err}");
-    assert!(err.contains("line 31"), "the missing answer is named by its line: {err}");
+    assert!(
+        err.contains("line 31"),
+        "the missing answer is named by its line: {err}"
+    );
     let df = read_parquet(&out);
     assert_eq!(df.height(), 62);
     let col = |n: &str| -> Vec<String> {
