@@ -17,6 +17,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use sample_atlas::neighbors::Metric;
 use sample_atlas::neighbors::nndescent::{NnDescentParams, nn_descent};
+use sample_atlas::neighbors::search::SearchIndex;
 use sample_atlas::progress::{CancelToken, NoProgress};
 use sample_atlas::projection::onto::place_onto;
 use sample_atlas::projection::{UmapParams, umap_layout};
@@ -97,7 +98,7 @@ fn main() {
     let params = UmapParams::default();
     let cancel = CancelToken::new();
     println!(
-        "ref_rows,new_rows,dims,search_s,optimize_s,total_s,new_per_s,own_blob,unseen_flagged,seen_flagged"
+        "ref_rows,new_rows,dims,search_s,optimize_s,total_s,new_per_s,recall,own_blob,unseen_flagged,seen_flagged"
     );
     for &n_ref in &refs {
         let (data, labels) = blobs.sample(n_ref, 0.0, 1);
@@ -134,6 +135,7 @@ fn main() {
             )
             .unwrap();
             let total = t.elapsed().as_secs_f64();
+            let recall = search_recall(rows, &graph, &new, dims, params.n_neighbors - 1);
             let (mut own, mut seen) = (0usize, 0usize);
             let (mut unseen, mut unseen_flagged, mut seen_flagged) = (0usize, 0usize, 0usize);
             for (i, c) in placed.coords.iter().enumerate() {
@@ -151,7 +153,7 @@ fn main() {
                 }
             }
             println!(
-                "{n_ref},{n_new},{dims},{:.2},{:.2},{total:.2},{:.0},{:.3},{}/{unseen},{}/{seen}",
+                "{n_ref},{n_new},{dims},{:.2},{:.2},{total:.2},{:.0},{recall:.3},{:.3},{}/{unseen},{}/{seen}",
                 placed.search_s,
                 placed.optimize_s,
                 n_new as f64 / total,
@@ -161,4 +163,44 @@ fn main() {
             );
         }
     }
+}
+
+/// Recall of the search's `k` neighbours for 200 of the new points against brute force.
+fn search_recall(
+    rows: Rows<'_>,
+    graph: &sample_atlas::neighbors::KnnGraph,
+    new: &[f32],
+    dims: usize,
+    k: usize,
+) -> f64 {
+    let probe = &new[..200.min(new.len() / dims) * dims];
+    let index = SearchIndex::new(rows, graph, Metric::Cosine, 42).unwrap();
+    let found = index
+        .query(
+            Rows::new(probe, dims).unwrap(),
+            k,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
+    let mut hit = 0usize;
+    for (i, q) in probe.chunks(dims).enumerate() {
+        let mut d: Vec<(f32, u32)> = (0..rows.len())
+            .map(|j| {
+                (
+                    -sample_atlas::neighbors::simd::dot(q, rows.row(j)),
+                    j as u32,
+                )
+            })
+            .collect();
+        d.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
+        let truth: Vec<u32> = d[..k].iter().map(|e| e.1).collect();
+        hit += found
+            .neighbors(i)
+            .0
+            .iter()
+            .filter(|j| truth.contains(j))
+            .count();
+    }
+    hit as f64 / (found.n * k) as f64
 }

@@ -26,6 +26,36 @@ const MAX_PIVOTS: usize = 2048;
 /// Pivots expanded first.
 const ENTRY_POINTS: usize = 4;
 
+/// Which points a search has seen: a stamp per point, the search's number marking the
+/// seen ones (no clearing between searches, no hashing). One per thread.
+#[derive(Default)]
+struct Visited {
+    stamps: Vec<u32>,
+    current: u32,
+}
+
+impl Visited {
+    fn start(&mut self, n: usize) {
+        if self.stamps.len() != n || self.current == u32::MAX {
+            self.stamps = vec![0; n];
+            self.current = 0;
+        }
+        self.current += 1;
+    }
+
+    /// Marks `i` seen; whether it was new.
+    fn insert(&mut self, i: u32) -> bool {
+        let s = &mut self.stamps[i as usize];
+        let new = *s != self.current;
+        *s = self.current;
+        new
+    }
+}
+
+thread_local! {
+    static VISITED: std::cell::RefCell<Visited> = std::cell::RefCell::new(Visited::default());
+}
+
 /// A distance with a total order (ties broken by the point's index where it is used).
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Dist(f32);
@@ -127,10 +157,21 @@ impl<'a> SearchIndex<'a> {
     /// own neighbours). `query` must already be prepared (unit length for cosine).
     fn search(&self, q: &[f32], k: usize, exclude: Option<u32>) -> Vec<(f32, u32)> {
         let beam = self.beam.max(k);
-        let mut visited: FxHashSet<u32> = FxHashSet::default();
+        VISITED.with_borrow_mut(|v| self.search_with(q, k, exclude, beam, v))
+    }
+
+    fn search_with(
+        &self,
+        q: &[f32],
+        k: usize,
+        exclude: Option<u32>,
+        beam: usize,
+        visited: &mut Visited,
+    ) -> Vec<(f32, u32)> {
+        visited.start(self.n);
         // Max-heap of the best found (worst on top); min-heap of the candidates to expand.
         let mut best: BinaryHeap<(Dist, u32)> = BinaryHeap::with_capacity(beam + 1);
-        let mut frontier: BinaryHeap<Reverse<(Dist, u32)>> = BinaryHeap::new();
+        let mut frontier: BinaryHeap<Reverse<(Dist, u32)>> = BinaryHeap::with_capacity(beam * 4);
         let offer = |best: &mut BinaryHeap<(Dist, u32)>, d: f32, i: u32| {
             if Some(i) == exclude {
                 return;
@@ -145,9 +186,16 @@ impl<'a> SearchIndex<'a> {
             .iter()
             .map(|&p| (Dist(self.rank_distance(q, p)), p))
             .collect();
+        for &(_, p) in &entries {
+            visited.insert(p);
+        }
+        // Only the nearest `beam` pivots can be among the results.
+        if entries.len() > beam {
+            entries.select_nth_unstable(beam - 1);
+            entries.truncate(beam);
+        }
         entries.sort_unstable();
         for &(d, p) in &entries {
-            visited.insert(p);
             offer(&mut best, d.0, p);
         }
         for &(d, p) in entries.iter().take(ENTRY_POINTS) {
@@ -253,8 +301,10 @@ impl<'a> SearchIndex<'a> {
     }
 }
 
-/// Each point's neighbours in `graph` plus the points that list it, without repeats (its
-/// own list first, then the others by index), as CSR.
+/// Each point's neighbours in `graph` plus the nearest of the points that list it (at most
+/// as many as its own list: in high dimensions a few "hub" points are listed by thousands,
+/// and expanding such a hub would cost thousands of distances), without repeats (its own
+/// list first, then the others by distance), as CSR.
 fn undirected(graph: &KnnGraph) -> (Vec<usize>, Vec<u32>) {
     let n = graph.n;
     let mut reverse_count = vec![0usize; n];
@@ -265,14 +315,16 @@ fn undirected(graph: &KnnGraph) -> (Vec<usize>, Vec<u32>) {
     for i in 0..n {
         rev_ptr[i + 1] = rev_ptr[i] + reverse_count[i];
     }
-    let mut reverse = vec![0u32; rev_ptr[n]];
+    let mut reverse = vec![(0f32, 0u32); rev_ptr[n]];
     let mut fill = rev_ptr.clone();
     for i in 0..n {
-        for &j in graph.neighbors(i).0 {
-            reverse[fill[j as usize]] = i as u32;
+        let (idx, dist) = graph.neighbors(i);
+        for (&j, &d) in idx.iter().zip(dist) {
+            reverse[fill[j as usize]] = (d, i as u32);
             fill[j as usize] += 1;
         }
     }
+    let cap = graph.k.max(1);
     let lists: Vec<Vec<u32>> = (0..n)
         .into_par_iter()
         .map(|i| {
@@ -283,14 +335,14 @@ fn undirected(graph: &KnnGraph) -> (Vec<usize>, Vec<u32>) {
                 .copied()
                 .filter(|&j| j as usize != i && seen.insert(j))
                 .collect();
-            let mut others: Vec<u32> = reverse[rev_ptr[i]..rev_ptr[i + 1]]
+            let mut others: Vec<(f32, u32)> = reverse[rev_ptr[i]..rev_ptr[i + 1]]
                 .iter()
                 .copied()
-                .filter(|&j| j as usize != i && !seen.contains(&j))
+                .filter(|&(_, j)| j as usize != i && !seen.contains(&j))
                 .collect();
-            others.sort_unstable();
-            others.dedup();
-            list.extend(others);
+            others.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            others.dedup_by_key(|e| e.1);
+            list.extend(others.iter().take(cap).map(|&(_, j)| j));
             list
         })
         .collect();
