@@ -43,7 +43,12 @@ pub(super) fn run_onto(cmd: &MapCommand, reference: &Path) -> anyhow::Result<Exi
     let cancel = CancelToken::new();
 
     let t = Instant::now();
-    let ref_samples = load(&[reference.to_path_buf()], &cmd.map, &progress, &cancel)?;
+    let mut ref_samples = load(&[reference.to_path_buf()], &cmd.map, &progress, &cancel)?;
+    // A map file's own region columns are dropped below: their gaps (unclustered rows) are
+    // not the new map's problems.
+    let about_map_columns =
+        |w: &String| MAP_COLUMNS.iter().any(|c| w.contains(&format!("column '{c}'")));
+    ref_samples.warnings.retain(|w| !about_map_columns(w));
     progress.suspend(|| announce_load(&ref_samples));
     // The new samples' text comes from the column REF's text came from.
     let mut args = cmd.map.clone();
@@ -53,6 +58,7 @@ pub(super) fn run_onto(cmd: &MapCommand, reference: &Path) -> anyhow::Result<Exi
     let mut inputs: Vec<PathBuf> = vec![reference.to_path_buf()];
     inputs.extend(cmd.files.iter().cloned());
     let mut both = load_without_old_metrics(&inputs, &args, &progress, &cancel)?;
+    both.warnings.retain(|w| !about_map_columns(w));
     let load_s = t.elapsed().as_secs_f64();
     if both.len() != ref_samples.len() + new_samples.len() {
         anyhow::bail!(

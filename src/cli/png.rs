@@ -24,19 +24,31 @@ pub(super) fn write_png(
 ) -> anyhow::Result<()> {
     let (width, height) = look.size;
     let column = color_column(samples, look.color_by)?;
-    let (point_colors, legend) = colors::point_colors(samples, column.as_deref());
+    let (mut point_colors, legend) = colors::point_colors(samples, column.as_deref());
+    // Samples `--onto` placed but found unlike the reference: white, on top (unless the
+    // picture is coloured by that flag itself).
+    let mut classes = vec![render::PointClass::Normal; coords.len()];
+    let ood = match render::ood::ood_rows(samples) {
+        Some(flags) if column.as_deref() != Some(render::ood::OOD_COLUMN) => {
+            render::ood::mark(&flags, &mut point_colors, &mut classes)
+        }
+        _ => 0,
+    };
+    let mut caption = image::caption(&samples.path, samples.len(), column.as_deref());
+    if ood > 0 {
+        caption.push_str(&format!(
+            " · white: {} out of distribution (ood)",
+            crate::util::format::thousands(ood)
+        ));
+    }
     // Points a little larger on big images, as on a high-DPI screen.
     let scale = (width.min(height) as f32 / 900.0).clamp(1.0, 4.0);
     let pic = image::Picture {
         coords,
         colors: &point_colors,
-        classes: None,
+        classes: (ood > 0).then_some(&classes[..]),
         legend: &legend,
-        caption: Some(image::caption(
-            &samples.path,
-            samples.len(),
-            column.as_deref(),
-        )),
+        caption: Some(caption),
         view: render::Viewport::fit(coords, width, height, 24.0 * scale),
         style: render::Style {
             radius_px: render::Style::radius_for(coords.len()) * scale,

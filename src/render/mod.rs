@@ -8,6 +8,7 @@ pub mod colors;
 pub mod image;
 pub mod labels;
 pub mod legend;
+pub mod ood;
 
 use rayon::prelude::*;
 
