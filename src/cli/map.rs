@@ -98,7 +98,8 @@ pub(super) fn load(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> anyhow::Result<Samples> {
-    crate::pipeline::load_inputs(files, &args.load_options()?, progress, cancel)
+    let cache = super::cache::open_cache(args, false)?;
+    crate::pipeline::load_inputs(files, &args.load_options()?, cache.as_ref(), progress, cancel)
         .map_err(|e| hints::load_error(e, args.text.as_deref()))
 }
 

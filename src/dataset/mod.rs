@@ -326,14 +326,32 @@ pub fn load_many(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Samples, LoadError> {
-    let first = inputs.first().ok_or(LoadError::NoInput)?;
-    let parts = input::expand(inputs)?;
+    let parts = input_parts(inputs)?;
+    load_parts(&inputs[0], parts, options, progress, cancel)
+}
+
+/// The files `inputs` name, in row order (what [`load_many`] reads), without reading them.
+pub fn input_parts(inputs: &[PathBuf]) -> Result<Vec<Part>, LoadError> {
+    if inputs.is_empty() {
+        return Err(LoadError::NoInput);
+    }
+    input::expand(inputs)
+}
+
+/// [`load_many`] of the files [`input_parts`] found; `first` is the first input as given.
+pub fn load_parts(
+    first: &Path,
+    parts: Vec<Part>,
+    options: &LoadOptions,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Samples, LoadError> {
     let mut warnings = Vec::new();
     let (parts, tables) = read_parts(parts, options, &mut warnings, progress, cancel)?;
     let format = tables[0].0;
     let (table, parts) = union::combine(parts, tables, &mut warnings)?;
     let input = Input {
-        path: first.clone(),
+        path: first.to_path_buf(),
         format,
         parts,
         delimiter: options.delimiter,
@@ -543,6 +561,16 @@ fn choose_text_column(
     }
 }
 
+/// The texts of a plain (not chat) string column as [`Samples::texts`] holds them (missing →
+/// empty); `None` when the column is missing or not strings.
+pub fn plain_texts(frame: &DataFrame, text_column: &str) -> Option<Vec<String>> {
+    Some(plain_texts_of(frame.column(text_column).ok()?.str().ok()?))
+}
+
+fn plain_texts_of(ca: &polars::prelude::StringChunked) -> Vec<String> {
+    ca.iter().map(|v| v.unwrap_or("").to_string()).collect()
+}
+
 /// The text of every row (chat transcripts flattened; missing → empty), and whether the
 /// column holds chat messages.
 fn texts_of(
@@ -560,10 +588,7 @@ fn texts_of(
         if chat::is_transcript_column(ca) {
             return Ok((chat::flatten_column(series), true));
         }
-        Ok((
-            ca.iter().map(|v| v.unwrap_or("").to_string()).collect(),
-            false,
-        ))
+        Ok((plain_texts_of(ca), false))
     } else if chat::is_chat_dtype(series.dtype()) {
         Ok((chat::flatten_column(series), true))
     } else {
