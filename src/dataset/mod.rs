@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::{AnyValue, DataFrame, DataType};
 
 pub use columns::MISSING_CODE;
-pub use columns::{ColumnInfo, ColumnKind, detect_text_column};
+pub use columns::{ColumnInfo, ColumnKind, SCORE_NAMES, detect_text_column, is_identifier_name};
 pub use delimited::DELIMITERS;
 pub use input::Part;
 pub use read::Format;
@@ -258,6 +258,19 @@ impl Samples {
             None => self.columns.push(info),
         }
         Ok(())
+    }
+
+    /// The score-like column (a number or true/false named like a score, see
+    /// [`SCORE_NAMES`]) chosen on opening as the metric to colour by and analyse: never the
+    /// text or prompt column, one of `excluded`, an identifier (`*_id`, `*_index`, `row`,
+    /// `instruction*`) or a column of whole numbers counting up or down row by row.
+    pub fn score_like_column(&self, excluded: &[&str]) -> Option<String> {
+        let not_a_metric = |name: &str| {
+            name == self.text_column
+                || self.prompt_column.as_deref() == Some(name)
+                || excluded.contains(&name)
+        };
+        columns::score_like_column(&self.columns, &not_a_metric).map(|c| c.name.clone())
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {

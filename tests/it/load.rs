@@ -929,3 +929,58 @@ mod table_cache {
         assert_eq!(line.split_whitespace().nth(1), Some("1"), "{text}");
     }
 }
+
+/// The metric and colour chosen on opening the real sets of `../shared/data` (their first
+/// 1,500 rows; skipped where the folder is missing).
+#[test]
+fn real_sets_open_on_a_score_not_an_identifier() {
+    use std::io::{BufRead, Read};
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    let dir = tempfile::tempdir().unwrap();
+    let head = |rel: &str| -> Option<std::path::PathBuf> {
+        let path = data.join(rel);
+        let file = std::fs::File::open(&path).ok()?;
+        let mut text = String::new();
+        if rel.ends_with(".gz") {
+            flate2::read::GzDecoder::new(file)
+                .read_to_string(&mut text)
+                .unwrap();
+        } else {
+            std::io::BufReader::new(file)
+                .lines()
+                .take(1500)
+                .for_each(|l| text.push_str(&(l.unwrap() + "\n")));
+        }
+        let lines: String = text.lines().take(1500).map(|l| format!("{l}\n")).collect();
+        let out = dir.path().join(rel.replace('/', "-").replace(".gz", ""));
+        std::fs::write(&out, lines).unwrap();
+        Some(out)
+    };
+    let cases = [
+        ("anthropic-evals-persona/persona.jsonl", Some("label_confidence"), "label_confidence"),
+        ("gsm8k-solutions/solutions.jsonl", Some("is_correct"), "is_correct"),
+        // No score: the colour falls back to a small category (the built-in refusal flag).
+        ("hh-rlhf-harmless-base/test.jsonl.gz", None, "refusal"),
+    ];
+    for (rel, metric, colour) in cases {
+        let Some(path) = head(rel) else {
+            eprintln!("skipped: no {rel} in {}", data.display());
+            continue;
+        };
+        let s = sample_atlas::pipeline::load_samples(
+            &path,
+            &Default::default(),
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        let schema = sample_atlas::analysis::detect_schema(&s);
+        let chosen = sample_atlas::analysis::schema::score_like_column(&s, &schema);
+        assert_eq!(chosen.as_deref(), metric, "{rel}");
+        assert_eq!(
+            sample_atlas::render::colors::default_color_column(&s).as_deref(),
+            Some(colour),
+            "{rel}"
+        );
+    }
+}
