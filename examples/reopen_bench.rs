@@ -70,7 +70,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn bench(file: &Path) -> anyhow::Result<()> {
     let bytes = std::fs::metadata(file)?.len();
     println!("{} ({:.0} MB)", file.display(), bytes as f64 / 1e6);
-    assert!(bytes >= TABLE_CACHE_MIN_BYTES, "below the caching threshold");
+    assert!(
+        bytes >= TABLE_CACHE_MIN_BYTES,
+        "below the caching threshold"
+    );
     let input = [file.to_path_buf()];
     let spec = LoadSpec::default();
     let cancel = CancelToken::new();
@@ -101,7 +104,10 @@ fn bench(file: &Path) -> anyhow::Result<()> {
     let (_, used) = load_inputs_with(&input, &spec, Some(&cache), min, &NoProgress, &cancel)?;
     let first = secs(t);
     assert_eq!(used, CacheUse::Miss);
-    let entry = cache.list(StageKind::Table).pop().expect("the table was stored");
+    let entry = cache
+        .list(StageKind::Table)
+        .pop()
+        .expect("the table was stored");
     let entry_bytes = std::fs::metadata(&entry)?.len();
     println!(
         "  first load with an empty cache (load + store the table): {first:.2} s; entry {:.0} MB",
@@ -114,7 +120,10 @@ fn bench(file: &Path) -> anyhow::Result<()> {
         let (s, used) = load_inputs_with(&input, &spec, Some(&cache), min, &NoProgress, &cancel)?;
         reopen.push(secs(t));
         assert_eq!(used, CacheUse::Hit);
-        assert_eq!((s.len(), s.frame.width()), (fresh.len(), fresh.frame.width()));
+        assert_eq!(
+            (s.len(), s.frame.width()),
+            (fresh.len(), fresh.frame.width())
+        );
         assert!(s.frame.equals_missing(&fresh.frame), "the same table");
     }
     println!(
@@ -144,7 +153,10 @@ fn bench(file: &Path) -> anyhow::Result<()> {
     );
     drop(raw);
 
-    println!("  the table ({} columns) as Parquet in memory:", fresh.frame.width());
+    println!(
+        "  the table ({} columns) as Parquet in memory:",
+        fresh.frame.width()
+    );
     for (name, c) in [
         ("uncompressed", ParquetCompression::Uncompressed),
         ("lz4", ParquetCompression::Lz4Raw),
@@ -189,7 +201,12 @@ fn reopen_once(file: &Path) -> anyhow::Result<()> {
         &NoProgress,
         &CancelToken::new(),
     )?;
-    println!("{}: {used:?} in {:.2} s ({} rows)", file.display(), secs(t), s.len());
+    println!(
+        "{}: {used:?} in {:.2} s ({} rows)",
+        file.display(),
+        secs(t),
+        s.len()
+    );
     Ok(())
 }
 

@@ -809,7 +809,11 @@ mod tests {
         let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
         let want = *blake3::hash(&bytes).as_bytes();
         for block in [1, 7, 64, 999, 1000, 1001, 4096] {
-            assert_eq!(hash_blocks(&bytes[..], block).unwrap(), want, "block {block}");
+            assert_eq!(
+                hash_blocks(&bytes[..], block).unwrap(),
+                want,
+                "block {block}"
+            );
         }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
@@ -839,7 +843,10 @@ mod tests {
         let mut bytes = fs::read(&path).unwrap();
         bytes[17] ^= 1;
         fs::write(&path, &bytes).unwrap();
-        assert_eq!(cache.get_with(StageKind::Table, &key, |p| Some(p.len())), None);
+        assert_eq!(
+            cache.get_with(StageKind::Table, &key, |p| Some(p.len())),
+            None
+        );
         assert!(!path.exists());
     }
 

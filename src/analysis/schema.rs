@@ -139,7 +139,13 @@ mod tests {
             .map(|i| format!("{{\"text\": \"answer number {i}\", {}}}\n", fields(i)))
             .collect();
         std::fs::write(&path, body).unwrap();
-        load(&path, &LoadOptions::default(), &NoProgress, &CancelToken::new()).unwrap()
+        load(
+            &path,
+            &LoadOptions::default(),
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap()
     }
 
     fn pick(s: &Samples) -> Option<String> {
@@ -180,7 +186,9 @@ mod tests {
         assert_eq!(pick(&s), None);
         assert_eq!(s.score_like_column(&[]), None);
         // An unnamed counter (pandas' index) or one named like a score but counting rows.
-        let s = table(10, |i| format!("\"Unnamed: 0\": {i}, \"score\": {}", 100 - i));
+        let s = table(10, |i| {
+            format!("\"Unnamed: 0\": {i}, \"score\": {}", 100 - i)
+        });
         assert_eq!(pick(&s), None, "a monotone integer column is not a score");
         // The same values out of order are a score.
         let s = table(10, |i| format!("\"rating\": {}", (i * 7) % 10));
@@ -218,7 +226,9 @@ mod tests {
             )
         });
         assert_eq!(pick(&s).as_deref(), Some("reward_score"));
-        let s = table(8, |i| format!("\"toxicity\": {}, \"rewardScore\": {}", i % 2, i % 3));
+        let s = table(8, |i| {
+            format!("\"toxicity\": {}, \"rewardScore\": {}", i % 2, i % 3)
+        });
         assert_eq!(pick(&s).as_deref(), Some("rewardScore"), "camelCase words");
     }
 
@@ -232,9 +242,15 @@ mod tests {
                 ["yes", "no"][i % 2]
             )
         });
-        assert_eq!(pick(&s).as_deref(), Some("passed"), "a string 'correct' is no metric");
+        assert_eq!(
+            pick(&s).as_deref(),
+            Some("passed"),
+            "a string 'correct' is no metric"
+        );
         // Words must match whole: `passage`, `incorrect` hold no score name.
-        let s = table(6, |i| format!("\"passage_len\": {}, \"incorrect\": {}", i * i % 5, i % 2));
+        let s = table(6, |i| {
+            format!("\"passage_len\": {}, \"incorrect\": {}", i * i % 5, i % 2)
+        });
         assert_eq!(pick(&s), None);
     }
 }

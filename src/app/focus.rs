@@ -67,11 +67,10 @@ impl AtlasApp {
             return;
         };
         let detail = Detail::of(samples, row);
-        let beside = s
-            .focus
-            .same_prompt
-            .as_ref()
-            .and_then(|(_, rows)| companion(samples, row, rows, &s.overlays.analysis.inputs.by));
+        let beside =
+            s.focus.same_prompt.as_ref().and_then(|(_, rows)| {
+                companion(samples, row, rows, &s.overlays.analysis.inputs.by)
+            });
         self.state.focus.pin = Some(Pin { row, detail });
         if beside.is_some() {
             self.select(ctx, beside);
@@ -222,16 +221,26 @@ pub(super) fn companion(
     }
     let differs = |r: usize, c: &&polars::prelude::Column| differs(c, r, row);
     let first_only = |r: &usize| {
-        columns.split_first().is_some_and(|(first, rest)| {
-            differs(*r, first) && !rest.iter().any(|c| differs(*r, c))
-        })
+        columns
+            .split_first()
+            .is_some_and(|(first, rest)| differs(*r, first) && !rest.iter().any(|c| differs(*r, c)))
     };
     others
         .iter()
         .copied()
         .find(first_only)
-        .or_else(|| others.iter().copied().find(|&r| columns.iter().any(|c| differs(r, c))))
-        .or_else(|| columns.is_empty().then(|| others.first().copied()).flatten())
+        .or_else(|| {
+            others
+                .iter()
+                .copied()
+                .find(|&r| columns.iter().any(|c| differs(r, c)))
+        })
+        .or_else(|| {
+            columns
+                .is_empty()
+                .then(|| others.first().copied())
+                .flatten()
+        })
 }
 
 #[cfg(test)]
@@ -246,7 +255,13 @@ mod tests {
         let path = dir.path().join("t.jsonl");
         // One prompt: rows 0..8 as (model, temperature).
         let settings = [
-            ("a", 0.0), ("a", 0.0), ("a", 1.0), ("b", 1.0), ("b", 0.0), ("c", 0.0), ("a", 0.0),
+            ("a", 0.0),
+            ("a", 0.0),
+            ("a", 1.0),
+            ("b", 1.0),
+            ("b", 0.0),
+            ("c", 0.0),
+            ("a", 0.0),
             ("c", 1.0),
         ];
         let body: String = settings
@@ -257,7 +272,13 @@ mod tests {
             })
             .collect();
         std::fs::write(&path, body).unwrap();
-        let s = load(&path, &LoadOptions::default(), &NoProgress, &CancelToken::new()).unwrap();
+        let s = load(
+            &path,
+            &LoadOptions::default(),
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
         let rows: Vec<u32> = (0..8).collect();
         let by = ["model".to_string(), "temperature".to_string()];
         // From (a, 0): the next (other model, 0) is row 4 (b, 0), not row 2 (a, 1) or 3 (b, 1).
@@ -265,9 +286,21 @@ mod tests {
         // From (c, 1) at the end: wrap around to row 2 (a, 1).
         assert_eq!(companion(&s, 7, &rows, &by), Some(2));
         // No other model at this temperature: the next other setting.
-        assert_eq!(companion(&s, 0, &[0, 1, 2], &by), Some(2), "only the temperature differs");
-        assert_eq!(companion(&s, 0, &[0, 1, 6], &by), None, "every sample has the same setting");
-        assert_eq!(companion(&s, 5, &[1, 5, 6], &[]), Some(6), "no run columns: the next");
+        assert_eq!(
+            companion(&s, 0, &[0, 1, 2], &by),
+            Some(2),
+            "only the temperature differs"
+        );
+        assert_eq!(
+            companion(&s, 0, &[0, 1, 6], &by),
+            None,
+            "every sample has the same setting"
+        );
+        assert_eq!(
+            companion(&s, 5, &[1, 5, 6], &[]),
+            Some(6),
+            "no run columns: the next"
+        );
         assert_eq!(companion(&s, 5, &[5], &by), None);
     }
 }

@@ -405,7 +405,9 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
             });
         }
         if state.focus.pin.as_ref().is_some_and(|p| p.row == row) {
-            ui.label(RichText::new("Pinned: select another sample to see it beside this one.").weak());
+            ui.label(
+                RichText::new("Pinned: select another sample to see it beside this one.").weak(),
+            );
         }
         ui.separator();
         let Some(detail) = state.focus.detail.as_ref().filter(|d| d.row == row) else {

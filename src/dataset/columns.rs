@@ -68,7 +68,16 @@ pub const SCORE_NAMES: &[&str] = &[
 /// Words that make a column an identifier, whatever else its name says (`score_id`,
 /// `instruction_index`, `row`).
 const IDENTIFIER_WORDS: &[&str] = &[
-    "id", "ids", "idx", "index", "row", "rowid", "instruction", "uuid", "seed", "unnamed",
+    "id",
+    "ids",
+    "idx",
+    "index",
+    "row",
+    "rowid",
+    "instruction",
+    "uuid",
+    "seed",
+    "unnamed",
 ];
 
 /// The words of a column name, lowercase: split at anything not a letter or digit, at a
@@ -159,7 +168,9 @@ fn is_monotone_integer(values: &[f32]) -> bool {
 /// or true/false.
 fn is_score_kind(c: &ColumnInfo) -> bool {
     match &c.kind {
-        ColumnKind::Numeric { values, min, max, .. } => min <= max && !is_monotone_integer(values),
+        ColumnKind::Numeric {
+            values, min, max, ..
+        } => min <= max && !is_monotone_integer(values),
         ColumnKind::Category { .. } => c.dtype == "bool",
         ColumnKind::Text | ColumnKind::Other => false,
     }
@@ -429,10 +440,24 @@ mod tests {
         assert_eq!(score_name_rank("reward_score"), Some((0, 1)));
         assert_eq!(score_name_rank("gpt4_win_prob"), Some((2, 1)));
         assert_eq!(score_name_rank("scores"), Some((0, 1)), "a plural");
-        for no in ["label", "passage", "incorrect", "scorer_name", "win", "len_words"] {
+        for no in [
+            "label",
+            "passage",
+            "incorrect",
+            "scorer_name",
+            "win",
+            "len_words",
+        ] {
             assert_eq!(score_name_rank(no), None, "{no}");
         }
-        for id in ["id", "instruction_index", "questionID", "row", "score_id", " "] {
+        for id in [
+            "id",
+            "instruction_index",
+            "questionID",
+            "row",
+            "score_id",
+            " ",
+        ] {
             assert!(is_identifier_name(id), "{id}");
         }
         assert!(!is_identifier_name("is_correct") && !is_identifier_name("video_len"));

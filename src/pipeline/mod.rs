@@ -139,9 +139,9 @@ pub fn load_inputs_with(
     if cancel.is_cancelled() {
         return Err(LoadError::Cancelled.into());
     }
-    let hit = slot.as_ref().and_then(|(c, key)| {
-        table_cache::lookup(c, key, first, &parts, &spec.options)
-    });
+    let hit = slot
+        .as_ref()
+        .and_then(|(c, key)| table_cache::lookup(c, key, first, &parts, &spec.options));
     let (mut samples, used) = match hit {
         Some(samples) => {
             progress.report(crate::progress::Stage::Load, 3, 3);

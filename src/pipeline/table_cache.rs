@@ -54,7 +54,11 @@ pub(super) fn table_key(
         env!("CARGO_PKG_VERSION").into(),
         format!("inputs={}", inputs.len()).into_bytes(),
     ];
-    owned.extend(inputs.iter().map(|p| p.as_os_str().as_encoded_bytes().to_vec()));
+    owned.extend(
+        inputs
+            .iter()
+            .map(|p| p.as_os_str().as_encoded_bytes().to_vec()),
+    );
     owned.push(format!("parts={}", parts.len()).into_bytes());
     for part in parts {
         owned.push(part.path.as_os_str().as_encoded_bytes().to_vec());

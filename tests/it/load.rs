@@ -690,7 +690,15 @@ mod table_cache {
 
     /// Load `inputs` through the cache in `cache`, caching whatever the size.
     fn cached(inputs: &[PathBuf], spec: &LoadSpec, cache: &Cache) -> (Samples, CacheUse) {
-        load_inputs_with(inputs, spec, Some(cache), 0, &NoProgress, &CancelToken::new()).unwrap()
+        load_inputs_with(
+            inputs,
+            spec,
+            Some(cache),
+            0,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap()
     }
 
     fn fresh(inputs: &[PathBuf], spec: &LoadSpec) -> Samples {
@@ -721,7 +729,11 @@ mod table_cache {
         assert_eq!(format, &b.format, "{what}");
         assert_eq!(delimiter, &b.delimiter, "{what}");
         assert_eq!(frame.schema(), b.frame.schema(), "{what}: column types");
-        assert!(frame.equals_missing(&b.frame), "{what}: {frame}\n{}", b.frame);
+        assert!(
+            frame.equals_missing(&b.frame),
+            "{what}: {frame}\n{}",
+            b.frame
+        );
         assert_eq!(text_column, &b.text_column, "{what}");
         assert_eq!(text_column_detected, &b.text_column_detected, "{what}");
         assert_eq!(text_is_chat, &b.text_is_chat, "{what}");
@@ -763,7 +775,11 @@ mod table_cache {
             // Parts: a hive-partitioned folder, a glob, and several files (a CSV among JSON).
             vec![formats("parquet_parts")],
             vec![formats("jsonl_parts").join("part-*.jsonl")],
-            vec![sample("chat.jsonl"), formats("pipes.csv"), sample("bad/malformed.jsonl")],
+            vec![
+                sample("chat.jsonl"),
+                formats("pipes.csv"),
+                sample("bad/malformed.jsonl"),
+            ],
         ];
         let spec = LoadSpec::default();
         for input in &inputs {
@@ -821,11 +837,15 @@ mod table_cache {
             ..Default::default()
         };
         let (s, used) = cached(&input, &semicolon, &cache);
-        assert_eq!((used, s.frame.width() - 6), (CacheUse::Miss, 1), "one column");
+        assert_eq!(
+            (used, s.frame.width() - 6),
+            (CacheUse::Miss, 1),
+            "one column"
+        );
         // The same bytes under another name: another entry (warnings and rows name the file).
         let copy = dir.path().join("b.csv");
         std::fs::copy(&file, &copy).unwrap();
-        let (s, used) = cached(&[copy.clone()], &spec, &cache);
+        let (s, used) = cached(std::slice::from_ref(&copy), &spec, &cache);
         assert_eq!((used, s.path.as_path()), (CacheUse::Miss, copy.as_path()));
         // Changed content.
         std::fs::write(&file, "text;score\nhello there;1\nbye now;3\n").unwrap();
@@ -833,7 +853,14 @@ mod table_cache {
         assert_eq!(used, CacheUse::Miss);
         assert_same(&s, &fresh(&input, &spec), "changed");
         // Below the size threshold nothing is stored; without a cache it is off.
-        let r = load_inputs_with(&input, &spec, Some(&cache), 1 << 20, &NoProgress, &CancelToken::new());
+        let r = load_inputs_with(
+            &input,
+            &spec,
+            Some(&cache),
+            1 << 20,
+            &NoProgress,
+            &CancelToken::new(),
+        );
         assert_eq!(r.unwrap().1, CacheUse::Skipped);
         let r = load_inputs_with(&input, &spec, None, 0, &NoProgress, &CancelToken::new());
         assert_eq!(r.unwrap().1, CacheUse::Off);
@@ -911,7 +938,12 @@ mod table_cache {
         assert_eq!(table_entries(), 0, "--no-cache writes nothing");
         let first = stats(&file, &cache, &[]);
         assert_eq!(table_entries(), 1);
-        let entry = std::fs::read_dir(&cache).unwrap().next().unwrap().unwrap().path();
+        let entry = std::fs::read_dir(&cache)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
         let written = std::fs::metadata(&entry).unwrap().modified().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
         let again = stats(&file, &cache, &[]);
@@ -925,7 +957,10 @@ mod table_cache {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&o.stdout).into_owned();
-        let line = text.lines().find(|l| l.trim_start().starts_with("table")).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("table"))
+            .unwrap();
         assert_eq!(line.split_whitespace().nth(1), Some("1"), "{text}");
     }
 }
@@ -957,8 +992,16 @@ fn real_sets_open_on_a_score_not_an_identifier() {
         Some(out)
     };
     let cases = [
-        ("anthropic-evals-persona/persona.jsonl", Some("label_confidence"), "label_confidence"),
-        ("gsm8k-solutions/solutions.jsonl", Some("is_correct"), "is_correct"),
+        (
+            "anthropic-evals-persona/persona.jsonl",
+            Some("label_confidence"),
+            "label_confidence",
+        ),
+        (
+            "gsm8k-solutions/solutions.jsonl",
+            Some("is_correct"),
+            "is_correct",
+        ),
         // No score: the colour falls back to a small category (the built-in refusal flag).
         ("hh-rlhf-harmless-base/test.jsonl.gz", None, "refusal"),
     ];

@@ -904,11 +904,22 @@ fn a_pinned_sample_and_the_next_models_answer_side_by_side() {
     h.run_steps(3);
     h.state_mut().apply(&ctx, AppCommand::Select(Some(0)));
     h.run_steps(3);
-    assert!(h.state().state.focus.same_prompt.is_some(), "prompt rows found");
+    assert!(
+        h.state().state.focus.same_prompt.is_some(),
+        "prompt rows found"
+    );
     let samples = h.state().state.map.samples.clone().unwrap();
     // Independently: the first later row of prompt math-1 from another model at row 0's
     // temperature and top_p.
-    let value = |col: &str, r: usize| samples.frame.column(col).unwrap().get(r).unwrap().to_string();
+    let value = |col: &str, r: usize| {
+        samples
+            .frame
+            .column(col)
+            .unwrap()
+            .get(r)
+            .unwrap()
+            .to_string()
+    };
     let want = (1..samples.len())
         .find(|&r| {
             value("prompt_id", r) == value("prompt_id", 0)
@@ -927,9 +938,15 @@ fn a_pinned_sample_and_the_next_models_answer_side_by_side() {
         let turns = samples.chat_turns(r).unwrap();
         // The prompt (shown in both columns) and each sample's own text.
         assert!(h.query_all_by_label(turns[0].1.as_str()).count() >= 1);
-        assert!(h.query_all_by_label(turns[1].1.as_str()).count() >= 1, "text of row {r}");
+        assert!(
+            h.query_all_by_label(turns[1].1.as_str()).count() >= 1,
+            "text of row {r}"
+        );
         let model = value("model", r).trim_matches('"').to_string();
-        assert!(h.query_all_by_label(model.as_str()).count() >= 1, "fields of row {r}");
+        assert!(
+            h.query_all_by_label(model.as_str()).count() >= 1,
+            "fields of row {r}"
+        );
     }
     // Another sample opens beside the same pin.
     h.state_mut().apply(&ctx, AppCommand::Select(Some(5)));
