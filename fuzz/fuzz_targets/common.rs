@@ -10,6 +10,16 @@ use sample_atlas::dataset::{self, LoadOptions, Samples};
 use sample_atlas::metrics::expr::Expr;
 use sample_atlas::progress::{CancelToken, NoProgress};
 
+/// libfuzzer-sys installs a panic hook that aborts at once, so under the fuzzer a panic the
+/// loader itself catches (`dataset::read::polars_read` turns a panic inside polars into a parse
+/// error, as the binary does) aborted as a crash. Each target restores the default hook at its
+/// start: a caught panic then unwinds to its `catch_unwind` as in production, and a panic that
+/// leaves the target still aborts (libfuzzer-sys catches it at its entry and calls `abort`),
+/// so it is still a finding.
+pub fn production_panic_hook() {
+    drop(std::panic::take_hook());
+}
+
 /// A file name in a private temporary folder (one per process and target).
 fn scratch(name: &str) -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();

@@ -62,6 +62,8 @@ pub enum AppCommand {
     Step(i32),
     /// Select the next / previous sample of the same prompt.
     StepPrompt(i32),
+    /// Pin the selected sample in the detail panel and open another beside it; `false` unpins.
+    Pin(bool),
     SetTool(Tool),
     SetPointScale(f32),
     SetOpacity(f32),
@@ -107,6 +109,7 @@ impl AtlasApp {
             C::ZoomToSelection => self.zoom_to_selection(),
             C::Step(step) => self.step(ctx, step),
             C::StepPrompt(step) => self.step_prompt(ctx, step),
+            C::Pin(on) => self.pin(ctx, on),
             C::SetFilters(edit) => self.set_filters(ctx, edit),
             C::SearchFocused => self.state.overlays.filters.focus_search = false,
             C::FocusSearch => {

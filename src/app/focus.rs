@@ -1,6 +1,6 @@
 //! What the user picks: the selected sample (with its detail and the other samples of its
-//! prompt), the selection of many rows (box, lasso, analysis row), stepping through them and
-//! zooming to them.
+//! prompt), a sample pinned beside it, the selection of many rows (box, lasso, analysis row),
+//! stepping through them and zooming to them.
 
 use eframe::egui;
 
@@ -10,8 +10,14 @@ use super::paint::selection_mean;
 use super::scatter::SelectOp;
 use super::selection::{self, Selection};
 use super::state::Detail;
-use crate::dataset::ColumnKind;
+use crate::dataset::{ColumnKind, Samples};
 use crate::render;
+
+/// A sample pinned in the detail panel: it stays while other samples are opened beside it.
+pub struct Pin {
+    pub row: usize,
+    pub detail: Detail,
+}
 
 impl AtlasApp {
     /// Select `row` (or nothing) and look up what the detail panel shows.
@@ -49,6 +55,25 @@ impl AtlasApp {
                 (r, col, rows)
             });
             self.take_same_prompt();
+        }
+    }
+
+    /// Pin the selected sample and open beside it the same prompt's sample of another setting
+    /// (see [`companion`]) when there is one; `false` unpins.
+    pub(super) fn pin(&mut self, ctx: &egui::Context, on: bool) {
+        let s = &self.state;
+        let (true, Some(samples), Some(row)) = (on, &s.map.samples, s.focus.selected) else {
+            self.state.focus.pin = None;
+            return;
+        };
+        let detail = Detail::of(samples, row);
+        let beside =
+            s.focus.same_prompt.as_ref().and_then(|(_, rows)| {
+                companion(samples, row, rows, &s.overlays.analysis.inputs.by)
+            });
+        self.state.focus.pin = Some(Pin { row, detail });
+        if beside.is_some() {
+            self.select(ctx, beside);
         }
     }
 
@@ -170,5 +195,112 @@ impl AtlasApp {
             let next = rows[j] as usize;
             self.select(ctx, Some(next));
         }
+    }
+}
+
+/// The sample opened beside a pinned `row`, among its prompt's `rows` (ascending), taken in
+/// row order after it (wrapping): the first whose setting differs only in the first run
+/// column (the next model's answer at the same temperature, ...); else the first whose setting
+/// differs at all; else (no run columns) the next sample of the prompt. `None` when the
+/// prompt has no other sample.
+pub(super) fn companion(
+    samples: &Samples,
+    row: usize,
+    rows: &[u32],
+    run_columns: &[String],
+) -> Option<usize> {
+    let columns: Vec<&polars::prelude::Column> = run_columns
+        .iter()
+        .filter_map(|c| samples.frame.column(c).ok())
+        .collect();
+    let at = rows.partition_point(|&r| (r as usize) <= row);
+    let after = rows[at..].iter().chain(&rows[..at]).map(|&r| r as usize);
+    let others: Vec<usize> = after.filter(|&r| r != row).collect();
+    fn differs(c: &polars::prelude::Column, a: usize, b: usize) -> bool {
+        c.get(a).ok() != c.get(b).ok()
+    }
+    let differs = |r: usize, c: &&polars::prelude::Column| differs(c, r, row);
+    let first_only = |r: &usize| {
+        columns
+            .split_first()
+            .is_some_and(|(first, rest)| differs(*r, first) && !rest.iter().any(|c| differs(*r, c)))
+    };
+    others
+        .iter()
+        .copied()
+        .find(first_only)
+        .or_else(|| {
+            others
+                .iter()
+                .copied()
+                .find(|&r| columns.iter().any(|c| differs(r, c)))
+        })
+        .or_else(|| {
+            columns
+                .is_empty()
+                .then(|| others.first().copied())
+                .flatten()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{LoadOptions, load};
+    use crate::progress::{CancelToken, NoProgress};
+
+    #[test]
+    fn the_companion_is_the_next_models_answer_to_the_same_prompt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        // One prompt: rows 0..8 as (model, temperature).
+        let settings = [
+            ("a", 0.0),
+            ("a", 0.0),
+            ("a", 1.0),
+            ("b", 1.0),
+            ("b", 0.0),
+            ("c", 0.0),
+            ("a", 0.0),
+            ("c", 1.0),
+        ];
+        let body: String = settings
+            .iter()
+            .enumerate()
+            .map(|(i, (m, t))| {
+                format!("{{\"text\": \"s{i}\", \"model\": \"{m}\", \"temperature\": {t}}}\n")
+            })
+            .collect();
+        std::fs::write(&path, body).unwrap();
+        let s = load(
+            &path,
+            &LoadOptions::default(),
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        let rows: Vec<u32> = (0..8).collect();
+        let by = ["model".to_string(), "temperature".to_string()];
+        // From (a, 0): the next (other model, 0) is row 4 (b, 0), not row 2 (a, 1) or 3 (b, 1).
+        assert_eq!(companion(&s, 0, &rows, &by), Some(4));
+        // From (c, 1) at the end: wrap around to row 2 (a, 1).
+        assert_eq!(companion(&s, 7, &rows, &by), Some(2));
+        // No other model at this temperature: the next other setting.
+        assert_eq!(
+            companion(&s, 0, &[0, 1, 2], &by),
+            Some(2),
+            "only the temperature differs"
+        );
+        assert_eq!(
+            companion(&s, 0, &[0, 1, 6], &by),
+            None,
+            "every sample has the same setting"
+        );
+        assert_eq!(
+            companion(&s, 5, &[1, 5, 6], &[]),
+            Some(6),
+            "no run columns: the next"
+        );
+        assert_eq!(companion(&s, 5, &[5], &by), None);
     }
 }

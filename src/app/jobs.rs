@@ -235,10 +235,11 @@ fn run_job(
         progress.ctx.request_repaint();
     };
     let t = Instant::now();
+    let cache = cache_cap.and_then(Cache::open_default);
     let samples = match input {
         JobInput::Loaded(s) => s,
         JobInput::File(path, spec) => {
-            match crate::pipeline::load_samples(&path, &spec, progress, cancel) {
+            match crate::pipeline::load_inputs(&[path], &spec, cache.as_ref(), progress, cancel) {
                 Ok(s) => {
                     let s = Arc::new(s);
                     send(JobMsg::Loaded(s.clone()));
@@ -256,7 +257,6 @@ fn run_job(
         }
     };
     let load_s = t.elapsed().as_secs_f64();
-    let cache = cache_cap.and_then(Cache::open_default);
     let result = compute_map(&samples, &params, cache.as_ref(), progress, cancel);
     // Trimmed to its cap once the map is done with its entries; not by a cancelled job, whose
     // successor (another `Cache`, which this one cannot spare) may be reading them.

@@ -340,79 +340,133 @@ pub fn detail_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
     if row >= samples.len() {
         return out;
     }
-    egui::Panel::right("atlas-detail")
-        .default_size(380.0)
-        .resizable(true)
-        .show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.heading(format!("Sample #{row}"));
-                ui.label(RichText::new(samples.locate(row)).weak());
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if ui.button("Close").clicked() {
-                        out.push(AppCommand::Select(None));
-                    }
-                });
-            });
-            if let Some((col, rows)) = &state.focus.same_prompt
-                && let Ok(at) = rows.binary_search(&(row as u32))
-            {
-                ui.horizontal(|ui| {
-                    if ui
-                        .small_button("<")
-                        .on_hover_text("Previous sample of this prompt ([)")
-                        .clicked()
-                    {
-                        out.push(AppCommand::StepPrompt(-1));
-                    }
-                    ui.label(format!("{} {} of {}", col, at + 1, rows.len()));
-                    if ui
-                        .small_button(">")
-                        .on_hover_text("Next sample of this prompt (])")
-                        .clicked()
-                    {
-                        out.push(AppCommand::StepPrompt(1));
-                    }
-                });
-            }
-            ui.separator();
-            let Some(detail) = state.focus.detail.as_ref().filter(|d| d.row == row) else {
-                return;
+    // A pinned sample of these samples, shown to the left of the selected one.
+    let pin = state
+        .focus
+        .pin
+        .as_ref()
+        .filter(|p| p.row < samples.len() && p.row != row);
+    let panel = match pin {
+        Some(_) => egui::Panel::right("atlas-detail-pinned").default_size(760.0),
+        None => egui::Panel::right("atlas-detail").default_size(380.0),
+    };
+    panel.resizable(true).show(ui, |ui| {
+        ui.horizontal(|ui| {
+            match pin {
+                Some(p) => ui.heading(format!("Sample #{} beside #{row}", p.row)),
+                None => ui.heading(format!("Sample #{row}")),
             };
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                if let Some(turns) = &detail.turns {
-                    for (role, content) in turns {
-                        ui.label(RichText::new(role).strong());
-                        ui.label(truncate_chars(content, MAX_DETAIL_CHARS));
-                        ui.add_space(6.0);
-                    }
-                } else {
-                    let shown = truncate_chars(&samples.texts[row], MAX_DETAIL_CHARS);
-                    ui.label(shown);
-                    if detail.text_chars > MAX_DETAIL_CHARS {
-                        ui.label(
-                            RichText::new(format!(
-                                "(first {} of {} characters shown)",
-                                thousands(MAX_DETAIL_CHARS),
-                                thousands(detail.text_chars)
-                            ))
-                            .weak(),
-                        );
-                    }
+            ui.label(RichText::new(samples.locate(row)).weak());
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui.button("Close").clicked() {
+                    out.push(AppCommand::Pin(false));
+                    out.push(AppCommand::Select(None));
                 }
-                ui.separator();
-                egui::Grid::new("detail-fields")
-                    .num_columns(2)
-                    .striped(true)
-                    .show(ui, |ui| {
-                        for (name, value) in &detail.fields {
-                            ui.label(RichText::new(name).weak());
-                            ui.add(egui::Label::new(value).wrap());
-                            ui.end_row();
-                        }
-                    });
+                if state.focus.pin.is_some() {
+                    if ui
+                        .button("Unpin")
+                        .on_hover_text("Show one sample again")
+                        .clicked()
+                    {
+                        out.push(AppCommand::Pin(false));
+                    }
+                } else if ui
+                    .button("Pin")
+                    .on_hover_text(
+                        "Keep this sample here and open another beside it: the same prompt's \
+                         sample from another setting when there is one, else the next one you \
+                         select",
+                    )
+                    .clicked()
+                {
+                    out.push(AppCommand::Pin(true));
+                }
             });
         });
+        if let Some((col, rows)) = &state.focus.same_prompt
+            && let Ok(at) = rows.binary_search(&(row as u32))
+        {
+            ui.horizontal(|ui| {
+                if ui
+                    .small_button("<")
+                    .on_hover_text("Previous sample of this prompt ([)")
+                    .clicked()
+                {
+                    out.push(AppCommand::StepPrompt(-1));
+                }
+                ui.label(format!("{} {} of {}", col, at + 1, rows.len()));
+                if ui
+                    .small_button(">")
+                    .on_hover_text("Next sample of this prompt (])")
+                    .clicked()
+                {
+                    out.push(AppCommand::StepPrompt(1));
+                }
+            });
+        }
+        if state.focus.pin.as_ref().is_some_and(|p| p.row == row) {
+            ui.label(
+                RichText::new("Pinned: select another sample to see it beside this one.").weak(),
+            );
+        }
+        ui.separator();
+        let Some(detail) = state.focus.detail.as_ref().filter(|d| d.row == row) else {
+            return;
+        };
+        egui::ScrollArea::vertical().show(ui, |ui| match pin {
+            Some(p) => {
+                ui.columns(2, |cols| {
+                    cols[0].label(RichText::new(format!("Pinned #{}", p.row)).strong());
+                    cols[0].label(RichText::new(samples.locate(p.row)).weak());
+                    sample_detail(&mut cols[0], samples, &p.detail, "detail-fields-pinned");
+                    cols[1].label(RichText::new(format!("Sample #{row}")).strong());
+                    cols[1].label(RichText::new(samples.locate(row)).weak());
+                    sample_detail(&mut cols[1], samples, detail, "detail-fields");
+                });
+            }
+            None => sample_detail(ui, samples, detail, "detail-fields"),
+        });
+    });
     out
+}
+
+/// One sample in the detail panel: its turns (or text), then its fields.
+fn sample_detail(
+    ui: &mut egui::Ui,
+    samples: &crate::dataset::Samples,
+    detail: &super::state::Detail,
+    grid_id: &str,
+) {
+    if let Some(turns) = &detail.turns {
+        for (role, content) in turns {
+            ui.label(RichText::new(role).strong());
+            ui.label(truncate_chars(content, MAX_DETAIL_CHARS));
+            ui.add_space(6.0);
+        }
+    } else if let Some(text) = samples.texts.get(detail.row) {
+        ui.label(truncate_chars(text, MAX_DETAIL_CHARS));
+        if detail.text_chars > MAX_DETAIL_CHARS {
+            ui.label(
+                RichText::new(format!(
+                    "(first {} of {} characters shown)",
+                    thousands(MAX_DETAIL_CHARS),
+                    thousands(detail.text_chars)
+                ))
+                .weak(),
+            );
+        }
+    }
+    ui.separator();
+    egui::Grid::new(grid_id)
+        .num_columns(2)
+        .striped(true)
+        .show(ui, |ui| {
+            for (name, value) in &detail.fields {
+                ui.label(RichText::new(name).weak());
+                ui.add(egui::Label::new(value).wrap());
+                ui.end_row();
+            }
+        });
 }
 
 pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<AppCommand> {

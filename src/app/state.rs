@@ -147,6 +147,7 @@ pub struct Focus {
     pub same_prompt: Option<(String, Vec<u32>)>,
     /// Selected samples (box, lasso, or a setting of the analysis table).
     pub selection: Option<Selection>,
+    pub pin: Option<super::focus::Pin>,
     /// A box / lasso selection being computed.
     pub(super) region_task: Task<(String, Vec<u32>)>,
     /// The same-prompt rows of a selected sample being looked up: (row, column, rows).

@@ -73,12 +73,24 @@ impl MapArgs {
 /// The on-disk cache with its cap (`--cache-max-gb`, else `$SAMPLE_ATLAS_CACHE_MAX_GB`,
 /// else 4 GB), unless `--no-cache`. `warn` says on stderr why there is none when it cannot
 /// be made. A bad `$SAMPLE_ATLAS_CACHE_MAX_GB` is an error.
+///
+/// A command runs once per process: every call returns a clone of the same handle, so the
+/// entries the load read or wrote are spared by the trim at the command's end too.
 pub(super) fn open_cache(args: &MapArgs, warn: bool) -> anyhow::Result<Option<Cache>> {
+    static OPENED: std::sync::Mutex<Option<Cache>> = std::sync::Mutex::new(None);
     let Some(max) = args.cache_cap()? else {
         return Ok(None);
     };
     let opened = match Cache::default_dir() {
-        Some(dir) => Cache::open(dir.clone()).map_err(|e| format!("{}: {e}", dir.display())),
+        Some(dir) => {
+            let mut shared = OPENED.lock().unwrap_or_else(|e| e.into_inner());
+            match shared.as_ref().filter(|c| c.dir() == dir) {
+                Some(c) => Ok(c.clone()),
+                None => Cache::open(dir.clone())
+                    .inspect(|c| *shared = Some(c.clone()))
+                    .map_err(|e| format!("{}: {e}", dir.display())),
+            }
+        }
         None => Err("no cache directory on this system".to_string()),
     };
     match opened {

@@ -101,8 +101,15 @@ pub(super) fn load(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> anyhow::Result<Samples> {
-    crate::pipeline::load_inputs(files, &args.load_options()?, progress, cancel)
-        .map_err(|e| hints::load_error(e, args.text.as_deref()))
+    let cache = super::cache::open_cache(args, false)?;
+    crate::pipeline::load_inputs(
+        files,
+        &args.load_options()?,
+        cache.as_ref(),
+        progress,
+        cancel,
+    )
+    .map_err(|e| hints::load_error(e, args.text.as_deref()))
 }
 
 /// Fail before the work when an output cannot be written where it should go (a missing or

@@ -34,6 +34,163 @@ const CHAT_NAMES: &[&str] = &[
 /// Names of a prompt column shown above a plain response, in order of preference.
 const PROMPT_NAMES: &[&str] = &["prompt", "question", "instruction", "input", "query"];
 
+/// Names of score-like columns — a metric to colour by and analyse — in order of preference.
+/// A column matches by its whole name, or by containing one as words (`reward_score`,
+/// `gpt4_preference`, `isCorrect`); the earliest name in the list wins, a whole name before
+/// one holding it.
+pub const SCORE_NAMES: &[&str] = &[
+    "score",
+    "reward",
+    "win_prob",
+    "win_rate",
+    "preference",
+    "rating",
+    "correct",
+    "is_correct",
+    "pass",
+    "passed",
+    "success",
+    "accuracy",
+    "label_confidence",
+    "confidence",
+    "toxicity",
+    "jailbroken",
+    "harmful",
+    "quality",
+    "helpfulness",
+    "harmlessness",
+    "grade",
+    "judgement",
+    "judgment",
+    "elo",
+];
+
+/// Words that make a column an identifier, whatever else its name says (`score_id`,
+/// `instruction_index`, `row`).
+const IDENTIFIER_WORDS: &[&str] = &[
+    "id",
+    "ids",
+    "idx",
+    "index",
+    "row",
+    "rowid",
+    "instruction",
+    "uuid",
+    "seed",
+    "unnamed",
+];
+
+/// The words of a column name, lowercase: split at anything not a letter or digit, at a
+/// lower-to-upper case change and between letters and digits (`gpt4_Preference` → gpt, 4,
+/// preference).
+fn name_words(name: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut prev: Option<char> = None;
+    for c in name.chars() {
+        if !c.is_alphanumeric() {
+            prev = None;
+            continue;
+        }
+        let boundary = match prev {
+            None => true,
+            Some(p) => {
+                (p.is_lowercase() && c.is_uppercase()) || (p.is_alphabetic() != c.is_alphabetic())
+            }
+        };
+        if boundary {
+            words.push(String::new());
+        }
+        if let Some(w) = words.last_mut() {
+            w.extend(c.to_lowercase());
+        }
+        prev = Some(c);
+    }
+    words
+}
+
+/// Whether a column's name marks it as an identifier (see `IDENTIFIER_WORDS`).
+pub fn is_identifier_name(name: &str) -> bool {
+    name.trim().is_empty()
+        || name_words(name)
+            .iter()
+            .any(|w| IDENTIFIER_WORDS.contains(&w.as_str()))
+}
+
+/// How well `name` fits [`SCORE_NAMES`]: (rank in the list, 0 whole name / 1 contained as
+/// words); `None` when it does not.
+fn score_name_rank(name: &str) -> Option<(usize, u8)> {
+    let words = name_words(name);
+    let joined = words.join("_");
+    let fits = |want: &str| {
+        let w = name_words(want);
+        words.windows(w.len()).any(|run| {
+            run.iter().zip(&w).enumerate().all(|(i, (have, want))| {
+                have == want || (i + 1 == w.len() && *have == format!("{want}s"))
+            })
+        })
+    };
+    SCORE_NAMES.iter().enumerate().find_map(|(i, want)| {
+        if joined == *want {
+            Some((i, 0))
+        } else {
+            fits(want).then_some((i, 1))
+        }
+    })
+}
+
+/// Whole numbers that only go up (or only down) row after row, with at least 3 distinct
+/// values: a row or instruction number, not a score.
+fn is_monotone_integer(values: &[f32]) -> bool {
+    let mut finite = values.iter().copied().filter(|v| v.is_finite());
+    let Some(first) = finite.next() else {
+        return false;
+    };
+    if first.fract() != 0.0 {
+        return false;
+    }
+    let (mut up, mut down, mut changes, mut prev) = (true, true, 0usize, first);
+    for v in finite {
+        if v.fract() != 0.0 {
+            return false;
+        }
+        up &= v >= prev;
+        down &= v <= prev;
+        changes += usize::from(v != prev);
+        if !up && !down {
+            return false;
+        }
+        prev = v;
+    }
+    changes >= 2
+}
+
+/// Whether a column can be a score: numbers (some finite, not a monotone integer sequence)
+/// or true/false.
+fn is_score_kind(c: &ColumnInfo) -> bool {
+    match &c.kind {
+        ColumnKind::Numeric {
+            values, min, max, ..
+        } => min <= max && !is_monotone_integer(values),
+        ColumnKind::Category { .. } => c.dtype == "bool",
+        ColumnKind::Text | ColumnKind::Other => false,
+    }
+}
+
+/// The score-like column of `columns` (see [`SCORE_NAMES`]): numeric or true/false, never an
+/// identifier, a monotone integer column or one `excluded` says is not a metric (the text
+/// and prompt columns); the best-ranked name, then the first column.
+pub fn score_like_column<'a>(
+    columns: &'a [ColumnInfo],
+    excluded: &dyn Fn(&str) -> bool,
+) -> Option<&'a ColumnInfo> {
+    columns
+        .iter()
+        .filter(|c| !excluded(&c.name) && !is_identifier_name(&c.name) && is_score_kind(c))
+        .filter_map(|c| score_name_rank(&c.name).map(|rank| (rank, c)))
+        .min_by_key(|(rank, _)| *rank)
+        .map(|(_, c)| c)
+}
+
 /// A string column with at most this many distinct values (and few relative to its rows, see
 /// `is_category`) is a category.
 pub const MAX_CATEGORIES: usize = 256;
@@ -259,5 +416,60 @@ fn numeric(
         min,
         max,
         missing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_words_split_at_separators_case_and_digits() {
+        assert_eq!(name_words("gpt4_Preference"), ["gpt", "4", "preference"]);
+        assert_eq!(name_words("rewardScore"), ["reward", "score"]);
+        assert_eq!(name_words("Unnamed: 0"), ["unnamed", "0"]);
+        assert_eq!(name_words("pass@1"), ["pass", "1"]);
+        assert!(name_words("__").is_empty());
+    }
+
+    #[test]
+    fn score_names_match_whole_words_only() {
+        assert_eq!(score_name_rank("score"), Some((0, 0)));
+        // "correct" (6) comes before "is_correct" (7) in the list and is held in it.
+        assert_eq!(score_name_rank("Is_Correct"), Some((6, 1)));
+        assert_eq!(score_name_rank("reward_score"), Some((0, 1)));
+        assert_eq!(score_name_rank("gpt4_win_prob"), Some((2, 1)));
+        assert_eq!(score_name_rank("scores"), Some((0, 1)), "a plural");
+        for no in [
+            "label",
+            "passage",
+            "incorrect",
+            "scorer_name",
+            "win",
+            "len_words",
+        ] {
+            assert_eq!(score_name_rank(no), None, "{no}");
+        }
+        for id in [
+            "id",
+            "instruction_index",
+            "questionID",
+            "row",
+            "score_id",
+            " ",
+        ] {
+            assert!(is_identifier_name(id), "{id}");
+        }
+        assert!(!is_identifier_name("is_correct") && !is_identifier_name("video_len"));
+    }
+
+    #[test]
+    fn monotone_integers_are_counters() {
+        assert!(is_monotone_integer(&[0.0, 1.0, 2.0, 3.0]));
+        assert!(is_monotone_integer(&[5.0, 5.0, 4.0, f32::NAN, 1.0]));
+        assert!(!is_monotone_integer(&[0.0, 1.0, 1.0]), "two values: a flag");
+        assert!(!is_monotone_integer(&[0.0, 2.0, 1.0, 3.0]));
+        assert!(!is_monotone_integer(&[0.5, 1.5, 2.5]), "not whole");
+        assert!(!is_monotone_integer(&[f32::NAN]));
     }
 }

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::{AnyValue, DataFrame, DataType};
 
 pub use columns::MISSING_CODE;
-pub use columns::{ColumnInfo, ColumnKind, detect_text_column};
+pub use columns::{ColumnInfo, ColumnKind, SCORE_NAMES, detect_text_column, is_identifier_name};
 pub use delimited::DELIMITERS;
 pub use input::Part;
 pub use read::Format;
@@ -261,6 +261,19 @@ impl Samples {
         Ok(())
     }
 
+    /// The score-like column (a number or true/false named like a score, see
+    /// [`SCORE_NAMES`]) chosen on opening as the metric to colour by and analyse: never the
+    /// text or prompt column, one of `excluded`, an identifier (`*_id`, `*_index`, `row`,
+    /// `instruction*`) or a column of whole numbers counting up or down row by row.
+    pub fn score_like_column(&self, excluded: &[&str]) -> Option<String> {
+        let not_a_metric = |name: &str| {
+            name == self.text_column
+                || self.prompt_column.as_deref() == Some(name)
+                || excluded.contains(&name)
+        };
+        columns::score_like_column(&self.columns, &not_a_metric).map(|c| c.name.clone())
+    }
+
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)
     }
@@ -327,8 +340,26 @@ pub fn load_many(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Samples, LoadError> {
-    let first = inputs.first().ok_or(LoadError::NoInput)?;
-    let parts = input::expand(inputs)?;
+    let parts = input_parts(inputs)?;
+    load_parts(&inputs[0], parts, options, progress, cancel)
+}
+
+/// The files `inputs` name, in row order (what [`load_many`] reads), without reading them.
+pub fn input_parts(inputs: &[PathBuf]) -> Result<Vec<Part>, LoadError> {
+    if inputs.is_empty() {
+        return Err(LoadError::NoInput);
+    }
+    input::expand(inputs)
+}
+
+/// [`load_many`] of the files [`input_parts`] found; `first` is the first input as given.
+pub fn load_parts(
+    first: &Path,
+    parts: Vec<Part>,
+    options: &LoadOptions,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<Samples, LoadError> {
     let mut warnings = Vec::new();
     let (parts, tables) = read_parts(parts, options, &mut warnings, progress, cancel)?;
     let format = tables[0].0;
@@ -340,7 +371,7 @@ pub fn load_many(
         options.text_column = Some(text);
     }
     let input = Input {
-        path: first.clone(),
+        path: first.to_path_buf(),
         format,
         parts,
         delimiter: options.delimiter,
@@ -550,6 +581,16 @@ fn choose_text_column(
     }
 }
 
+/// The texts of a plain (not chat) string column as [`Samples::texts`] holds them (missing →
+/// empty); `None` when the column is missing or not strings.
+pub fn plain_texts(frame: &DataFrame, text_column: &str) -> Option<Vec<String>> {
+    Some(plain_texts_of(frame.column(text_column).ok()?.str().ok()?))
+}
+
+fn plain_texts_of(ca: &polars::prelude::StringChunked) -> Vec<String> {
+    ca.iter().map(|v| v.unwrap_or("").to_string()).collect()
+}
+
 /// The text of every row (chat transcripts flattened; missing → empty), and whether the
 /// column holds chat messages.
 fn texts_of(
@@ -567,10 +608,7 @@ fn texts_of(
         if chat::is_transcript_column(ca) {
             return Ok((chat::flatten_column(series), true));
         }
-        Ok((
-            ca.iter().map(|v| v.unwrap_or("").to_string()).collect(),
-            false,
-        ))
+        Ok((plain_texts_of(ca), false))
     } else if chat::is_chat_dtype(series.dtype()) {
         Ok((chat::flatten_column(series), true))
     } else {

@@ -402,9 +402,25 @@ pub struct Expr {
     root: Node,
 }
 
+/// The most tokens an expression may have. Parsing, evaluating and dropping recurse as deep
+/// as the expression nests (up to one level per token), so a bound keeps the stack bounded:
+/// ~8,500 nested "(" or a chain of 20,000 "1+" overflowed the 8 MB main stack (found by
+/// fuzzing), and worker threads have 2 MB.
+const MAX_TOKENS: usize = 1000;
+
 impl Expr {
     pub fn parse(src: &str) -> Result<Expr, ExprError> {
         let toks = tokenize(src)?;
+        if let Some(t) = toks.get(MAX_TOKENS) {
+            return Err(ExprError::new(
+                format!(
+                    "the expression is too long: {} tokens (at most {MAX_TOKENS})",
+                    toks.len()
+                ),
+                t.at,
+                t.len,
+            ));
+        }
         let end = src.chars().count();
         let mut p = Parser { toks, pos: 0, end };
         let root = p.expr(0)?;
@@ -787,6 +803,22 @@ mod tests {
             Err(e) => e,
             Ok(e) => e.eval(&frame(), "m").unwrap_err(),
         }
+    }
+
+    #[test]
+    fn deep_or_long_expressions_are_an_error_not_a_stack_overflow() {
+        // Each of these overflowed the stack (fuzzing, fuzz/regressions/expr/).
+        for src in [
+            "(".repeat(9000),
+            format!("{}1", "1+".repeat(20_000)),
+            format!("{}1", "-".repeat(20_000)),
+        ] {
+            let e = err(&src);
+            assert!(e.message.contains("too long"), "{}", e.message);
+        }
+        // At the bound an expression still parses and evaluates: 999 tokens.
+        let src = format!("{}1", "1+".repeat(499));
+        assert_eq!(nums(&src), vec![Some(500.0); 4]);
     }
 
     #[test]

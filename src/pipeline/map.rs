@@ -91,7 +91,7 @@ fn slot<'a>(stages: &'a Option<(&'a Cache, StageKeys)>, kind: StageKind) -> Opti
         key: match kind {
             StageKind::Embeddings => &keys.embeddings,
             StageKind::Neighbors => &keys.neighbors,
-            StageKind::Layout | StageKind::TextVectors { .. } => &keys.layout,
+            StageKind::Layout | StageKind::Table | StageKind::TextVectors { .. } => &keys.layout,
         },
     })
 }

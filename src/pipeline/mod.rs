@@ -3,6 +3,7 @@
 //!
 //! - [`source`]: where the vectors come from (embedders, files, columns).
 //! - [`stage_cache`]: the cache keys of the stages and the one read-or-compute helper.
+//! - [`table_cache`]: the load stage's cache (the table as loaded, for large inputs).
 //! - [`map`]: the map itself ([`compute_map`]) and the vectors alone ([`embed_samples`]).
 //! - `regions`: the map's regions and their labels ([`compute_regions`]).
 
@@ -11,10 +12,11 @@ pub mod onto;
 mod regions;
 mod source;
 mod stage_cache;
+mod table_cache;
 
 use std::path::PathBuf;
 
-use crate::cache::CacheUse;
+use crate::cache::{Cache, CacheUse, StageKind};
 use crate::dataset::{Format, LoadError, LoadOptions, Samples};
 use crate::embedding::store::TextCacheReport;
 use crate::embedding::vectors::VectorError;
@@ -28,6 +30,7 @@ pub use map::{compute_map, embed_samples};
 pub use onto::{OntoResult, ReferenceLayout, map_onto};
 pub use regions::{LABEL_TERMS, MapRegions, RegionSummary, compute_regions};
 pub use source::VectorSource;
+pub use table_cache::TABLE_CACHE_MIN_BYTES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -76,34 +79,112 @@ pub struct LoadSpec {
     pub metrics: MetricOptions,
 }
 
-/// The load stage: read the file ([`crate::dataset::load`]), then add the proxy metric
-/// columns (not for a bare `.npy`, which has no texts).
+/// The load stage without a cache: read the file ([`crate::dataset::load`]), then add the
+/// proxy metric columns (not for a bare `.npy`, which has no texts).
 pub fn load_samples(
     path: &std::path::Path,
     spec: &LoadSpec,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Samples, PipelineError> {
-    load_inputs(&[path.to_path_buf()], spec, progress, cancel)
+    load_inputs(&[path.to_path_buf()], spec, None, progress, cancel)
 }
 
-/// [`load_samples`] for several inputs read as one table ([`crate::dataset::load_many`]).
+/// The load stage for several inputs read as one table ([`crate::dataset::load_many`]),
+/// then the metric columns. With a cache, the table of an input of at least
+/// [`TABLE_CACHE_MIN_BYTES`] is read from it when there (the same `Samples` a fresh load
+/// gives), else stored after the load.
 pub fn load_inputs(
     inputs: &[PathBuf],
     spec: &LoadSpec,
+    cache: Option<&Cache>,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<Samples, PipelineError> {
-    let mut samples = crate::dataset::load_many(inputs, &spec.options, progress, cancel)?;
-    if samples.format != Format::Npy {
-        crate::metrics::apply(&mut samples, &spec.metrics).map_err(|problem| {
-            PipelineError::Metric {
-                path: samples.path.clone(),
-                problem,
-            }
-        })?;
+    load_inputs_with(inputs, spec, cache, TABLE_CACHE_MIN_BYTES, progress, cancel).map(|(s, _)| s)
+}
+
+/// [`load_inputs`] caching the table of inputs of at least `min_input_bytes`; says whether
+/// the table came from the cache (`Hit`), was stored (`Miss`), was too small or a bare `.npy`
+/// (`Skipped`), or there was no cache (`Off`).
+pub fn load_inputs_with(
+    inputs: &[PathBuf],
+    spec: &LoadSpec,
+    cache: Option<&Cache>,
+    min_input_bytes: u64,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(Samples, CacheUse), PipelineError> {
+    let parts = crate::dataset::input_parts(inputs)?;
+    let first = &inputs[0];
+    // The metrics of the cached table; expressions are evaluated after it is read.
+    let builtin = MetricOptions {
+        exprs: Vec::new(),
+        ..spec.metrics.clone()
+    };
+    let exprs = MetricOptions {
+        builtin: false,
+        refusal_patterns: None,
+        pattern: None,
+        exprs: spec.metrics.exprs.clone(),
+    };
+    let slot = match cache {
+        Some(c) if table_cache::worth_caching(&parts, min_input_bytes) => {
+            progress.report(crate::progress::Stage::Load, 0, 3);
+            // A file that cannot be hashed now will fail to load, with its own message.
+            table_cache::table_key(inputs, &parts, &spec.options, &builtin)
+                .ok()
+                .map(|key| (c, key))
+        }
+        _ => None,
+    };
+    if cancel.is_cancelled() {
+        return Err(LoadError::Cancelled.into());
     }
-    Ok(samples)
+    let hit = slot
+        .as_ref()
+        .and_then(|(c, key)| table_cache::lookup(c, key, first, &parts, &spec.options));
+    let (mut samples, used) = match hit {
+        Some(samples) => {
+            progress.report(crate::progress::Stage::Load, 3, 3);
+            (samples, CacheUse::Hit)
+        }
+        None => {
+            let mut samples =
+                crate::dataset::load_parts(first, parts.clone(), &spec.options, progress, cancel)?;
+            if samples.format == Format::Npy {
+                return Ok((samples, CacheUse::Skipped));
+            }
+            apply_metrics(&mut samples, &builtin)?;
+            let used = match &slot {
+                Some((c, key)) => {
+                    let stored = table_cache::encode(&samples, &parts)
+                        .and_then(|p| c.put(StageKind::Table, key, &p).map_err(|e| e.to_string()));
+                    if let Err(e) = stored {
+                        samples.warnings.push(format!(
+                            "could not write the cache in {}: {e}",
+                            c.dir().display()
+                        ));
+                    }
+                    CacheUse::Miss
+                }
+                None if cache.is_some() => CacheUse::Skipped,
+                None => CacheUse::Off,
+            };
+            (samples, used)
+        }
+    };
+    apply_metrics(&mut samples, &exprs)?;
+    Ok((samples, used))
+}
+
+fn apply_metrics(samples: &mut Samples, opts: &MetricOptions) -> Result<(), PipelineError> {
+    crate::metrics::apply(samples, opts)
+        .map(|_| ())
+        .map_err(|problem| PipelineError::Metric {
+            path: samples.path.clone(),
+            problem,
+        })
 }
 
 /// Everything that determines a map, given the data. One seed drives all randomness.

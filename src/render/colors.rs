@@ -139,29 +139,21 @@ pub fn point_colors(samples: &Samples, column: Option<&str>) -> (Vec<Rgba>, Lege
     }
 }
 
-/// The column to colour by when a file opens: a score-like number, else a small category.
+/// The column to colour by when a file opens: the score-like column
+/// ([`Samples::score_like_column`], the choice `analysis::schema::score_like_column` makes),
+/// else a small category that is not an identifier.
 pub fn default_color_column(samples: &Samples) -> Option<String> {
-    const SCORE_NAMES: &[&str] = &[
-        "score",
-        "reward",
-        "rating",
-        "label_confidence",
-        "is_correct",
-    ];
-    for name in SCORE_NAMES {
-        if let Some(c) = samples
+    samples.score_like_column(&[]).or_else(|| {
+        samples
             .columns
             .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(name) && c.colorable())
-        {
-            return Some(c.name.clone());
-        }
-    }
-    samples
-        .columns
-        .iter()
-        .find(|c| matches!(&c.kind, ColumnKind::Category { levels, .. } if (2..=12).contains(&levels.len())))
-        .map(|c| c.name.clone())
+            .find(|c| {
+                matches!(&c.kind, ColumnKind::Category { levels, .. } if (2..=12).contains(&levels.len()))
+                    && !crate::dataset::is_identifier_name(&c.name)
+                    && samples.prompt_column.as_deref() != Some(c.name.as_str())
+            })
+            .map(|c| c.name.clone())
+    })
 }
 
 #[cfg(test)]

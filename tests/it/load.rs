@@ -673,3 +673,357 @@ fn the_cache_key_covers_every_part() {
     .unwrap();
     assert_eq!(run()["cache"]["layout"], "miss");
 }
+
+// The load stage's cache: a reopened table is the fresh load, field by field.
+
+mod table_cache {
+    use std::path::{Path, PathBuf};
+
+    use sample_atlas::cache::{Cache, CacheUse, StageKind};
+    use sample_atlas::dataset::{LoadOptions, Samples};
+    use sample_atlas::metrics::MetricOptions;
+    use sample_atlas::pipeline::{LoadSpec, load_inputs, load_inputs_with};
+    use sample_atlas::progress::{CancelToken, NoProgress};
+
+    use super::formats;
+    use crate::sample;
+
+    /// Load `inputs` through the cache in `cache`, caching whatever the size.
+    fn cached(inputs: &[PathBuf], spec: &LoadSpec, cache: &Cache) -> (Samples, CacheUse) {
+        load_inputs_with(
+            inputs,
+            spec,
+            Some(cache),
+            0,
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap()
+    }
+
+    fn fresh(inputs: &[PathBuf], spec: &LoadSpec) -> Samples {
+        load_inputs(inputs, spec, None, &NoProgress, &CancelToken::new()).unwrap()
+    }
+
+    /// Every field of `a` equals `b`'s (a field added to `Samples` must be added here: the
+    /// destructuring does not compile without it).
+    fn assert_same(a: &Samples, b: &Samples, what: &str) {
+        let Samples {
+            path,
+            parts,
+            format,
+            delimiter,
+            frame,
+            text_column,
+            text_column_detected,
+            text_is_chat,
+            prompt_column,
+            texts,
+            columns,
+            source_index,
+            source_records,
+            warnings,
+        } = a;
+        assert_eq!(path, &b.path, "{what}");
+        assert_eq!(format!("{parts:?}"), format!("{:?}", b.parts), "{what}");
+        assert_eq!(format, &b.format, "{what}");
+        assert_eq!(delimiter, &b.delimiter, "{what}");
+        assert_eq!(frame.schema(), b.frame.schema(), "{what}: column types");
+        assert!(
+            frame.equals_missing(&b.frame),
+            "{what}: {frame}\n{}",
+            b.frame
+        );
+        assert_eq!(text_column, &b.text_column, "{what}");
+        assert_eq!(text_column_detected, &b.text_column_detected, "{what}");
+        assert_eq!(text_is_chat, &b.text_is_chat, "{what}");
+        assert_eq!(prompt_column, &b.prompt_column, "{what}");
+        assert_eq!(texts, &b.texts, "{what}");
+        // Debug, not ==: a numeric column's NaN (missing) equals itself there.
+        assert_eq!(format!("{columns:?}"), format!("{:?}", b.columns), "{what}");
+        assert_eq!(source_index, &b.source_index, "{what}");
+        assert_eq!(source_records, &b.source_records, "{what}");
+        assert_eq!(warnings, &b.warnings, "{what}");
+        for row in [0, a.len() / 2, a.len() - 1] {
+            assert_eq!(a.locate(row), b.locate(row), "{what}: row {row}");
+            assert_eq!(a.chat_turns(row), b.chat_turns(row), "{what}: row {row}");
+        }
+    }
+
+    #[test]
+    fn a_reopened_table_is_the_fresh_load_field_by_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path().to_path_buf()).unwrap();
+        let inputs: Vec<Vec<PathBuf>> = vec![
+            vec![sample("sweep.jsonl")],
+            vec![sample("chat.jsonl")],
+            vec![sample("bad/malformed.jsonl")],
+            vec![sample("bad/invalid_utf8.jsonl")],
+            vec![sample("bad/nan_scores.csv")],
+            vec![sample("bad/ragged.csv")],
+            vec![sample("bad/stray_strings.csv")],
+            vec![sample("bad/stray_strings.jsonl")],
+            vec![sample("bad/duplicates.jsonl")],
+            vec![formats("python_crlf.csv")],
+            vec![formats("excel_semicolon.csv")],
+            vec![formats("pandas.tsv")],
+            vec![formats("pandas.csv.zst")],
+            vec![formats("pipes.csv")],
+            vec![formats("chat_shapes.jsonl")],
+            vec![formats("sharegpt.json")],
+            vec![formats("hh_transcripts.jsonl.gz")],
+            // Parts: a hive-partitioned folder, a glob, and several files (a CSV among JSON).
+            vec![formats("parquet_parts")],
+            vec![formats("jsonl_parts").join("part-*.jsonl")],
+            vec![
+                sample("chat.jsonl"),
+                formats("pipes.csv"),
+                sample("bad/malformed.jsonl"),
+            ],
+        ];
+        let spec = LoadSpec::default();
+        for input in &inputs {
+            let what = format!("{input:?}");
+            let want = fresh(input, &spec);
+            let (first, used) = cached(input, &spec, &cache);
+            assert_eq!(used, CacheUse::Miss, "{what}");
+            assert_same(&first, &want, &what);
+            let (again, used) = cached(input, &spec, &cache);
+            assert_eq!(used, CacheUse::Hit, "{what}");
+            assert_same(&again, &want, &what);
+        }
+        assert_eq!(cache.list(StageKind::Table).len(), inputs.len());
+        // Metric expressions are evaluated after the cached table is read, and options the
+        // built-in metrics depend on are part of the key.
+        let input = [sample("sweep.jsonl")];
+        let spec = LoadSpec {
+            metrics: MetricOptions {
+                exprs: vec![("adj".into(), "score - 0.01 * len_words".into())],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let (s, used) = cached(&input, &spec, &cache);
+        assert_eq!(used, CacheUse::Hit);
+        assert_same(&s, &fresh(&input, &spec), "with an expression");
+        let spec = LoadSpec {
+            metrics: MetricOptions {
+                pattern: Some("the".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let (s, used) = cached(&input, &spec, &cache);
+        assert_eq!(used, CacheUse::Miss, "another --pattern");
+        assert_same(&s, &fresh(&input, &spec), "with a pattern");
+    }
+
+    #[test]
+    fn the_table_key_covers_content_options_and_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path().join("cache")).unwrap();
+        let file = dir.path().join("a.csv");
+        std::fs::write(&file, "text;score\nhello there;1\nbye now;2\n").unwrap();
+        let input = [file.clone()];
+        let spec = LoadSpec::default();
+        assert_eq!(cached(&input, &spec, &cache).1, CacheUse::Miss);
+        assert_eq!(cached(&input, &spec, &cache).1, CacheUse::Hit);
+        // Another delimiter or text column: another table.
+        let semicolon = LoadSpec {
+            options: LoadOptions {
+                delimiter: Some(b','),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let (s, used) = cached(&input, &semicolon, &cache);
+        assert_eq!(
+            (used, s.frame.width() - 6),
+            (CacheUse::Miss, 1),
+            "one column"
+        );
+        // The same bytes under another name: another entry (warnings and rows name the file).
+        let copy = dir.path().join("b.csv");
+        std::fs::copy(&file, &copy).unwrap();
+        let (s, used) = cached(std::slice::from_ref(&copy), &spec, &cache);
+        assert_eq!((used, s.path.as_path()), (CacheUse::Miss, copy.as_path()));
+        // Changed content.
+        std::fs::write(&file, "text;score\nhello there;1\nbye now;3\n").unwrap();
+        let (s, used) = cached(&input, &spec, &cache);
+        assert_eq!(used, CacheUse::Miss);
+        assert_same(&s, &fresh(&input, &spec), "changed");
+        // Below the size threshold nothing is stored; without a cache it is off.
+        let r = load_inputs_with(
+            &input,
+            &spec,
+            Some(&cache),
+            1 << 20,
+            &NoProgress,
+            &CancelToken::new(),
+        );
+        assert_eq!(r.unwrap().1, CacheUse::Skipped);
+        let r = load_inputs_with(&input, &spec, None, 0, &NoProgress, &CancelToken::new());
+        assert_eq!(r.unwrap().1, CacheUse::Off);
+    }
+
+    #[test]
+    fn a_corrupt_table_entry_is_deleted_and_recomputed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path().to_path_buf()).unwrap();
+        let input = [sample("chat.jsonl")];
+        let spec = LoadSpec::default();
+        let want = fresh(&input, &spec);
+        cached(&input, &spec, &cache);
+        let entry = cache.list(StageKind::Table).pop().unwrap();
+        let whole = std::fs::read(&entry).unwrap();
+        // A flipped byte in the header, in the Parquet table; a truncated entry.
+        for damage in [100, whole.len() - 100, usize::MAX] {
+            let mut bytes = whole.clone();
+            if damage == usize::MAX {
+                bytes.truncate(whole.len() / 2);
+            } else {
+                bytes[damage] ^= 0x20;
+            }
+            std::fs::write(&entry, &bytes).unwrap();
+            let (s, used) = cached(&input, &spec, &cache);
+            assert_eq!(used, CacheUse::Miss, "damage at {damage}");
+            assert_same(&s, &want, "recomputed");
+            assert_eq!(std::fs::read(&entry).unwrap(), whole, "stored again");
+        }
+    }
+
+    /// `stats` on a JSONL of `rows` rows (≈ 200 bytes each) with `extra` flags, its cache in
+    /// `cache`: the run's stdout.
+    fn stats(file: &Path, cache: &Path, extra: &[&str]) -> String {
+        let o = crate::atlas_cmd()
+            .arg("stats")
+            .arg(file)
+            .args(["--by", "model", "--metric", "score", "--no-diversity", "-q"])
+            .args(extra)
+            .env(sample_atlas::cache::CACHE_DIR_ENV, cache)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    #[test]
+    fn the_binary_caches_a_large_table_unless_told_not_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("big.jsonl");
+        let body: String = (0..16_000)
+            .map(|i| {
+                format!(
+                    "{{\"text\": \"sample {i} of a set large enough for its table to be cached, with some more words\", \"model\": \"m{}\", \"score\": {}, \"id\": {i}}}\n",
+                    i % 3,
+                    (i * 37 % 101) as f64 / 100.0
+                )
+            })
+            .collect();
+        assert!(body.len() as u64 >= sample_atlas::pipeline::TABLE_CACHE_MIN_BYTES);
+        std::fs::write(&file, body).unwrap();
+        let cache = dir.path().join("cache");
+        let table_entries = || {
+            std::fs::read_dir(&cache)
+                .map(|d| {
+                    d.filter(|e| {
+                        let name = e.as_ref().unwrap().file_name();
+                        name.to_string_lossy().starts_with("table-")
+                    })
+                    .count()
+                })
+                .unwrap_or(0)
+        };
+        let off = stats(&file, &cache, &["--no-cache"]);
+        assert_eq!(table_entries(), 0, "--no-cache writes nothing");
+        let first = stats(&file, &cache, &[]);
+        assert_eq!(table_entries(), 1);
+        let entry = std::fs::read_dir(&cache)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let written = std::fs::metadata(&entry).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let again = stats(&file, &cache, &[]);
+        assert_eq!((&first, &again), (&off, &off), "the same table three ways");
+        let read = std::fs::metadata(&entry).unwrap().modified().unwrap();
+        assert!(read > written, "the entry was read (its last use touched)");
+        // `sample-atlas cache` counts it.
+        let o = crate::atlas_cmd()
+            .arg("cache")
+            .env(sample_atlas::cache::CACHE_DIR_ENV, &cache)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("table"))
+            .unwrap();
+        assert_eq!(line.split_whitespace().nth(1), Some("1"), "{text}");
+    }
+}
+
+/// The metric and colour chosen on opening the real sets of `../shared/data` (their first
+/// 1,500 rows; skipped where the folder is missing).
+#[test]
+fn real_sets_open_on_a_score_not_an_identifier() {
+    use std::io::{BufRead, Read};
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    let dir = tempfile::tempdir().unwrap();
+    let head = |rel: &str| -> Option<std::path::PathBuf> {
+        let path = data.join(rel);
+        let file = std::fs::File::open(&path).ok()?;
+        let mut text = String::new();
+        if rel.ends_with(".gz") {
+            flate2::read::GzDecoder::new(file)
+                .read_to_string(&mut text)
+                .unwrap();
+        } else {
+            std::io::BufReader::new(file)
+                .lines()
+                .take(1500)
+                .for_each(|l| text.push_str(&(l.unwrap() + "\n")));
+        }
+        let lines: String = text.lines().take(1500).map(|l| format!("{l}\n")).collect();
+        let out = dir.path().join(rel.replace('/', "-").replace(".gz", ""));
+        std::fs::write(&out, lines).unwrap();
+        Some(out)
+    };
+    let cases = [
+        (
+            "anthropic-evals-persona/persona.jsonl",
+            Some("label_confidence"),
+            "label_confidence",
+        ),
+        (
+            "gsm8k-solutions/solutions.jsonl",
+            Some("is_correct"),
+            "is_correct",
+        ),
+        // No score: the colour falls back to a small category (the built-in refusal flag).
+        ("hh-rlhf-harmless-base/test.jsonl.gz", None, "refusal"),
+    ];
+    for (rel, metric, colour) in cases {
+        let Some(path) = head(rel) else {
+            eprintln!("skipped: no {rel} in {}", data.display());
+            continue;
+        };
+        let s = sample_atlas::pipeline::load_samples(
+            &path,
+            &Default::default(),
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        let schema = sample_atlas::analysis::detect_schema(&s);
+        let chosen = sample_atlas::analysis::schema::score_like_column(&s, &schema);
+        assert_eq!(chosen.as_deref(), metric, "{rel}");
+        assert_eq!(
+            sample_atlas::render::colors::default_color_column(&s).as_deref(),
+            Some(colour),
+            "{rel}"
+        );
+    }
+}

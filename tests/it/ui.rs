@@ -894,3 +894,69 @@ fn transformer_choice_shows_an_estimate_or_the_folder_problem() {
         sample_atlas::pipeline::VectorSource::Transformer(bad.path().to_path_buf());
     wait_for_label(&mut h, "config.json: missing", 30);
 }
+
+/// Pin a sample of the sweep: the same prompt's answer from the next model (same temperature
+/// and top_p) opens beside it, both texts shown with their fields; Unpin shows one again.
+#[test]
+fn a_pinned_sample_and_the_next_models_answer_side_by_side() {
+    let mut h = harness(sweep_app());
+    let ctx = h.ctx.clone();
+    h.run_steps(3);
+    h.state_mut().apply(&ctx, AppCommand::Select(Some(0)));
+    h.run_steps(3);
+    assert!(
+        h.state().state.focus.same_prompt.is_some(),
+        "prompt rows found"
+    );
+    let samples = h.state().state.map.samples.clone().unwrap();
+    // Independently: the first later row of prompt math-1 from another model at row 0's
+    // temperature and top_p.
+    let value = |col: &str, r: usize| {
+        samples
+            .frame
+            .column(col)
+            .unwrap()
+            .get(r)
+            .unwrap()
+            .to_string()
+    };
+    let want = (1..samples.len())
+        .find(|&r| {
+            value("prompt_id", r) == value("prompt_id", 0)
+                && value("model", r) != value("model", 0)
+                && value("temperature", r) == value("temperature", 0)
+                && value("top_p", r) == value("top_p", 0)
+        })
+        .unwrap();
+    h.get_by_label("Pin").click();
+    h.run_steps(3);
+    assert_eq!(h.state().state.focus.pin.as_ref().map(|p| p.row), Some(0));
+    assert_eq!(h.state().state.focus.selected, Some(want));
+    h.get_by_label("Pinned #0");
+    h.get_by_label(format!("Sample #{want}").as_str());
+    for r in [0, want] {
+        let turns = samples.chat_turns(r).unwrap();
+        // The prompt (shown in both columns) and each sample's own text.
+        assert!(h.query_all_by_label(turns[0].1.as_str()).count() >= 1);
+        assert!(
+            h.query_all_by_label(turns[1].1.as_str()).count() >= 1,
+            "text of row {r}"
+        );
+        let model = value("model", r).trim_matches('"').to_string();
+        assert!(
+            h.query_all_by_label(model.as_str()).count() >= 1,
+            "fields of row {r}"
+        );
+    }
+    // Another sample opens beside the same pin.
+    h.state_mut().apply(&ctx, AppCommand::Select(Some(5)));
+    h.run_steps(3);
+    h.get_by_label("Pinned #0");
+    h.get_by_label("Sample #5");
+    h.get_by_label("Unpin").click();
+    h.run_steps(3);
+    assert!(h.state().state.focus.pin.is_none());
+    assert!(h.query_by_label("Pinned #0").is_none());
+    h.get_by_label("Sample #5");
+    h.get_by_label("Pin");
+}
