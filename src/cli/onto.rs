@@ -46,8 +46,11 @@ pub(super) fn run_onto(cmd: &MapCommand, reference: &Path) -> anyhow::Result<Exi
     let mut ref_samples = load(&[reference.to_path_buf()], &cmd.map, &progress, &cancel)?;
     // A map file's own region columns are dropped below: their gaps (unclustered rows) are
     // not the new map's problems.
-    let about_map_columns =
-        |w: &String| MAP_COLUMNS.iter().any(|c| w.contains(&format!("column '{c}'")));
+    let about_map_columns = |w: &String| {
+        MAP_COLUMNS
+            .iter()
+            .any(|c| w.contains(&format!("column '{c}'")))
+    };
     ref_samples.warnings.retain(|w| !about_map_columns(w));
     progress.suspend(|| announce_load(&ref_samples));
     // The new samples' text comes from the column REF's text came from.
@@ -183,7 +186,8 @@ fn load_without_old_metrics(
             exprs: Vec::new(),
         },
     };
-    let mut both = crate::pipeline::load_inputs(inputs, &bare, progress, cancel)
+    let cache = open_cache(args, false)?;
+    let mut both = crate::pipeline::load_inputs(inputs, &bare, cache.as_ref(), progress, cancel)
         .map_err(|e| hints::load_error(e, args.text.as_deref()))?;
     let mut old: Vec<&str> = Vec::new();
     if spec.metrics.builtin {
