@@ -102,6 +102,19 @@ pub fn setting_label(setting: &[String]) -> String {
     setting.join(",")
 }
 
+/// Whether a setting is the one named by `wanted` (values of the `by` columns): each value
+/// equal as text, or as numbers (`0` names the setting `0.0`).
+fn names(setting: &[String], wanted: &[String]) -> bool {
+    setting.len() == wanted.len()
+        && setting.iter().zip(wanted).all(|(s, w)| {
+            s == w
+                || matches!(
+                    (s.trim().parse::<f64>(), w.trim().parse::<f64>()),
+                    (Ok(x), Ok(y)) if x == y
+                )
+        })
+}
+
 /// Mean of each prompt's values: (prompt id, mean), sorted by id.
 fn prompt_means(
     rows: &[u32],
@@ -253,25 +266,29 @@ pub fn paired_table(
         .collect();
     let higher_is_better = worse == Worse::Lower;
     let side = |i: usize| (settings[i].0.as_slice(), means[i].as_slice());
-    let pairs: Vec<(usize, usize)> = match baseline {
-        Some(base) => {
-            let Some(k) = settings.iter().position(|(s, _)| s.as_slice() == base) else {
-                return Err(PairedError::NoSuchBaseline {
-                    path,
-                    by: by_label,
+    let base_index = match baseline {
+        Some(base) => Some(
+            settings
+                .iter()
+                .position(|(s, _)| names(s, base))
+                .ok_or_else(|| PairedError::NoSuchBaseline {
+                    path: path.clone(),
+                    by: by_label.clone(),
                     value: setting_label(base),
                     available: settings
                         .iter()
                         .map(|(s, _)| setting_label(s))
                         .collect::<Vec<_>>()
                         .join("; "),
-                });
-            };
-            (0..settings.len())
-                .filter(|&j| j != k)
-                .map(|j| (k, j))
-                .collect()
-        }
+                })?,
+        ),
+        None => None,
+    };
+    let pairs: Vec<(usize, usize)> = match base_index {
+        Some(k) => (0..settings.len())
+            .filter(|&j| j != k)
+            .map(|j| (k, j))
+            .collect(),
         None => (0..settings.len())
             .flat_map(|i| (i + 1..settings.len()).map(move |j| (i, j)))
             .collect(),
@@ -293,7 +310,7 @@ pub fn paired_table(
         r.q = q;
     }
     Ok(Paired {
-        baseline: baseline.map(<[String]>::to_vec),
+        baseline: base_index.map(|k| settings[k].0.clone()),
         higher_is_better,
         settings: settings.len(),
         rows,
