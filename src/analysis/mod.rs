@@ -6,6 +6,7 @@
 //! - [`stats`]: confidence intervals, medians, Fisher / Welch tests, q-values.
 //! - [`settings`]: the per-setting table of a metric.
 //! - [`best_of_n`]: best-of-N and pass@N curves.
+//! - [`paired`]: settings compared on the prompts they share (paired differences, wins).
 //! - [`regions`]: regions of the 2-D layout (density-grid clustering, two levels, noise).
 //! - [`labels`]: region labels from distinctive terms (c-TF-IDF).
 //! - [`region_stats`]: regions ranked by a metric (tests, q-values), a region's composition.
@@ -14,6 +15,7 @@
 
 pub mod best_of_n;
 pub mod labels;
+pub mod paired;
 pub mod region_stats;
 pub mod regions;
 pub mod schema;
@@ -28,6 +30,7 @@ use crate::dataset::Samples;
 
 pub use best_of_n::{Curve, CurvePoint, best_of_n, expected_max, pass_at};
 pub use labels::{LabelError, UNCLUSTERED, label_text, region_terms};
+pub use paired::{PairRow, Paired, PairedError, paired_table, setting_label};
 pub use region_stats::{
     DEFAULT_MIN_SUPPORT, RegionStat, ValueShare, Worse, default_worse, rank_regions,
     region_composition, worse_from_name,

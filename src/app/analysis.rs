@@ -1,16 +1,22 @@
 //! The Analysis window: pick a metric and the columns to group by, see the per-setting table
-//! (click a row to select its samples on the map) and best-of-N / pass@N curves; define new
-//! metrics with expressions. Tables and curves are computed on a background thread.
+//! (click a row to select its samples on the map), the settings paired on their shared prompts
+//! (every pair, or each against a baseline) and best-of-N / pass@N curves; define new metrics
+//! with expressions. Both tables sort by any column (click its header; again to reverse).
+//! Tables and curves are computed on a background thread.
 
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 use eframe::egui::{self, RichText};
+use egui_extras::{Column as TableColumn, TableBuilder};
 
 use super::AppCommand;
 use super::background::{INLINE_ROWS, Task};
-use crate::analysis::{self, Curve, SettingRow};
+use crate::analysis::region_stats::default_worse;
+use crate::analysis::{self, Curve, PairRow, Paired, SettingRow};
 use crate::dataset::{ColumnKind, Samples};
 use crate::render::colors;
+use crate::util::text::natural_cmp;
 
 /// What the window computes from.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -18,12 +24,38 @@ pub struct Inputs {
     pub metric: Option<String>,
     pub by: Vec<String>,
     pub prompt: Option<String>,
+    /// The paired table's baseline (values of the `by` columns); `None`: every pair.
+    pub baseline: Option<Vec<String>>,
 }
 
 pub struct Outputs {
     pub table: Vec<SettingRow>,
     pub curves: Option<Vec<Curve>>,
+    /// The settings paired on shared prompts (with a prompt column), or why not.
+    pub paired: Option<Result<Paired, String>>,
 }
+
+/// The window's two tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnalysisTable {
+    Settings,
+    Paired,
+}
+
+/// A column of a table to sort by: a setting column (the i-th `by` column of the settings
+/// table; A = 0, B = 1 in the paired table) or a statistic, by its header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SortColumn {
+    Setting(usize),
+    Stat(&'static str),
+}
+
+/// Curves beyond this many get a folded, scrolling list instead of a legend over the plot.
+const MAX_LEGEND: usize = 12;
+
+/// What the best-of-N section says when there is no curve to draw.
+pub const ONE_SAMPLE_NOTE: &str =
+    "one sample per prompt and setting: best-of-N needs several; this is the mean";
 
 /// Metric and group-by candidates of a set of samples (counting distinct values of every
 /// numeric column is O(rows): computed when the samples change, not every frame).
@@ -74,6 +106,12 @@ pub struct AnalysisState {
     pub new_expr: String,
     pub new_error: Option<String>,
     choices: Choices,
+    /// (column, ascending) of each table; `None` keeps the computed order.
+    pub settings_sort: Option<(SortColumn, bool)>,
+    pub paired_sort: Option<(SortColumn, bool)>,
+    /// The rows of each table in display order (indices into the result's rows).
+    settings_order: Vec<usize>,
+    paired_order: Vec<usize>,
 }
 
 impl AnalysisState {
@@ -111,8 +149,73 @@ impl AnalysisState {
         }
         self.inputs.by = d.schema.hyperparameters;
         self.inputs.prompt = d.schema.prompt;
+        self.inputs.baseline = None;
         self.computed = None;
         self.result = None;
+        self.resort();
+    }
+
+    /// A click on a header of `table`: sort by the column, or reverse its sort.
+    pub fn sort_by(&mut self, table: AnalysisTable, column: SortColumn) {
+        let sort = match table {
+            AnalysisTable::Settings => &mut self.settings_sort,
+            AnalysisTable::Paired => &mut self.paired_sort,
+        };
+        *sort = match sort.take() {
+            Some((old, ascending)) if old == column => Some((column, !ascending)),
+            _ => Some((column, true)),
+        };
+        self.resort();
+    }
+
+    /// The rows of a table in display order.
+    pub fn order(&self, table: AnalysisTable) -> &[usize] {
+        match table {
+            AnalysisTable::Settings => &self.settings_order,
+            AnalysisTable::Paired => &self.paired_order,
+        }
+    }
+
+    /// The per-setting table's rows as shown (sorted), when there is a result.
+    pub fn settings_in_order(&self) -> Vec<&SettingRow> {
+        match &self.result {
+            Some(Ok(o)) => self
+                .settings_order
+                .iter()
+                .filter_map(|&i| o.table.get(i))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The paired table's rows as shown (sorted), when there is one.
+    pub fn pairs_in_order(&self) -> Vec<&PairRow> {
+        match &self.result {
+            Some(Ok(o)) => match &o.paired {
+                Some(Ok(p)) => self
+                    .paired_order
+                    .iter()
+                    .filter_map(|&i| p.rows.get(i))
+                    .collect(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    /// Put both tables in their sort order (when the result or a sort changed; O(n log n) in
+    /// the rows of a table, which are settings or pairs of settings, not samples).
+    fn resort(&mut self) {
+        let Some(Ok(o)) = &self.result else {
+            self.settings_order.clear();
+            self.paired_order.clear();
+            return;
+        };
+        self.settings_order = sorted(&o.table, &self.settings_sort, compare_settings);
+        self.paired_order = match &o.paired {
+            Some(Ok(p)) => sorted(&p.rows, &self.paired_sort, compare_pairs),
+            _ => Vec::new(),
+        };
     }
 
     /// The prompt column in use (detected or chosen), if any.
@@ -137,6 +240,7 @@ impl AnalysisState {
         match self.task.poll_outcome() {
             Some(Ok((inputs, result))) if inputs == self.inputs => {
                 self.result = Some(result.map(Arc::new));
+                self.resort();
             }
             Some(Err(panic)) => self.result = Some(Err(panic)),
             _ => {}
@@ -159,7 +263,7 @@ impl AnalysisState {
     }
 }
 
-/// The per-setting table and (with a prompt column) the best-of-N curves.
+/// The per-setting table and (with a prompt column) the paired table and best-of-N curves.
 fn compute(samples: &Samples, inputs: &Inputs, metric: &str) -> Result<Outputs, String> {
     let by = &inputs.by;
     let prompt = inputs.prompt.as_deref();
@@ -169,7 +273,113 @@ fn compute(samples: &Samples, inputs: &Inputs, metric: &str) -> Result<Outputs, 
         Some(p) => Some(analysis::best_of_n(samples, by, metric, p).map_err(|e| e.to_string())?),
         None => None,
     };
-    Ok(Outputs { table, curves })
+    let paired = prompt.map(|p| {
+        analysis::paired_table(
+            samples,
+            by,
+            metric,
+            Some(p),
+            inputs.baseline.as_deref(),
+            default_worse(metric),
+        )
+        .map_err(|e| e.to_string())
+    });
+    Ok(Outputs {
+        table,
+        curves,
+        paired,
+    })
+}
+
+/// Row indices of `rows` sorted by `sort` (stable: equal rows keep their order).
+fn sorted<T>(
+    rows: &[T],
+    sort: &Option<(SortColumn, bool)>,
+    compare: fn(&T, &T, &SortColumn, bool) -> Ordering,
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    if let Some((column, ascending)) = sort {
+        order.sort_by(|&a, &b| compare(&rows[a], &rows[b], column, *ascending));
+    }
+    order
+}
+
+/// Numbers in the direction asked, missing (NaN) last either way.
+fn by_number(a: f64, b: f64, ascending: bool) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ if ascending => a.total_cmp(&b),
+        _ => b.total_cmp(&a),
+    }
+}
+
+fn by_text(a: &[String], b: &[String], ascending: bool) -> Ordering {
+    let o = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| natural_cmp(x, y))
+        .find(|o| o.is_ne())
+        .unwrap_or(Ordering::Equal);
+    if ascending { o } else { o.reverse() }
+}
+
+fn opt(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
+}
+
+fn compare_settings(
+    a: &SettingRow,
+    b: &SettingRow,
+    column: &SortColumn,
+    ascending: bool,
+) -> Ordering {
+    let num = |f: fn(&SettingRow) -> f64| by_number(f(a), f(b), ascending);
+    match column {
+        SortColumn::Setting(i) => by_text(
+            a.setting.get(*i..*i + 1).unwrap_or_default(),
+            b.setting.get(*i..*i + 1).unwrap_or_default(),
+            ascending,
+        ),
+        SortColumn::Stat("count") => num(|r| r.count as f64),
+        SortColumn::Stat("mean") => num(|r| r.mean),
+        SortColumn::Stat("95% CI") => num(|r| r.ci_low).then(num(|r| r.ci_high)),
+        SortColumn::Stat("median") => num(|r| r.median),
+        SortColumn::Stat("failure rate") => num(|r| opt(r.failure_rate)),
+        SortColumn::Stat("prompts") => num(|r| r.prompts.map_or(f64::NAN, |p| p as f64)),
+        SortColumn::Stat(_) => Ordering::Equal,
+    }
+}
+
+fn compare_pairs(a: &PairRow, b: &PairRow, column: &SortColumn, ascending: bool) -> Ordering {
+    let num = |f: fn(&PairRow) -> f64| by_number(f(a), f(b), ascending);
+    match column {
+        SortColumn::Setting(0) => by_text(&a.a, &b.a, ascending),
+        SortColumn::Setting(_) => by_text(&a.b, &b.b, ascending),
+        SortColumn::Stat("shared") => num(|r| r.shared as f64),
+        SortColumn::Stat("mean A") => num(|r| r.mean_a),
+        SortColumn::Stat("mean B") => num(|r| r.mean_b),
+        SortColumn::Stat("B − A") => num(|r| r.diff),
+        SortColumn::Stat("95% CI of B − A") => num(|r| r.ci_low).then(num(|r| r.ci_high)),
+        SortColumn::Stat("p") => num(|r| opt(r.p)),
+        SortColumn::Stat("q") => num(|r| opt(r.q)),
+        SortColumn::Stat("wins") => num(|r| r.wins as f64),
+        SortColumn::Stat("ties") => num(|r| r.ties as f64),
+        SortColumn::Stat("losses") => num(|r| r.losses as f64),
+        SortColumn::Stat("win rate") => num(|r| r.win_rate),
+        SortColumn::Stat(_) => Ordering::Equal,
+    }
+}
+
+/// A header's text: the column's name, and its direction when the table is sorted by it.
+fn header_text(name: &str, column: &SortColumn, sort: &Option<(SortColumn, bool)>) -> String {
+    match sort {
+        Some((c, ascending)) if c == column => {
+            format!("{name} ({})", if *ascending { "asc" } else { "desc" })
+        }
+        _ => name.to_string(),
+    }
 }
 
 /// Columns usable as a metric: numbers and true/false.
@@ -347,10 +557,16 @@ pub fn window(ctx: &egui::Context, state: &AnalysisState, samples: &Samples) -> 
                     if state.running() {
                         ui.spinner();
                     }
-                    table(ui, &state.inputs, &o.table, &mut out);
+                    table(ui, state, &o.table, &mut out);
+                    ui.separator();
+                    paired_section(ui, state, &o, &mut inputs, &mut out);
                     if let Some(curves) = &o.curves {
                         ui.separator();
-                        plot(ui, curves);
+                        if curves.iter().all(|c| c.points.len() <= 1) {
+                            ui.label(format!("Best-of-N: {ONE_SAMPLE_NOTE}."));
+                        } else {
+                            plot(ui, curves);
+                        }
                     } else {
                         ui.label(
                             RichText::new("Choose a prompt column for best-of-N curves.").weak(),
@@ -359,6 +575,10 @@ pub fn window(ctx: &egui::Context, state: &AnalysisState, samples: &Samples) -> 
                 }
             }
         });
+    if inputs.by != state.inputs.by {
+        // The baseline was a setting of the old columns.
+        inputs.baseline = None;
+    }
     if inputs != state.inputs {
         out.push(AppCommand::SetAnalysisInputs(inputs));
     }
@@ -372,13 +592,48 @@ pub fn window(ctx: &egui::Context, state: &AnalysisState, samples: &Samples) -> 
     out
 }
 
-fn table(ui: &mut egui::Ui, inputs: &Inputs, rows: &[SettingRow], out: &mut Vec<AppCommand>) {
+/// A setting as words: "model = chat-8b, temperature = 0.5" ("all" without columns).
+fn setting_name(by: &[String], setting: &[String]) -> String {
+    if by.is_empty() {
+        return "all".to_string();
+    }
+    by.iter()
+        .zip(setting)
+        .map(|(b, v)| format!("{b} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A header button that sorts `table` by `column`.
+fn sort_header(
+    ui: &mut egui::Ui,
+    name: &str,
+    column: SortColumn,
+    sort: &Option<(SortColumn, bool)>,
+    clicked: &mut Option<SortColumn>,
+) {
+    let text = header_text(name, &column, sort);
+    if ui.button(RichText::new(text).strong()).clicked() {
+        *clicked = Some(column);
+    }
+}
+
+fn table(ui: &mut egui::Ui, state: &AnalysisState, rows: &[SettingRow], out: &mut Vec<AppCommand>) {
+    let inputs = &state.inputs;
+    let sort = &state.settings_sort;
     let boolean = rows.iter().any(|r| r.failure_rate.is_some());
     ui.label(
-        RichText::new("Click a row to select its samples on the map.")
+        RichText::new("Click a row to select its samples on the map; a header to sort by it.")
             .weak()
             .small(),
     );
+    let order = state.order(AnalysisTable::Settings);
+    let order: Vec<usize> = if order.len() == rows.len() {
+        order.to_vec()
+    } else {
+        (0..rows.len()).collect()
+    };
+    let mut clicked_header = None;
     egui::ScrollArea::vertical()
         .id_salt("analysis-table")
         .max_height(260.0)
@@ -387,28 +642,28 @@ fn table(ui: &mut egui::Ui, inputs: &Inputs, rows: &[SettingRow], out: &mut Vec<
                 .striped(true)
                 .num_columns(inputs.by.len() + 6)
                 .show(ui, |ui| {
-                    for b in &inputs.by {
-                        ui.strong(b);
+                    let h = &mut clicked_header;
+                    for (i, b) in inputs.by.iter().enumerate() {
+                        sort_header(ui, b, SortColumn::Setting(i), sort, h);
                     }
-                    ui.strong("count");
-                    ui.strong("mean");
-                    ui.strong("95% CI");
-                    ui.strong("median");
-                    ui.strong(if boolean { "failure rate" } else { "" });
-                    ui.strong("prompts");
+                    for name in ["count", "mean", "95% CI", "median"] {
+                        sort_header(ui, name, SortColumn::Stat(name), sort, h);
+                    }
+                    if boolean {
+                        sort_header(
+                            ui,
+                            "failure rate",
+                            SortColumn::Stat("failure rate"),
+                            sort,
+                            h,
+                        );
+                    } else {
+                        ui.label("");
+                    }
+                    sort_header(ui, "prompts", SortColumn::Stat("prompts"), sort, h);
                     ui.end_row();
-                    for r in rows {
-                        let label = if inputs.by.is_empty() {
-                            "all".to_string()
-                        } else {
-                            inputs
-                                .by
-                                .iter()
-                                .zip(&r.setting)
-                                .map(|(b, v)| format!("{b} = {v}"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        };
+                    for &i in &order {
+                        let r = &rows[i];
                         let mut clicked = false;
                         for v in &r.setting {
                             clicked |= ui.selectable_label(false, v).clicked();
@@ -424,11 +679,168 @@ fn table(ui: &mut egui::Ui, inputs: &Inputs, rows: &[SettingRow], out: &mut Vec<
                         ui.label(r.prompts.map(|p| p.to_string()).unwrap_or_default());
                         ui.end_row();
                         if clicked {
-                            out.push(AppCommand::Highlight(label, r.rows.clone()));
+                            out.push(AppCommand::Highlight(
+                                setting_name(&inputs.by, &r.setting),
+                                r.rows.clone(),
+                            ));
                         }
                     }
                 });
         });
+    if let Some(c) = clicked_header {
+        out.push(AppCommand::SortAnalysis(AnalysisTable::Settings, c));
+    }
+}
+
+/// The paired comparison: the baseline choice, what the numbers mean, the table.
+fn paired_section(
+    ui: &mut egui::Ui,
+    state: &AnalysisState,
+    o: &Outputs,
+    inputs: &mut Inputs,
+    out: &mut Vec<AppCommand>,
+) {
+    let by = &state.inputs.by;
+    ui.horizontal(|ui| {
+        ui.strong("Paired on shared prompts");
+        let l = ui.label("baseline");
+        egui::ComboBox::from_id_salt("analysis-baseline")
+            .selected_text(
+                inputs
+                    .baseline
+                    .as_deref()
+                    .map(|b| setting_name(by, b))
+                    .unwrap_or_else(|| "every pair".into()),
+            )
+            .show_ui(ui, |ui| {
+                if ui
+                    .selectable_label(inputs.baseline.is_none(), "every pair")
+                    .clicked()
+                {
+                    inputs.baseline = None;
+                }
+                for r in &o.table {
+                    let on = inputs.baseline.as_ref() == Some(&r.setting);
+                    if ui
+                        .selectable_label(on, setting_name(by, &r.setting))
+                        .clicked()
+                    {
+                        inputs.baseline = Some(r.setting.clone());
+                    }
+                }
+            })
+            .response
+            .labelled_by(l.id);
+    });
+    let p = match &o.paired {
+        None => {
+            ui.label(
+                RichText::new(
+                    "Choose a prompt column to compare settings on the prompts they share.",
+                )
+                .weak(),
+            );
+            return;
+        }
+        Some(Err(e)) => {
+            ui.label(RichText::new(e).weak());
+            return;
+        }
+        Some(Ok(p)) => p,
+    };
+    let better = if p.higher_is_better {
+        "higher"
+    } else {
+        "lower"
+    };
+    let pairs = match &p.baseline {
+        Some(b) => format!("A is the baseline ({})", setting_name(by, b)),
+        None => "every pair, A before B".to_string(),
+    };
+    ui.label(
+        RichText::new(format!(
+            "{pairs}. B − A: mean over the prompts both answered of the difference of their              per-prompt means, with a paired 95% t interval; p: paired t-test; q:              Benjamini–Hochberg over the rows. A win is a prompt where B is {better}; ties count              half in the win rate."
+        ))
+        .weak()
+        .small(),
+    );
+    paired_table(ui, state, p, out);
+}
+
+fn paired_table(ui: &mut egui::Ui, state: &AnalysisState, p: &Paired, out: &mut Vec<AppCommand>) {
+    let order = state.order(AnalysisTable::Paired);
+    let order: Vec<usize> = if order.len() == p.rows.len() {
+        order.to_vec()
+    } else {
+        (0..p.rows.len()).collect()
+    };
+    let sort = &state.paired_sort;
+    let stats = [
+        "shared",
+        "mean A",
+        "mean B",
+        "B − A",
+        "95% CI of B − A",
+        "p",
+        "q",
+        "wins",
+        "ties",
+        "losses",
+        "win rate",
+    ];
+    let sci = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1e}"));
+    let mut clicked_header = None;
+    egui::ScrollArea::horizontal()
+        .id_salt("analysis-paired-scroll")
+        .show(ui, |ui| {
+            TableBuilder::new(ui)
+                .id_salt("analysis-paired")
+                .striped(true)
+                .resizable(true)
+                .max_scroll_height(240.0)
+                .columns(TableColumn::auto().at_least(60.0).clip(true), 2)
+                .columns(TableColumn::auto().at_least(36.0), stats.len())
+                .header(22.0, |mut header| {
+                    let h = &mut clicked_header;
+                    header.col(|ui| sort_header(ui, "A", SortColumn::Setting(0), sort, h));
+                    header.col(|ui| sort_header(ui, "B", SortColumn::Setting(1), sort, h));
+                    for name in stats {
+                        header.col(|ui| sort_header(ui, name, SortColumn::Stat(name), sort, h));
+                    }
+                })
+                .body(|body| {
+                    body.rows(18.0, order.len(), |mut row| {
+                        let r = &p.rows[order[row.index()]];
+                        let cells = [
+                            r.a.join(", "),
+                            r.b.join(", "),
+                            r.shared.to_string(),
+                            num(r.mean_a),
+                            num(r.mean_b),
+                            if r.diff.is_nan() {
+                                "–".into()
+                            } else {
+                                format!("{:+.3}", r.diff)
+                            },
+                            format!("{} – {}", num(r.ci_low), num(r.ci_high)),
+                            sci(r.p),
+                            sci(r.q),
+                            r.wins.to_string(),
+                            r.ties.to_string(),
+                            r.losses.to_string(),
+                            num(r.win_rate),
+                        ];
+                        for c in cells {
+                            row.col(|ui| {
+                                ui.add(egui::Label::new(c).truncate());
+                            });
+                        }
+                    });
+                });
+        });
+    if let Some(c) = clicked_header {
+        out.push(AppCommand::SortAnalysis(AnalysisTable::Paired, c));
+    }
 }
 
 fn plot(ui: &mut egui::Ui, curves: &[Curve]) {
@@ -442,9 +854,13 @@ fn plot(ui: &mut egui::Ui, curves: &[Curve]) {
         })
         .small(),
     );
-    Plot::new("bon-plot")
-        .height(260.0)
-        .legend(Legend::default())
+    // A legend over many curves would cover the plot: past MAX_LEGEND they are listed below.
+    let legend = curves.len() <= MAX_LEGEND;
+    let mut plot = Plot::new("bon-plot");
+    if legend {
+        plot = plot.legend(Legend::default());
+    }
+    plot.height(260.0)
         .x_axis_label("N")
         .y_axis_label(if kind == "pass_at_n" {
             "pass@N"
@@ -489,4 +905,26 @@ fn plot(ui: &mut egui::Ui, curves: &[Curve]) {
                 }
             }
         });
+    if !legend {
+        egui::CollapsingHeader::new(format!("{} curves", curves.len()))
+            .id_salt("bon-curves")
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("bon-curve-list")
+                    .max_height(140.0)
+                    .show(ui, |ui| {
+                        for (i, c) in curves.iter().enumerate() {
+                            ui.horizontal(|ui| {
+                                let color = super::scatter::c32(colors::category(i));
+                                let (rect, _) = ui.allocate_exact_size(
+                                    egui::vec2(10.0, 10.0),
+                                    egui::Sense::hover(),
+                                );
+                                ui.painter().rect_filled(rect, 2.0, color);
+                                ui.label(c.setting.join(", "));
+                            });
+                        }
+                    });
+            });
+    }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use eframe::egui;
 
 use super::AtlasApp;
-use super::analysis::Inputs;
+use super::analysis::{AnalysisTable, Inputs, SortColumn};
 use super::filters::FilterEdit;
 use super::jobs::JobInput;
 use super::regions::RegionInputs;
@@ -75,6 +75,8 @@ pub enum AppCommand {
     SortTable(String),
     /// The Analysis window's metric, group-by and prompt columns.
     SetAnalysisInputs(Inputs),
+    /// A click on a header of an Analysis table: sort by it (again: reverse).
+    SortAnalysis(AnalysisTable, SortColumn),
     /// The new-metric editor's (name, expression) text.
     EditNewMetric(String, String),
     ExportSelectionDialog,
@@ -129,6 +131,7 @@ impl AtlasApp {
             C::SetTableColumns(cols) => self.state.overlays.table.columns = Some(cols),
             C::SortTable(column) => self.state.overlays.table.sort_by(column),
             C::SetAnalysisInputs(inputs) => self.state.overlays.analysis.inputs = inputs,
+            C::SortAnalysis(table, column) => self.state.overlays.analysis.sort_by(table, column),
             C::EditNewMetric(name, expr) => {
                 let a = &mut self.state.overlays.analysis;
                 (a.new_name, a.new_expr) = (name, expr);

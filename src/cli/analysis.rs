@@ -1,4 +1,5 @@
-//! `stats` and `bon`: per-setting tables and best-of-N curves of a metric.
+//! `stats` and `bon`: per-setting tables and best-of-N curves of a metric; the loading and
+//! output steps `compare` shares with them.
 
 use std::process::ExitCode;
 
@@ -14,7 +15,7 @@ use crate::progress::CancelToken;
 use crate::util::format::{cell, cell_opt};
 
 /// Load for an analysis command and settle the grouping and prompt columns.
-fn analysis_input(
+pub(super) fn analysis_input(
     a: &AnalysisArgs,
     args: &MapArgs,
     quiet: bool,
@@ -171,6 +172,11 @@ pub(super) fn run_bon(cmd: &BonCommand) -> anyhow::Result<ExitCode> {
     })?;
     let curves = analysis::best_of_n(&samples, &by, &cmd.a.metric, &prompt)
         .map_err(hints::analysis_error)?;
+    if !curves.is_empty() && curves.iter().all(|c| c.points.len() <= 1) {
+        eprintln!(
+            "note: one sample per prompt and setting: best-of-N needs several; this is the mean"
+        );
+    }
     let (header, rows) = bon_rows(&by, &curves);
     let result = serde_json::to_value(&curves)?;
     show(
@@ -183,7 +189,7 @@ pub(super) fn run_bon(cmd: &BonCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// The table's header: the grouping columns, then `columns`.
-fn header(by: &[String], columns: &[&str]) -> Vec<String> {
+pub(super) fn header(by: &[String], columns: &[&str]) -> Vec<String> {
     let mut header = by.to_vec();
     header.extend(columns.iter().map(|c| c.to_string()));
     header
@@ -191,7 +197,7 @@ fn header(by: &[String], columns: &[&str]) -> Vec<String> {
 
 /// Print the table and, with `--output`, write it: CSV rows, or JSON with the inputs and
 /// `result` under its `key`.
-fn show(
+pub(super) fn show(
     a: &AnalysisArgs,
     by: &[String],
     prompt: Option<&str>,

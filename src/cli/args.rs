@@ -47,6 +47,9 @@ pub enum CliCommand {
     Stats(StatsCommand),
     /// Best-of-N curves per setting (pass@N for a true/false metric), unbiased estimators.
     Bon(BonCommand),
+    /// Settings compared on the prompts they share: per pair (or against --baseline) the mean
+    /// per-prompt difference B − A with a paired 95% CI, p and q-values, wins / ties / losses.
+    Compare(CompareCommand),
     /// The map's regions ranked by a metric: inside vs outside, lift, 95% CI, p and q-values.
     Regions(RegionsCommand),
     /// The on-disk cache: where it is, its size by stage kind, its entries; `cache clear`
@@ -189,6 +192,25 @@ pub struct StatsCommand {
 pub struct BonCommand {
     #[command(flatten)]
     pub a: AnalysisArgs,
+
+    #[command(flatten)]
+    pub map: MapArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareCommand {
+    #[command(flatten)]
+    pub a: AnalysisArgs,
+
+    /// Compare every setting against this one: its values of the --by columns, comma-separated
+    /// (e.g. `chat-8b` or `chat-8b,0.5`). Default: every pair of settings.
+    #[arg(long, value_name = "SETTING")]
+    pub baseline: Option<String>,
+
+    /// Which direction of the metric is bad, for wins and losses (default: from its name —
+    /// is_correct, score, reward → lower; refusal, toxicity, length → higher).
+    #[arg(long, value_enum)]
+    pub worse: Option<WorseArg>,
 
     #[command(flatten)]
     pub map: MapArgs,

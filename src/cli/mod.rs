@@ -1,9 +1,11 @@
 //! Command-line interface: `sample-atlas [FILE]` opens the app (see `main`); `sample-atlas map
-//! FILE -o OUT.parquet` computes the map headless, `stats` and `bon` analyse a metric.
+//! FILE -o OUT.parquet` computes the map headless, `stats`, `bon` and
+//! `compare` analyse a metric.
 //!
 //! - `args`: the clap types and their value parsers.
 //! - `map`: the `map` command; `png` and `report` its extra outputs.
 //! - `analysis`: the `stats` and `bon` commands; `table` prints and writes their tables.
+//! - `compare`: the `compare` command (settings paired on shared prompts).
 //! - `regions`: the `regions` command (regions ranked by a metric).
 //! - `cache`: the `cache` command, and the cache as the other commands open and trim it.
 //! - `embed`: the `embed` command (vectors of any embedder to .npy or Parquet).
@@ -15,6 +17,7 @@
 mod analysis;
 mod args;
 mod cache;
+mod compare;
 mod embed;
 mod hints;
 mod map;
@@ -28,8 +31,8 @@ mod table;
 use std::process::ExitCode;
 
 pub use args::{
-    AnalysisArgs, BonCommand, CacheAction, CacheCommand, Cli, CliCommand, Distance, EmbedCommand,
-    Knn, LevelArg, MapArgs, MapCommand, RegionsCommand, StatsCommand, WorseArg,
+    AnalysisArgs, BonCommand, CacheAction, CacheCommand, Cli, CliCommand, CompareCommand, Distance,
+    EmbedCommand, Knn, LevelArg, MapArgs, MapCommand, RegionsCommand, StatsCommand, WorseArg,
 };
 
 /// `err` and its causes joined by `: `, leaving out a cause the message already shows (an
@@ -52,6 +55,7 @@ pub fn run(command: CliCommand) -> anyhow::Result<ExitCode> {
         CliCommand::Map(cmd) => map::run_map(&cmd),
         CliCommand::Stats(cmd) => analysis::run_stats(&cmd),
         CliCommand::Bon(cmd) => analysis::run_bon(&cmd),
+        CliCommand::Compare(cmd) => compare::run_compare(&cmd),
         CliCommand::Regions(cmd) => regions::run_regions(&cmd),
         CliCommand::Embed(cmd) => embed::run_embed(&cmd),
         CliCommand::Cache(cmd) => cache::run_cache(&cmd),

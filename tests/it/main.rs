@@ -3,6 +3,7 @@
 mod architecture;
 mod cli;
 mod cli_faults;
+mod compare;
 mod embedders;
 mod fuzz_corpus;
 mod load;

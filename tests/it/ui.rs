@@ -960,3 +960,137 @@ fn a_pinned_sample_and_the_next_models_answer_side_by_side() {
     h.get_by_label("Sample #5");
     h.get_by_label("Pin");
 }
+
+/// Untick these group-by columns and wait for the new tables.
+fn untick(h: &mut Harness<'_, AtlasApp>, columns: &[&str]) {
+    for c in columns {
+        h.get_by_role_and_label(egui::accesskit::Role::CheckBox, c)
+            .click();
+        h.run_steps(1);
+    }
+    wait_for_analysis(h);
+}
+
+#[test]
+fn the_paired_table_compares_models_and_takes_a_baseline() {
+    let mut h = harness(sweep_app());
+    h.get_by_label("Analysis").click();
+    wait_for_analysis(&mut h);
+    untick(&mut h, &["temperature", "top_p"]);
+    h.get_by_label("Paired on shared prompts");
+    let a = &h.state().state.overlays.analysis;
+    let pairs: Vec<(String, String, usize)> = a
+        .pairs_in_order()
+        .iter()
+        .map(|r| (r.a.join(","), r.b.join(","), r.shared))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("base-8b".into(), "chat-8b".into(), 24),
+            ("base-8b".into(), "tiny-1b".into(), 24),
+            ("chat-8b".into(), "tiny-1b".into(), 24),
+        ]
+    );
+    // chat-8b − base-8b on the 24 prompts (the CLI test checks it against the raw rows).
+    h.get_by_label("+0.094");
+    // Against chat-8b: the two others as B, both worse.
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "baseline")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("model = chat-8b").click();
+    wait_for_analysis(&mut h);
+    let a = &h.state().state.overlays.analysis;
+    assert_eq!(a.inputs.baseline, Some(vec!["chat-8b".to_string()]));
+    let pairs = a.pairs_in_order();
+    assert_eq!(pairs.len(), 2);
+    assert!(pairs.iter().all(|r| r.a == ["chat-8b"] && r.diff < 0.0));
+    h.get_by_label("-0.094");
+    h.get_by_label_contains("A is the baseline (model = chat-8b)");
+    // Grouping by other columns drops the baseline.
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "temperature")
+        .click();
+    wait_for_analysis(&mut h);
+    assert_eq!(h.state().state.overlays.analysis.inputs.baseline, None);
+    assert_eq!(h.state().state.overlays.analysis.pairs_in_order().len(), 66);
+}
+
+#[test]
+fn analysis_tables_sort_by_any_column_and_many_curves_fold() {
+    let mut h = harness(sweep_app());
+    h.get_by_label("Analysis").click();
+    wait_for_analysis(&mut h);
+    // 24 settings: the curves are listed below the plot, not in a legend over it.
+    h.get_by_label("24 curves");
+    let means = |h: &Harness<'_, AtlasApp>| -> Vec<f64> {
+        let a = &h.state().state.overlays.analysis;
+        a.settings_in_order().iter().map(|r| r.mean).collect()
+    };
+    let unsorted = means(&h);
+    assert!(
+        unsorted.windows(2).any(|w| w[0] > w[1]),
+        "not already sorted"
+    );
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "mean")
+        .click();
+    h.run_steps(2);
+    let m = means(&h);
+    assert_eq!(m.len(), 24);
+    assert!(m.windows(2).all(|w| w[0] <= w[1]), "{m:?}");
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "mean (asc)")
+        .click();
+    h.run_steps(2);
+    let m = means(&h);
+    assert!(m.windows(2).all(|w| w[0] >= w[1]), "{m:?}");
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "mean (desc)");
+    // A setting column sorts as text, naturally.
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "model")
+        .click();
+    h.run_steps(2);
+    let models: Vec<String> = h
+        .state()
+        .state
+        .overlays
+        .analysis
+        .settings_in_order()
+        .iter()
+        .map(|r| r.setting[0].clone())
+        .collect();
+    assert!(models.windows(2).all(|w| w[0] <= w[1]), "{models:?}");
+    // The paired table: by the difference, then reversed.
+    let diffs = |h: &Harness<'_, AtlasApp>| -> Vec<f64> {
+        let a = &h.state().state.overlays.analysis;
+        a.pairs_in_order().iter().map(|r| r.diff).collect()
+    };
+    assert_eq!(diffs(&h).len(), 24 * 23 / 2);
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "B − A")
+        .click();
+    h.run_steps(2);
+    let d = diffs(&h);
+    assert!(d.windows(2).all(|w| w[0] <= w[1]));
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "B − A (asc)")
+        .click();
+    h.run_steps(2);
+    let d = diffs(&h);
+    assert!(d.windows(2).all(|w| w[0] >= w[1]));
+    // The settings table kept its own sort.
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "model (asc)");
+}
+
+#[test]
+fn best_of_n_with_one_sample_per_prompt_says_so() {
+    let mut h = harness(sweep_app());
+    h.get_by_label("Analysis").click();
+    wait_for_analysis(&mut h);
+    h.get_by_label_contains("Expected best-of-N per setting");
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "sample_index")
+        .click();
+    wait_for_analysis(&mut h);
+    h.get_by_label(
+        "Best-of-N: one sample per prompt and setting: best-of-N needs several; this is the mean.",
+    );
+    assert!(
+        h.query_by_label_contains("Expected best-of-N per setting")
+            .is_none()
+    );
+}
