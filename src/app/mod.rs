@@ -9,13 +9,15 @@
 //! - `samples`, `paint`, `focus`, `export`, `persist`: the handlers, per area.
 //! - `bars`, `panels`, `scatter`, `map_labels`, `filters`, `selection`, `analysis`,
 //!   `region_panel` (the Regions window; its state and work in `regions`), `keys`: the widgets; `region_labels`: the map's regions
-//!   (computed per layout) and their labels.
+//!   (computed per layout) and their labels; `compare` the compare view (its section, state
+//!   and work).
 //! - `jobs` (load and map), `background` (latest-wins tasks): the worker threads.
 
 mod analysis;
 mod background;
 mod bars;
 mod command;
+mod compare;
 mod estimate;
 mod export;
 mod filters;
@@ -292,6 +294,7 @@ impl AtlasApp {
             s.overlays.analysis.poll(ctx, Some(&samples));
         }
         self.take_regions(ctx);
+        self.poll_compare(ctx);
         self.poll_regions_panel(ctx);
         self.take_export();
     }
