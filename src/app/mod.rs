@@ -44,7 +44,9 @@ use eframe::egui;
 
 pub use crate::render::colors::Legend;
 pub use command::AppCommand;
+pub use compare::{CompareInputs, CompareShow};
 pub use persist::{FileView, Persisted};
+pub use regions::RegionColumn;
 pub use scatter::{MapView, SelectOp, Tool};
 pub use selection::Selection;
 pub use state::{AppState, Detail, Focus, JobStatus, LoadedMap, Overlays, Paint, RunConfig};

@@ -299,17 +299,13 @@ fn table(
         });
     }
     let pair = shifts.map(|s| s.key.clone());
+    // The pair's columns (when chosen) come right after the region's size: they are what
+    // the comparison is about, and stay in view in a narrow window.
     let mut columns: Vec<(RegionColumn, &str, String)> = vec![
         (C::Region, "region", "The region's distinctive terms; click to select it".into()),
         (C::Level, "level", "coarse regions, and the finer ones inside them".into()),
         (C::Size, "size", "rows in the region".into()),
         (C::Share, "share", "share of all rows".into()),
-        (C::Inside, "inside", what.into()),
-        (C::Outside, "outside", what.into()),
-        (C::Lift, "lift", "inside / outside".into()),
-        (C::Ci, "95% CI", "of inside − outside".into()),
-        (C::P, "p", test.into()),
-        (C::Q, "q", "Benjamini–Hochberg over all regions of both levels".into()),
     ];
     if let Some((col, a, b)) = &pair {
         let a = format!("A ({col} = {a})");
@@ -329,6 +325,14 @@ fn table(
             (C::ShiftQ, "q A/B", "Benjamini–Hochberg over all regions of both levels".into()),
         ]);
     }
+    columns.extend([
+        (C::Inside, "inside", what.into()),
+        (C::Outside, "outside", what.into()),
+        (C::Lift, "lift", "inside / outside".into()),
+        (C::Ci, "95% CI", "of inside − outside".into()),
+        (C::P, "p", test.into()),
+        (C::Q, "q", "Benjamini–Hochberg over all regions of both levels".into()),
+    ]);
     egui::Grid::new("regions-grid")
         .striped(true)
         .num_columns(columns.len())
@@ -370,19 +374,6 @@ fn table(
                 cell(ui, level.into());
                 cell(ui, s.size.to_string());
                 cell(ui, pct(s.share));
-                cell(ui, value(s.inside));
-                cell(ui, value(s.outside));
-                cell(
-                    ui,
-                    if s.lift.is_finite() {
-                        format!("{:.2}", s.lift)
-                    } else {
-                        "–".into()
-                    },
-                );
-                cell(ui, format!("{} … {}", value(s.ci_low), value(s.ci_high)));
-                cell(ui, pval(s.p));
-                cell(ui, pval(s.q));
                 if pair.is_some() {
                     match row.shift {
                         Some(x) => {
@@ -409,6 +400,19 @@ fn table(
                         }
                     }
                 }
+                cell(ui, value(s.inside));
+                cell(ui, value(s.outside));
+                cell(
+                    ui,
+                    if s.lift.is_finite() {
+                        format!("{:.2}", s.lift)
+                    } else {
+                        "–".into()
+                    },
+                );
+                cell(ui, format!("{} … {}", value(s.ci_low), value(s.ci_high)));
+                cell(ui, pval(s.p));
+                cell(ui, pval(s.q));
                 ui.end_row();
             }
         });
