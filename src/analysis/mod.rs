@@ -16,6 +16,7 @@
 pub mod best_of_n;
 pub mod labels;
 pub mod paired;
+pub mod region_shift;
 pub mod region_stats;
 pub mod regions;
 pub mod schema;

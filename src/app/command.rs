@@ -9,9 +9,10 @@ use eframe::egui;
 
 use super::AtlasApp;
 use super::analysis::{AnalysisTable, Inputs, SortColumn};
+use super::compare::CompareInputs;
 use super::filters::FilterEdit;
 use super::jobs::JobInput;
-use super::regions::RegionInputs;
+use super::regions::{RegionColumn, RegionInputs};
 use super::scatter::{SelectOp, Tool};
 use crate::pipeline::MapParams;
 use crate::progress::Stage;
@@ -85,6 +86,10 @@ pub enum AppCommand {
     SavePng(PathBuf),
     /// Add a metric column from an expression: (name, expression).
     AddMetric(String, String),
+    /// The compare section's inputs (on / off, split column, A, B, what the map shows).
+    SetCompare(CompareInputs),
+    /// A click on a Regions table header: sort by it (again: reverse).
+    SortRegions(RegionColumn),
 }
 
 impl AtlasApp {
@@ -150,6 +155,8 @@ impl AtlasApp {
             C::SavePngDialog => self.save_png_dialog(ctx),
             C::ExportSelection(path) => self.export_selection(ctx, path),
             C::SavePng(path) => self.save_png(ctx, path),
+            C::SetCompare(inputs) => self.set_compare(ctx, inputs),
+            C::SortRegions(column) => self.state.overlays.regions.sort_by(column),
         }
     }
 

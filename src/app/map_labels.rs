@@ -1,7 +1,7 @@
 //! What is drawn over the map besides the points: the hover tooltip (text preview and
 //! metadata) and the legend / colour bar (laid out by `render::legend`).
 
-use eframe::egui::{self, Align2, FontId, Id, Mesh, Pos2, Rect, Shape, pos2, vec2};
+use eframe::egui::{self, Align2, Color32, FontId, Id, Mesh, Pos2, Rect, Shape, pos2, vec2};
 
 use super::scatter::c32;
 use crate::dataset::{ColumnKind, MISSING_CODE, Samples};
@@ -82,33 +82,47 @@ pub(super) fn show_tooltip(
         });
 }
 
-/// Draw the legend laid out by `render::legend` (the PNG export draws the same layout).
-pub(super) fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, legend: &Legend) {
+/// Draw the legend laid out by `render::legend` (the PNG export draws the same layout). Its
+/// texts are labels (screen readers and tests find them); a folded category list's "+ N more"
+/// is a button that unfolds the whole list (`expanded`) into a scrollable panel.
+pub(super) fn draw_legend(
+    ui: &mut egui::Ui,
+    painter: &egui::Painter,
+    map: Rect,
+    legend: &Legend,
+    expanded: &mut bool,
+) {
     use crate::render::legend::{self, Anchor, Shape as L, TextRole};
+    if *expanded && let Legend::Categories { .. } = legend {
+        full_legend(ui.ctx(), map, legend, expanded);
+        return;
+    }
     let layout = legend::layout(legend, map.right(), map.top(), 1.0);
     let font = FontId::proportional(layout.font_px);
     let rect =
         |b: &legend::Box2| Rect::from_min_max(pos2(b.min[0], b.min[1]), pos2(b.max[0], b.max[1]));
+    let bar = |painter: &egui::Painter, b: &legend::Box2, colour: &dyn Fn(f32) -> Color32| {
+        let bar = rect(b);
+        let mut mesh = Mesh::default();
+        let steps = 64;
+        for k in 0..steps {
+            let t0 = k as f32 / steps as f32;
+            let t1 = (k + 1) as f32 / steps as f32;
+            let r = Rect::from_x_y_ranges(
+                bar.left() + t0 * bar.width()..=bar.left() + t1 * bar.width(),
+                bar.y_range(),
+            );
+            mesh.add_colored_rect(r, colour((t0 + t1) / 2.0));
+        }
+        painter.add(Shape::mesh(mesh));
+    };
     for shape in &layout.shapes {
         match shape {
             L::Panel(b) => {
                 painter.rect_filled(rect(b), 4.0, ui.visuals().window_fill().gamma_multiply(0.9));
             }
-            L::ColourBar(b) => {
-                let bar = rect(b);
-                let mut mesh = Mesh::default();
-                let steps = 64;
-                for k in 0..steps {
-                    let t0 = k as f32 / steps as f32;
-                    let t1 = (k + 1) as f32 / steps as f32;
-                    let r = Rect::from_x_y_ranges(
-                        bar.left() + t0 * bar.width()..=bar.left() + t1 * bar.width(),
-                        bar.y_range(),
-                    );
-                    mesh.add_colored_rect(r, c32(colors::continuous((t0 + t1) / 2.0)));
-                }
-                painter.add(Shape::mesh(mesh));
-            }
+            L::ColourBar(b) => bar(painter, b, &|t| c32(colors::continuous(t))),
+            L::DivergingBar(b) => bar(painter, b, &|t| c32(colors::diverging(2.0 * t - 1.0))),
             L::Swatch {
                 center,
                 radius,
@@ -127,13 +141,77 @@ pub(super) fn draw_legend(ui: &egui::Ui, painter: &egui::Painter, map: Rect, leg
                     Anchor::RightTop => Align2::RIGHT_TOP,
                     Anchor::LeftCenter => Align2::LEFT_CENTER,
                     Anchor::RightCenter => Align2::RIGHT_CENTER,
+                    Anchor::CenterTop => Align2::CENTER_TOP,
                 };
                 let color = match role {
-                    TextRole::Count | TextRole::More => ui.visuals().weak_text_color(),
+                    TextRole::Count => ui.visuals().weak_text_color(),
+                    TextRole::More => ui.visuals().hyperlink_color,
                     TextRole::Title | TextRole::Label => ui.visuals().text_color(),
                 };
-                painter.text(pos2(at[0], at[1]), align, text, font.clone(), color);
+                let galley = painter.layout_no_wrap(text.clone(), font.clone(), color);
+                let at = align.anchor_size(pos2(at[0], at[1]), galley.size());
+                let rich = egui::RichText::new(text).font(font.clone()).color(color);
+                if *role == TextRole::More {
+                    let more = egui::Button::new(rich).frame(false);
+                    if ui
+                        .put(at.expand(1.0), more)
+                        .on_hover_text("Show every category")
+                        .clicked()
+                    {
+                        *expanded = true;
+                    }
+                } else {
+                    ui.put(at, egui::Label::new(rich).selectable(false).extend());
+                }
             }
         }
     }
+}
+
+/// Every category of the legend in a scrollable panel over the map's top-right corner.
+fn full_legend(ctx: &egui::Context, map: Rect, legend: &Legend, expanded: &mut bool) {
+    let Legend::Categories {
+        column,
+        entries,
+        missing,
+    } = legend
+    else {
+        return;
+    };
+    egui::Area::new(Id::unique("atlas-legend-full"))
+        .order(egui::Order::Foreground)
+        .fixed_pos(pos2(map.right() - 12.0, map.top() + 12.0))
+        .pivot(Align2::RIGHT_TOP)
+        .constrain_to(map)
+        .show(ctx, |ui| {
+            egui::Frame::popup(ui.style()).show(ui, |ui| {
+                ui.set_max_width(320.0);
+                ui.horizontal(|ui| {
+                    ui.strong(column);
+                    ui.label(egui::RichText::new(format!("{} values", entries.len())).weak());
+                    if ui.small_button("show fewer").clicked() {
+                        *expanded = false;
+                    }
+                });
+                egui::ScrollArea::vertical()
+                    .id_salt("atlas-legend-scroll")
+                    .max_height((map.height() - 80.0).max(80.0))
+                    .show(ui, |ui| {
+                        let row = |ui: &mut egui::Ui, color, label: &str, count: usize| {
+                            ui.horizontal(|ui| {
+                                let (r, _) = ui.allocate_exact_size(vec2(12.0, 12.0), egui::Sense::hover());
+                                ui.painter().circle_filled(r.center(), 4.5, c32(color));
+                                ui.label(truncate_chars(label, 40)).on_hover_text(label);
+                                ui.label(egui::RichText::new(count.to_string()).weak());
+                            });
+                        };
+                        for (label, color, count) in entries {
+                            row(ui, *color, label, *count);
+                        }
+                        if *missing > 0 {
+                            row(ui, colors::MISSING, "missing", *missing);
+                        }
+                    });
+            });
+        });
 }

@@ -9,13 +9,15 @@
 //! - `samples`, `paint`, `focus`, `export`, `persist`: the handlers, per area.
 //! - `bars`, `panels`, `scatter`, `map_labels`, `filters`, `selection`, `analysis`,
 //!   `region_panel` (the Regions window; its state and work in `regions`), `keys`: the widgets; `region_labels`: the map's regions
-//!   (computed per layout) and their labels.
+//!   (computed per layout) and their labels; `compare` the compare view (its section, state
+//!   and work).
 //! - `jobs` (load and map), `background` (latest-wins tasks): the worker threads.
 
 mod analysis;
 mod background;
 mod bars;
 mod command;
+mod compare;
 mod estimate;
 mod export;
 mod filters;
@@ -42,7 +44,9 @@ use eframe::egui;
 
 pub use crate::render::colors::Legend;
 pub use command::AppCommand;
+pub use compare::{CompareInputs, CompareShow};
 pub use persist::{FileView, Persisted};
+pub use regions::RegionColumn;
 pub use scatter::{MapView, SelectOp, Tool};
 pub use selection::Selection;
 pub use state::{AppState, Detail, Focus, JobStatus, LoadedMap, Overlays, Paint, RunConfig};
@@ -292,6 +296,7 @@ impl AtlasApp {
             s.overlays.analysis.poll(ctx, Some(&samples));
         }
         self.take_regions(ctx);
+        self.poll_compare(ctx);
         self.poll_regions_panel(ctx);
         self.take_export();
     }

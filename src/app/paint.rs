@@ -99,6 +99,8 @@ impl AtlasApp {
             PointClass::Faded
         };
         let rows = s.focus.selection.as_ref().map(|h| h.rows.clone());
+        // The compare view showing A's or B's points: the other rows are hidden.
+        let visible = s.compare.visible();
         s.paint.class_task.start(ctx, n <= INLINE_ROWS, move || {
             let passes = |i: usize| pass.as_ref().is_none_or(|p| p.pass[i]);
             let others = if rows.is_some() {
@@ -112,6 +114,13 @@ impl AtlasApp {
             for &r in rows.iter().flat_map(|r| r.iter()) {
                 if passes(r as usize) {
                     classes[r as usize] = PointClass::Top;
+                }
+            }
+            if let Some((groups, shown)) = &visible {
+                for (c, &g) in classes.iter_mut().zip(&groups.of_row) {
+                    if !shown.get(g as usize).copied().unwrap_or(false) {
+                        *c = PointClass::Hidden;
+                    }
                 }
             }
             classes

@@ -216,6 +216,8 @@ pub fn side_panel(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
                 }
 
                 ui.separator();
+                out.extend(super::compare::section(ui, state));
+                ui.separator();
                 ui.heading("Map");
                 let mut p = state.config.params.clone();
                 egui::Grid::new("params").num_columns(2).show(ui, |ui| {
@@ -513,6 +515,7 @@ pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<AppCommand> {
             bounds: state.map.bounds,
             pass: state.overlays.filters.pass(),
             labels: regions.as_ref().map(|r| r.marks.as_slice()),
+            difference: state.compare.difference(),
         };
         // The map widget keeps its own memory (pan, zoom, the region being drawn, its
         // texture) in `view` and `canvas`; everything else it asks for by command.

@@ -2,7 +2,9 @@
 //! inside them than outside (`analysis::region_stats::rank_regions`), worst significant
 //! first. A click on a row selects the region's rows, zooms to it, and shows its most central
 //! samples and what is in it (the run columns' values inside vs outside). The ranking and the
-//! composition are computed off the UI thread for large sets.
+//! composition are computed off the UI thread for large sets. With a compare pair chosen
+//! (`compare`), each region also gets A's and B's counts and shares, B / A and a test of the
+//! shift (`analysis::region_shift`). The table sorts by any column.
 
 use std::sync::Arc;
 
@@ -12,9 +14,11 @@ use super::background::{INLINE_ROWS, Task};
 use super::region_labels::ShownRegions;
 use super::{AppState, AtlasApp};
 use crate::analysis;
+use crate::analysis::region_shift::{RegionShift, region_shifts};
 use crate::analysis::region_stats::{
     DEFAULT_MIN_SUPPORT, RegionStat, ValueShare, Worse, default_worse, region_composition,
 };
+use crate::render::difference::{GROUP_A, GROUP_B};
 use crate::dataset::Samples;
 
 /// Which levels the table lists.
@@ -33,6 +37,39 @@ pub struct RegionInputs {
     /// The direction of worse; `None`: from the metric's name.
     pub worse: Option<Worse>,
     pub level: LevelFilter,
+}
+
+/// A column of the Regions table (a click on its header sorts by it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionColumn {
+    Region,
+    Level,
+    Size,
+    Share,
+    Inside,
+    Outside,
+    Lift,
+    Ci,
+    P,
+    Q,
+    /// The compare pair's columns: A's and B's rows, their shares, B / A, the shift's p, q.
+    CountA,
+    CountB,
+    ShareA,
+    ShareB,
+    Ratio,
+    ShiftP,
+    ShiftQ,
+}
+
+/// What the A / B columns are for: the coordinates version and the groups' version.
+type ShiftKey = (u64, u64);
+
+/// Each region's A / B statistics (indexed like `Regions::regions`; `None` for a fine region
+/// equal to its coarse one), for the pair named by `key`.
+pub struct Shifts {
+    pub key: super::compare::GroupKey,
+    pub by_region: Vec<Option<RegionShift>>,
 }
 
 /// What a ranking is for: the coordinates version, the metric and the direction of worse.
@@ -60,6 +97,12 @@ pub struct RegionsPanel {
     pub picked: Option<u32>,
     pub composition: Option<Composition>,
     composition_task: Task<(CompositionKey, Result<Vec<ValueShare>, String>)>,
+    /// How the table is sorted: (column, ascending); `None`: worst first.
+    pub sort: Option<(RegionColumn, bool)>,
+    /// The compare pair's statistics per region, and what they are for.
+    pub shifts: Option<(ShiftKey, Arc<Shifts>)>,
+    shift_task: Task<(ShiftKey, Shifts)>,
+    shift_started: Option<ShiftKey>,
 }
 
 impl RegionsPanel {
@@ -74,6 +117,25 @@ impl RegionsPanel {
     /// Whether a ranking is being computed.
     pub fn running(&self) -> bool {
         self.rank_task.busy()
+    }
+
+    /// A click on a column's header: sort by it, again: reverse.
+    pub fn sort_by(&mut self, column: RegionColumn) {
+        self.sort = match self.sort {
+            Some((c, asc)) if c == column => Some((column, !asc)),
+            _ => Some((column, true)),
+        };
+    }
+
+    /// The compare pair's statistics when they are for these regions and groups.
+    pub fn current_shifts(
+        &self,
+        coords_version: u64,
+        groups: Option<&super::compare::Groups>,
+    ) -> Option<&Arc<Shifts>> {
+        let g = groups?;
+        let (key, shifts) = self.shifts.as_ref()?;
+        (*key == (coords_version, g.version)).then_some(shifts)
     }
 
     /// The direction of worse in use.
@@ -110,6 +172,23 @@ fn rank(
         .regions
         .rank(&values, is_bool, worse, DEFAULT_MIN_SUPPORT);
     Ok(Ranking { stats, is_bool })
+}
+
+/// The A / B statistics of the distinct regions (q-values over them).
+fn shifts(regions: &ShownRegions, groups: &super::compare::Groups) -> Shifts {
+    let all = &regions.regions.regions.regions;
+    let ids = regions.regions.distinct();
+    let rows: Vec<&[u32]> = ids.iter().map(|&i| all[i].rows.as_slice()).collect();
+    let mut by_region = vec![None; all.len()];
+    for mut s in region_shifts(&rows, &groups.of_row, GROUP_A, GROUP_B) {
+        let id = ids[s.region];
+        s.region = id;
+        by_region[id] = Some(s);
+    }
+    Shifts {
+        key: groups.key.clone(),
+        by_region,
+    }
 }
 
 /// Values of each run column shown for a region.
@@ -183,6 +262,26 @@ impl AtlasApp {
         if let Some((key, result)) = p.composition_task.poll() {
             p.composition = Some((key, result.map(Arc::new)));
         }
+        if let Some((key, shifts)) = p.shift_task.poll() {
+            p.shifts = Some((key, Arc::new(shifts)));
+        }
+        if let Some(groups) = s.compare.current().cloned()
+            && p.open
+        {
+            let key: ShiftKey = (regions.coords_version, groups.version);
+            let shown = p.shifts.as_ref().is_some_and(|(k, _)| *k == key);
+            if !shown && p.shift_started != Some(key) {
+                p.shift_started = Some(key);
+                let regions = regions.clone();
+                p.shift_task
+                    .start(ctx, samples.len() <= INLINE_ROWS, move || {
+                        (key, shifts(&regions, &groups))
+                    });
+                if let Some((key, shifts)) = p.shift_task.poll() {
+                    p.shifts = Some((key, Arc::new(shifts)));
+                }
+            }
+        }
         let (Some(metric), Some(worse)) = (p.inputs.metric.clone(), p.worse()) else {
             return;
         };
@@ -239,6 +338,10 @@ impl AtlasApp {
         s.map.regions_task.finish();
         s.overlays.regions.rank_task.finish();
         s.overlays.regions.composition_task.finish();
+        s.overlays.regions.shift_task.finish();
+        self.poll_tasks(ctx);
+        self.state.overlays.regions.shift_task.finish();
+        self.state.overlays.regions.rank_task.finish();
         self.poll_tasks(ctx);
     }
 }

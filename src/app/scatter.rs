@@ -71,6 +71,8 @@ pub struct MapView {
     pub rect: Rect,
     /// The box / lasso being drawn (screen positions).
     pub drawing: Vec<Pos2>,
+    /// The legend's whole category list is unfolded ("+ N more" clicked).
+    pub legend_expanded: bool,
 }
 
 impl Default for MapView {
@@ -87,6 +89,7 @@ impl Default for MapView {
             tool: Tool::Pan,
             rect: Rect::from_min_size(Pos2::ZERO, vec2(1.0, 1.0)),
             drawing: Vec::new(),
+            legend_expanded: false,
         }
     }
 }
@@ -152,12 +155,14 @@ impl MapView {
     }
 }
 
-/// What the renderer drew: the view, the style and the data version.
+/// What the renderer drew: the view, the style, the data version, and for the compare
+/// view's density difference the groups' version and the kernel's σ in pixels.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RenderKey {
     pub view: render::Viewport,
     pub style: render::Style,
     pub version: u64,
+    pub difference: Option<(u64, f32)>,
 }
 
 /// The map texture and the render that will replace it.
@@ -198,6 +203,24 @@ impl MapCanvas {
         let classes = data.classes.clone();
         let inline = coords.len() <= INLINE_ROWS;
         self.running = Some(want);
+        if let (Some(diff), Some((_, sigma_px))) = (&data.difference, want.difference) {
+            let groups = diff.groups.clone();
+            self.task.start(ctx, inline, move || {
+                let params = render::difference::DiffParams { sigma_px };
+                let background = want.style.background;
+                let pixels = render::difference::render(
+                    &coords,
+                    &groups.of_row,
+                    &want.view,
+                    &params,
+                    background,
+                    !inline,
+                );
+                (want, to_color_image(&want.view, &pixels))
+            });
+            self.take_finished(ctx);
+            return;
+        }
         self.task.start(ctx, inline, move || {
             let pixels = render::rasterize(
                 &coords,
@@ -249,6 +272,8 @@ pub struct MapData<'a> {
     pub pass: Option<&'a [bool]>,
     /// Region labels to draw (none when they are off or not computed yet).
     pub labels: Option<&'a [crate::render::labels::RegionMark]>,
+    /// The compare view's density difference, drawn instead of the points (with its legend).
+    pub difference: Option<super::compare::DiffSpec>,
 }
 
 /// What happened on the map this frame.
@@ -366,6 +391,10 @@ pub fn show_map(
         view: view.viewport(ppp),
         style: view.style(coords.len(), ppp, background),
         version: data.version,
+        difference: data
+            .difference
+            .as_ref()
+            .map(|d| (d.groups.version, d.params.sigma_px * ppp)),
     };
     canvas.update(ui.ctx(), want, data);
     if let (Some(tex), Some(key)) = (&canvas.texture, canvas.drawn) {
@@ -403,7 +432,8 @@ pub fn show_map(
 
     if let Some(marks) = data.labels {
         let avoid = hovered.map(|i| view.to_screen(coords[i]));
-        super::region_labels::draw(&painter, view, data.bounds, marks, data.legend, avoid);
+        let legend = data.difference.as_ref().map_or(data.legend, |d| &d.legend);
+        super::region_labels::draw(&painter, view, data.bounds, marks, legend, avoid);
     }
     let outline = ui.visuals().strong_text_color();
     if let Some(i) = data.selected
@@ -434,7 +464,8 @@ pub fn show_map(
         }
         _ => {}
     }
-    map_labels::draw_legend(ui, &painter, rect, data.legend);
+    let legend = data.difference.as_ref().map_or(data.legend, |d| &d.legend);
+    map_labels::draw_legend(ui, &painter, rect, legend, &mut view.legend_expanded);
 
     out.hovered = hovered;
     out.clicked = response.clicked().then_some(hovered);

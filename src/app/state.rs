@@ -31,6 +31,8 @@ pub struct AppState {
     pub view: MapView,
     pub focus: Focus,
     pub overlays: Overlays,
+    /// The compare view: a split column, two of its values, what the map shows of them.
+    pub compare: super::compare::CompareState,
 }
 
 /// What the next job runs with.
@@ -190,6 +192,7 @@ impl AppState {
                 show_help: false,
                 show_warnings: false,
             },
+            compare: super::compare::CompareState::default(),
         }
     }
 
@@ -200,6 +203,7 @@ impl AppState {
             cancel.cancel();
         }
         self.overlays.regions.reset();
+        self.compare.reset();
         self.map = LoadedMap {
             path: Some(path),
             ..LoadedMap::default()

@@ -27,11 +27,50 @@ pub enum Legend {
         entries: Vec<(String, Rgba, usize)>,
         missing: usize,
     },
+    /// The density difference of two groups (share of A − share of B) with its diverging
+    /// colour bar: `column` is the split column, `a` and `b` its two values, with their rows.
+    Difference {
+        column: String,
+        a: String,
+        b: String,
+        n_a: usize,
+        n_b: usize,
+    },
 }
 
 pub fn continuous(t: f32) -> Rgba {
     let c = colorous::VIRIDIS.eval_continuous(t.clamp(0.0, 1.0) as f64);
     rgb(c.r, c.g, c.b)
+}
+
+/// ColorBrewer's 11-class RdBu from red (+1) to blue (−1), the neutral #f7f7f7 in the middle.
+const RED_BLUE: [[u8; 3]; 11] = [
+    [0x67, 0x00, 0x1f],
+    [0xb2, 0x18, 0x2b],
+    [0xd6, 0x60, 0x4d],
+    [0xf4, 0xa5, 0x82],
+    [0xfd, 0xdb, 0xc7],
+    [0xf7, 0xf7, 0xf7],
+    [0xd1, 0xe5, 0xf0],
+    [0x92, 0xc5, 0xde],
+    [0x43, 0x93, 0xc3],
+    [0x21, 0x66, 0xac],
+    [0x05, 0x30, 0x61],
+];
+
+/// The diverging colour map of a difference `t` in −1..=1: blue (−1, more B) through white
+/// (0, equal: exactly the neutral grey-white) to red (+1, more A) — ColorBrewer's RdBu, whose
+/// lightness falls evenly from the middle to both ends, interpolated linearly between its
+/// eleven classes.
+pub fn diverging(t: f32) -> Rgba {
+    let t = if t.is_finite() { t.clamp(-1.0, 1.0) } else { 0.0 };
+    // Position along the table: 0 at red (+1), 10 at blue (−1).
+    let x = (1.0 - t) * 5.0;
+    let i = (x.floor() as usize).min(9);
+    let f = x - i as f32;
+    let (lo, hi) = (RED_BLUE[i], RED_BLUE[i + 1]);
+    let mix = |c: usize| (lo[c] as f32 + (hi[c] as f32 - lo[c] as f32) * f).round() as u8;
+    rgb(mix(0), mix(1), mix(2))
 }
 
 /// Colour of category `i`: Tableau 10 first, then hues spaced by the golden angle (so that
@@ -173,5 +212,23 @@ mod tests {
         }
         assert_eq!(hsv(0.0, 1.0, 1.0), rgb(255, 0, 0));
         assert_eq!(hsv(1.0 / 3.0, 1.0, 1.0), rgb(0, 255, 0));
+    }
+
+    #[test]
+    fn the_diverging_map_is_red_white_blue() {
+        let (red, white, blue) = (diverging(1.0), diverging(0.0), diverging(-1.0));
+        assert!(red[0] > 90 && red[2] < 40, "{red:?}");
+        assert!(blue[2] > 90 && blue[0] < 40, "{blue:?}");
+        assert_eq!(white, rgb(247, 247, 247));
+        assert_eq!(diverging(0.2), rgb(0xfd, 0xdb, 0xc7));
+        assert_eq!(diverging(-0.2), rgb(0xd1, 0xe5, 0xf0));
+        // Lightness falls evenly on both sides: the two halves mirror each other in sum.
+        let light = |c: Rgba| c[0] as i32 + c[1] as i32 + c[2] as i32;
+        for t in [0.25, 0.5, 0.75] {
+            assert!((light(diverging(t)) - light(diverging(-t))).abs() < 60, "{t}");
+            assert!(light(diverging(t)) < light(diverging(t - 0.2)));
+        }
+        assert_eq!(diverging(f32::NAN), white);
+        assert_eq!(diverging(5.0), red);
     }
 }

@@ -110,6 +110,14 @@ impl Canvas {
         width
     }
 
+    /// The width in pixels of `text` at `size` points.
+    fn text_px_width(&self, text: &str, size: f32) -> f32 {
+        match FontRef::try_from_slice(epaint_default_fonts::UBUNTU_LIGHT) {
+            Ok(font) => text_width(&font.as_scaled(PxScale::from(size * self.scale)), text),
+            Err(_) => 0.0,
+        }
+    }
+
     /// The legend / colour bar in the top-right corner, as the app draws it.
     pub fn legend(&mut self, legend: &Legend) {
         let s = self.scale;
@@ -126,6 +134,14 @@ impl Canvas {
                         let c = colors::continuous(k as f32 / bw.max(1.0));
                         let x = r.min[0] + k as f32;
                         self.fill_rect(x, r.min[1], x + 1.0, r.max[1], c, 255);
+                    }
+                }
+                Shape::DivergingBar(r) => {
+                    let bw = r.width();
+                    for k in 0..bw as u32 {
+                        let t = (k as f32 + 0.5) / bw.max(1.0) * 2.0 - 1.0;
+                        let x = r.min[0] + k as f32;
+                        self.fill_rect(x, r.min[1], x + 1.0, r.max[1], colors::diverging(t), 255);
                     }
                 }
                 Shape::Swatch {
@@ -145,13 +161,14 @@ impl Canvas {
                         TEXT
                     };
                     // A centred text's top line is 7 points above its anchor.
-                    let (right, y) = match anchor {
-                        Anchor::LeftTop => (false, at[1]),
-                        Anchor::RightTop => (true, at[1]),
-                        Anchor::LeftCenter => (false, at[1] - 7.0 * s),
-                        Anchor::RightCenter => (true, at[1] - 7.0 * s),
+                    let (x, right, y) = match anchor {
+                        Anchor::LeftTop => (at[0], false, at[1]),
+                        Anchor::RightTop => (at[0], true, at[1]),
+                        Anchor::LeftCenter => (at[0], false, at[1] - 7.0 * s),
+                        Anchor::RightCenter => (at[0], true, at[1] - 7.0 * s),
+                        Anchor::CenterTop => (at[0] - self.text_px_width(text, size) / 2.0, false, at[1]),
                     };
-                    self.text(at[0], y, text, size, color, right);
+                    self.text(x, y, text, size, color, right);
                 }
             }
         }
@@ -290,6 +307,29 @@ pub fn render(p: &Picture<'_>) -> Result<Canvas, ImageError> {
         return Err(ImageError::Size { width, height });
     }
     let pixels = super::rasterize(p.coords, p.colors, p.classes, &p.view, &p.style, true);
+    Ok(decorate(p, pixels))
+}
+
+/// Like [`render`], with the density difference of the two groups of `groups` (see
+/// [`super::difference`]) in place of the points; `p.legend` should be a
+/// [`Legend::Difference`]. Runs on rayon's threads.
+pub fn render_difference(
+    p: &Picture<'_>,
+    groups: &[u8],
+    params: &super::difference::DiffParams,
+) -> Result<Canvas, ImageError> {
+    let (width, height) = (p.view.width, p.view.height);
+    if !(1..=16_384).contains(&width) || !(1..=16_384).contains(&height) {
+        return Err(ImageError::Size { width, height });
+    }
+    let pixels =
+        super::difference::render(p.coords, groups, &p.view, params, p.style.background, true);
+    Ok(decorate(p, pixels))
+}
+
+/// The region labels, the legend and the caption over `pixels`.
+fn decorate(p: &Picture<'_>, pixels: Vec<Rgba>) -> Canvas {
+    let (width, height) = (p.view.width, p.view.height);
     let mut canvas = Canvas {
         width,
         height,
@@ -304,7 +344,7 @@ pub fn render(p: &Picture<'_>) -> Result<Canvas, ImageError> {
     if let Some(c) = &p.caption {
         canvas.caption(c);
     }
-    Ok(canvas)
+    canvas
 }
 
 #[cfg(test)]

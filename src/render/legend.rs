@@ -7,7 +7,7 @@ use super::colors::{self, Legend};
 use super::image::format_number;
 use crate::util::text::truncate_chars;
 
-/// Category rows a legend lists before "… N more".
+/// Category rows a legend lists before "+ N more" (the largest categories).
 pub const LEGEND_MAX_ROWS: usize = 12;
 /// Characters of a category label a legend shows.
 pub const LEGEND_LABEL_CHARS: usize = 28;
@@ -39,6 +39,8 @@ pub enum Anchor {
     LeftCenter,
     /// Right edge, vertical centre.
     RightCenter,
+    /// Horizontal centre, top line.
+    CenterTop,
 }
 
 /// What a text is (each painter picks its colour).
@@ -50,7 +52,7 @@ pub enum TextRole {
     Label,
     /// A category's count.
     Count,
-    /// "… N more".
+    /// "+ N more" (the app makes it a button that unfolds the whole list).
     More,
 }
 
@@ -73,6 +75,8 @@ pub enum Shape {
     },
     /// The continuous colour map from its low (left) to its high (right) end.
     ColourBar(Box2),
+    /// The diverging colour map ([`colors::diverging`]) from −1 (left) to +1 (right).
+    DivergingBar(Box2),
 }
 
 /// The legend's shapes, in drawing order.
@@ -99,6 +103,12 @@ fn box_size(legend: &Legend) -> (f32, f32, usize) {
         Legend::None => (0.0, 0.0, 0),
         Legend::Continuous { missing, .. } => {
             (220.0, 58.0 + if *missing > 0 { 16.0 } else { 0.0 }, 0)
+        }
+        Legend::Difference { column, a, b, .. } => {
+            let longest = (a.chars().count() + b.chars().count()).min(2 * LEGEND_LABEL_CHARS);
+            let title = column.chars().count().min(LEGEND_LABEL_CHARS) + 14;
+            let width = ((longest.max(title)) as f32 * 7.0 + 90.0).clamp(240.0, 420.0);
+            (width, 92.0, 0)
         }
         Legend::Categories {
             column,
@@ -151,6 +161,17 @@ pub fn layout(legend: &Legend, right: f32, top: f32, scale: f32) -> LegendLayout
         } => {
             title(&mut shapes, column);
             continuous(&mut shapes, frame.min, w, s, (*min, *max), *missing);
+        }
+        Legend::Difference {
+            column,
+            a,
+            b,
+            n_a,
+            n_b,
+        } => {
+            let column = truncate_chars(column, LEGEND_LABEL_CHARS);
+            title(&mut shapes, &format!("{column}: share A − share B"));
+            difference(&mut shapes, frame.min, w, s, (a, *n_a), (b, *n_b));
         }
         Legend::Categories {
             column,
@@ -219,6 +240,47 @@ fn continuous(
     }
 }
 
+/// The diverging bar, "more B" / "equal" / "more A" under it, and the two values with their
+/// rows (B under the blue end, A under the red one).
+fn difference(
+    shapes: &mut Vec<Shape>,
+    [x0, y0]: [f32; 2],
+    w: f32,
+    s: f32,
+    (a, n_a): (&str, usize),
+    (b, n_b): (&str, usize),
+) {
+    let bar = Box2 {
+        min: [x0 + 10.0 * s, y0 + 24.0 * s],
+        max: [x0 + 10.0 * s + (w - 20.0 * s), y0 + 24.0 * s + 12.0 * s],
+    };
+    shapes.push(Shape::DivergingBar(bar));
+    let y = bar.max[1] + 3.0 * s;
+    let mid = (bar.min[0] + bar.max[0]) / 2.0;
+    for (x, anchor, t) in [
+        (bar.min[0], Anchor::LeftTop, "more B"),
+        (mid, Anchor::CenterTop, "equal"),
+        (bar.max[0], Anchor::RightTop, "more A"),
+    ] {
+        shapes.push(text([x, y], anchor, t.into(), TextRole::Count));
+    }
+    let y = y + 18.0 * s;
+    let name = |v: &str| truncate_chars(v, LEGEND_LABEL_CHARS).to_string();
+    let thousands = crate::util::format::thousands;
+    shapes.push(text(
+        [bar.min[0], y],
+        Anchor::LeftTop,
+        format!("B = {} ({})", name(b), thousands(n_b)),
+        TextRole::Label,
+    ));
+    shapes.push(text(
+        [bar.max[0], y],
+        Anchor::RightTop,
+        format!("A = {} ({})", name(a), thousands(n_a)),
+        TextRole::Label,
+    ));
+}
+
 /// One row per shown category (swatch, label, count), "… N more", "missing (n)".
 fn categories(
     shapes: &mut Vec<Shape>,
@@ -257,7 +319,7 @@ fn categories(
         y += 16.0 * s;
     }
     if total > LEGEND_MAX_ROWS {
-        let more = format!("… {} more", total - LEGEND_MAX_ROWS);
+        let more = format!("+ {} more", total - LEGEND_MAX_ROWS);
         shapes.push(text([label_x, y], Anchor::LeftCenter, more, TextRole::More));
         y += 16.0 * s;
     }
@@ -319,8 +381,46 @@ mod tests {
         assert_eq!(swatches, LEGEND_MAX_ROWS + 1);
         assert!(l.shapes.iter().any(|s| matches!(
             s,
-            Shape::Text { text, role: TextRole::More, .. } if text == "… 8 more"
+            Shape::Text { text, role: TextRole::More, .. } if text == "+ 8 more"
         )));
         assert_eq!(l.font_px, 24.0);
+        // The panel ends under the last row: 12 shown, "+ 8 more", "missing (1)".
+        let panel = l.panel().unwrap();
+        assert_eq!(panel[3] - panel[1], 2.0 * (30.0 + 16.0 * 14.0));
+    }
+
+    #[test]
+    fn a_difference_legend_names_both_values_under_their_ends() {
+        let legend = Legend::Difference {
+            column: "temperature".into(),
+            a: "1.5".into(),
+            b: "0.5".into(),
+            n_a: 768,
+            n_b: 1200,
+        };
+        let l = layout(&legend, 500.0, 0.0, 1.0);
+        let bar = l
+            .shapes
+            .iter()
+            .find_map(|s| match s {
+                Shape::DivergingBar(b) => Some(*b),
+                _ => None,
+            })
+            .expect("a diverging bar");
+        let find = |want: &str| {
+            l.shapes.iter().find_map(|s| match s {
+                Shape::Text { at, anchor, text, .. } if text == want => Some((*at, *anchor)),
+                _ => None,
+            })
+        };
+        assert_eq!(find("temperature: share A − share B").map(|t| t.1), Some(Anchor::LeftTop));
+        // B (blue, negative) under the left end, A (red, positive) under the right end.
+        let (b_at, b_anchor) = find("B = 0.5 (1,200)").expect("B's label");
+        let (a_at, a_anchor) = find("A = 1.5 (768)").expect("A's label");
+        assert_eq!((b_at[0], b_anchor), (bar.min[0], Anchor::LeftTop));
+        assert_eq!((a_at[0], a_anchor), (bar.max[0], Anchor::RightTop));
+        assert!(find("more B").unwrap().0[0] < find("more A").unwrap().0[0]);
+        let panel = l.panel().unwrap();
+        assert!(a_at[1] + 14.0 < panel[3], "inside the panel");
     }
 }

@@ -5,6 +5,7 @@
 //! point order, so the image does not depend on the thread count.
 
 pub mod colors;
+pub mod difference;
 pub mod image;
 pub mod labels;
 pub mod legend;

@@ -1094,3 +1094,287 @@ fn best_of_n_with_one_sample_per_prompt_says_so() {
             .is_none()
     );
 }
+
+/// Step until the compare view's work and the map's render are done.
+fn wait_for_compare(h: &mut Harness<'_, AtlasApp>) {
+    let start = Instant::now();
+    loop {
+        h.state_mut().wait_for_compare(&egui::Context::default());
+        h.run_steps(2);
+        let s = &h.state().state;
+        if !s.compare.busy() && !s.paint.canvas.busy() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "compare work ends");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+}
+
+/// The sweep's temperature column as numbers.
+fn temperatures(app: &AtlasApp) -> Vec<f32> {
+    let samples = app.state.map.samples.clone().unwrap();
+    match &samples.columns[samples.column_index("temperature").unwrap()].kind {
+        sample_atlas::dataset::ColumnKind::Numeric { values, .. } => values.clone(),
+        _ => panic!("temperature is numeric"),
+    }
+}
+
+#[test]
+fn the_compare_view_draws_the_density_difference_with_a_bar_naming_a_and_b() {
+    use egui::accesskit::Role;
+    let mut h = harness(sweep_app());
+    h.get_by_label("Compare").click();
+    wait_for_compare(&mut h);
+    assert!(h.state().state.compare.inputs.on);
+    h.get_by_role_and_label(Role::ComboBox, "split by").click();
+    h.run_steps(2);
+    h.get_by_label("temperature").click();
+    wait_for_compare(&mut h);
+    for (combo, value) in [("A (red)", "1.5 (576)"), ("B (blue)", "0.5 (576)")] {
+        h.get_by_role_and_label(Role::ComboBox, combo).click();
+        h.run_steps(2);
+        h.get_by_label(value).click();
+        wait_for_compare(&mut h);
+    }
+    let s = &h.state().state;
+    let groups = s.compare.current().expect("the pair's groups").clone();
+    assert_eq!(groups.key.1, "1.5");
+    assert_eq!(groups.key.2, "0.5");
+    assert_eq!((groups.n_a, groups.n_b), (576, 576));
+    // The map shows the difference, and its legend names both values under the bar's ends.
+    let drawn = s.paint.canvas.drawn.expect("a render");
+    assert_eq!(drawn.difference.map(|d| d.0), Some(groups.version));
+    h.get_by_label("temperature: share A − share B");
+    let a = h.get_by_label("A = 1.5 (576)").rect();
+    let b = h.get_by_label("B = 0.5 (576)").rect();
+    assert!(b.left() < a.left(), "B under the blue (left) end");
+    h.get_by_label("more A");
+    h.get_by_label("more B");
+
+    // "A" shows only A's points: the other temperatures are hidden, the legend is the
+    // colouring's again.
+    h.get_by_role_and_label(Role::RadioButton, "A").click();
+    wait_for_compare(&mut h);
+    let app = h.state();
+    let temps = temperatures(app);
+    for (c, t) in app.state.paint.classes.iter().zip(&temps) {
+        assert_eq!(*c == sample_atlas::render::PointClass::Hidden, *t != 1.5);
+    }
+    assert!(app.state.paint.canvas.drawn.unwrap().difference.is_none());
+    assert!(h.query_by_label("A = 1.5 (576)").is_none());
+    // Closing the section shows every point again.
+    h.get_by_label("Compare").click();
+    wait_for_compare(&mut h);
+    assert!(
+        h.state()
+            .state
+            .paint
+            .classes
+            .iter()
+            .all(|c| *c != sample_atlas::render::PointClass::Hidden)
+    );
+}
+
+/// The sweep laid out as one blob per prompt family, wider at higher temperatures (so the
+/// two temperatures fill the regions differently).
+fn sweep_blobs_app() -> AtlasApp {
+    let samples = load_samples(
+        &sample("sweep.jsonl"),
+        &LoadSpec::default(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let codes = match &samples.columns[samples.column_index("family").unwrap()].kind {
+        sample_atlas::dataset::ColumnKind::Category { codes, .. } => codes.clone(),
+        _ => panic!("family is a category"),
+    };
+    let temps = match &samples.columns[samples.column_index("temperature").unwrap()].kind {
+        sample_atlas::dataset::ColumnKind::Numeric { values, .. } => values.clone(),
+        _ => panic!("temperature is numeric"),
+    };
+    // A seeded LCG and Box–Muller: Gaussian offsets.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut uniform = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let coords = (0..samples.len())
+        .map(|i| {
+            let angle = codes[i] as f32 * std::f32::consts::TAU / 6.0;
+            let spread = 1.0 + 1.5 * temps[i];
+            let r = (-2.0 * uniform().ln()).sqrt() as f32 * spread;
+            let t = (uniform() * std::f64::consts::TAU) as f32;
+            [angle.cos() * 20.0 + r * t.cos(), angle.sin() * 20.0 + r * t.sin()]
+        })
+        .collect();
+    let mut app = AtlasApp::new(LoadSpec::default(), MapParams::default());
+    app.set_map(Arc::new(samples), coords);
+    app
+}
+
+/// The values shown in the Regions table's rows, top to bottom, for a row key.
+fn regions_table_order(
+    h: &Harness<'_, AtlasApp>,
+    key: impl Fn(
+        &sample_atlas::analysis::RegionStat,
+        Option<&sample_atlas::analysis::region_shift::RegionShift>,
+    ) -> f64,
+) -> Vec<f64> {
+    let s = &h.state().state;
+    let regions = s.current_regions().unwrap().clone();
+    let ranking = match s.overlays.regions.current(regions.coords_version) {
+        Some(Ok(r)) => r.clone(),
+        _ => panic!("no ranking"),
+    };
+    let shifts = s
+        .overlays
+        .regions
+        .current_shifts(regions.coords_version, s.compare.current().map(|g| g.as_ref()))
+        .cloned();
+    let mut shown: Vec<(f32, f64)> = Vec::new();
+    for st in &ranking.stats {
+        let label: String = regions.regions.labels[st.region].chars().take(48).collect();
+        let nodes: Vec<_> = h.get_all_by_label(&label).collect();
+        // Labels shared by two regions cannot say which row is which.
+        if nodes.len() != 1 {
+            continue;
+        }
+        let shift = shifts
+            .as_ref()
+            .and_then(|s| s.by_region[st.region].as_ref());
+        shown.push((nodes[0].rect().top(), key(st, shift)));
+    }
+    shown.sort_by(|a, b| a.0.total_cmp(&b.0));
+    shown.into_iter().map(|(_, v)| v).collect()
+}
+
+#[test]
+fn the_regions_table_shows_a_and_b_and_sorts_by_any_column() {
+    use egui::accesskit::Role;
+    use sample_atlas::app::CompareInputs;
+    let mut h = harness(sweep_blobs_app());
+    let ctx = h.ctx.clone();
+    let on = CompareInputs {
+        on: true,
+        ..Default::default()
+    };
+    h.state_mut().apply(&ctx, AppCommand::SetCompare(on.clone()));
+    wait_for_compare(&mut h);
+    let pair = CompareInputs {
+        column: Some("temperature".into()),
+        a: Some("0.5".into()),
+        b: Some("1.5".into()),
+        ..on
+    };
+    // A new column first picks its own A and B; then the pair asked for.
+    h.state_mut().apply(&ctx, AppCommand::SetCompare(pair.clone()));
+    h.state_mut().apply(&ctx, AppCommand::SetCompare(pair));
+    wait_for_compare(&mut h);
+    h.state_mut().apply(&ctx, AppCommand::ToggleRegions);
+    let start = Instant::now();
+    loop {
+        wait_for_regions(&mut h);
+        h.state_mut().wait_for_regions(&egui::Context::default());
+        h.run_steps(2);
+        let s = &h.state().state;
+        let v = s.current_regions().unwrap().coords_version;
+        if s.overlays
+            .regions
+            .current_shifts(v, s.compare.current().map(|g| g.as_ref()))
+            .is_some()
+        {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "A/B columns computed");
+    }
+    h.get_by_label_contains("A = temperature 0.5 (576 rows), B = temperature 1.5 (576 rows)");
+    for header in ["A n", "B n", "A share", "B share", "B/A", "p A/B", "q A/B"] {
+        h.get_by_role_and_label(Role::Button, header);
+    }
+    // Each region's counts add up to the groups' sizes over one level.
+    let s = &h.state().state;
+    let regions = s.current_regions().unwrap().clone();
+    let temps = temperatures(h.state());
+    let shifts = s
+        .overlays
+        .regions
+        .current_shifts(regions.coords_version, s.compare.current().map(|g| g.as_ref()))
+        .unwrap()
+        .clone();
+    for (i, r) in regions.regions.regions.regions.iter().enumerate() {
+        if let Some(x) = &shifts.by_region[i] {
+            let a = r.rows.iter().filter(|&&row| temps[row as usize] == 0.5).count();
+            let b = r.rows.iter().filter(|&&row| temps[row as usize] == 1.5).count();
+            assert_eq!((x.n_a, x.n_b), (a, b), "region {i}");
+        }
+    }
+
+    // Sorting: by size, then reversed; by B/A.
+    let sorted = |v: &[f64], ascending: bool| {
+        v.windows(2)
+            .all(|w| if ascending { w[0] <= w[1] } else { w[0] >= w[1] })
+    };
+    h.get_by_role_and_label(Role::Button, "size").click();
+    h.run_steps(3);
+    let sizes = regions_table_order(&h, |s, _| s.size as f64);
+    assert!(sizes.len() >= 3, "{sizes:?}");
+    assert!(sorted(&sizes, true), "{sizes:?}");
+    h.get_by_role_and_label(Role::Button, "size (asc)").click();
+    h.run_steps(3);
+    let sizes = regions_table_order(&h, |s, _| s.size as f64);
+    assert!(sorted(&sizes, false), "{sizes:?}");
+    h.get_by_role_and_label(Role::Button, "B/A").click();
+    h.run_steps(3);
+    let ratios: Vec<f64> = regions_table_order(&h, |_, x| x.map_or(f64::NAN, |x| x.ratio))
+        .into_iter()
+        .filter(|r| !r.is_nan())
+        .collect();
+    assert!(sorted(&ratios, true), "{ratios:?}");
+    h.get_by_role_and_label(Role::Button, "B/A (asc)");
+}
+
+#[test]
+fn a_legend_with_30_categories_folds_to_the_12_largest_and_unfolds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("topics.jsonl");
+    // Topic t{k} has 40 − k rows: t0 is the largest, t29 the smallest.
+    let mut lines = Vec::new();
+    for k in 0..30 {
+        for j in 0..(40 - k) {
+            lines.push(format!(r#"{{"text":"sample {k} {j}","topic":"t{k}"}}"#));
+        }
+    }
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let samples = load_samples(&path, &LoadSpec::default(), &NoProgress, &CancelToken::new())
+        .unwrap();
+    let n = samples.len();
+    let coords = (0..n).map(|i| [(i % 37) as f32, (i / 37) as f32]).collect();
+    let mut app = AtlasApp::new(LoadSpec::default(), MapParams::default());
+    app.set_map(Arc::new(samples), coords);
+    let mut h = harness(app);
+    let ctx = h.ctx.clone();
+    h.state_mut()
+        .apply(&ctx, AppCommand::SetColorBy(Some("topic".into())));
+    h.state_mut().wait_for_map_work(&ctx);
+    h.run_steps(3);
+    // The 12 largest are listed, the rest folded into a button.
+    h.get_by_label("t0");
+    h.get_by_label("t11");
+    assert!(h.query_by_label("t12").is_none());
+    assert!(h.query_by_label("t29").is_none());
+    h.get_by_label("+ 18 more").click();
+    h.run_steps(3);
+    assert!(h.state().state.view.legend_expanded);
+    // Unfolded: every category, in a scrollable list.
+    h.get_by_label("t12");
+    h.get_by_label("t29");
+    h.get_by_label("30 values");
+    h.get_by_label("show fewer").click();
+    h.run_steps(3);
+    assert!(h.query_by_label("t29").is_none());
+    h.get_by_label("+ 18 more");
+}

@@ -1,0 +1,404 @@
+//! The density difference of two groups of points (A and B, e.g. two temperatures) on the
+//! view's pixel grid: each group's points counted into cells of a few pixels (the grid
+//! reaches a kernel's width past the view so the edges see the points just outside),
+//! Gaussian-smoothed, divided by the group's size (so a group twice as large does not look
+//! twice as dense), and `share A − share B` drawn with a diverging colour map, bilinearly
+//! upsampled to the pixels. White is equal, red is more A, blue is more B; the colour's
+//! strength fades with the two groups' joint density so empty space stays background.
+//!
+//! The cells are row-aligned bands, smoothed on rayon's threads when `parallel`; the result
+//! does not depend on the thread count.
+
+use rayon::prelude::*;
+
+use super::{Rgba, Viewport, blend, colors};
+
+/// Group of a row: in neither group, in A, in B.
+pub const GROUP_NONE: u8 = 0;
+pub const GROUP_A: u8 = 1;
+pub const GROUP_B: u8 = 2;
+
+/// How the difference is smoothed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DiffParams {
+    /// Standard deviation of the Gaussian kernel, in pixels.
+    pub sigma_px: f32,
+}
+
+impl Default for DiffParams {
+    fn default() -> Self {
+        DiffParams { sigma_px: 8.0 }
+    }
+}
+
+/// The smoothed shares of A and B on a grid of square cells over (and around) the view.
+#[derive(Clone, Debug)]
+pub struct DiffGrid {
+    pub cols: usize,
+    pub rows: usize,
+    /// Side of a cell in pixels.
+    pub cell_px: usize,
+    /// Cells of padding on each side of the view.
+    pub pad: usize,
+    /// Per cell: smoothed share of A minus smoothed share of B (shares of each group's
+    /// rows with finite coordinates, anywhere — not only in the view).
+    pub diff: Vec<f32>,
+    /// Per cell: share of A plus share of B.
+    pub total: Vec<f32>,
+    /// Rows in A and in B (with finite coordinates).
+    pub n_a: usize,
+    pub n_b: usize,
+    /// |diff| at which the colours saturate: a high quantile of |diff| where the groups are.
+    pub scale: f32,
+    /// The largest `total` (the colour's strength is relative to it).
+    pub peak_total: f32,
+}
+
+/// Count, smooth and normalise the two groups of `coords` (`groups[i]` is [`GROUP_A`],
+/// [`GROUP_B`] or anything else for neither) on the grid of `view`.
+pub fn difference_grid(
+    coords: &[[f32; 2]],
+    groups: &[u8],
+    view: &Viewport,
+    params: &DiffParams,
+    parallel: bool,
+) -> DiffGrid {
+    let sigma_px = if params.sigma_px.is_finite() {
+        params.sigma_px.clamp(0.5, 200.0)
+    } else {
+        DiffParams::default().sigma_px
+    };
+    // Cells of about σ/2.5 pixels: the kernel spans ≥ 15 cells, and the upsampled image is
+    // smooth at any σ.
+    let cell_px = ((sigma_px / 2.5).round() as usize).clamp(1, 16);
+    let sigma_cells = sigma_px / cell_px as f32;
+    let radius = (3.0 * sigma_cells).ceil() as usize;
+    let pad = radius + 1;
+    let (w, h) = (view.width as usize, view.height as usize);
+    let cols = w.div_ceil(cell_px) + 2 * pad;
+    let rows = h.div_ceil(cell_px) + 2 * pad;
+    let mut count_a = vec![0f32; cols * rows];
+    let mut count_b = vec![0f32; cols * rows];
+    let (mut n_a, mut n_b) = (0usize, 0usize);
+    let c = cell_px as f32;
+    for (p, &g) in coords.iter().zip(groups) {
+        if (g != GROUP_A && g != GROUP_B) || !(p[0].is_finite() && p[1].is_finite()) {
+            continue;
+        }
+        if g == GROUP_A {
+            n_a += 1;
+        } else {
+            n_b += 1;
+        }
+        let [x, y] = view.to_pixel(*p);
+        let (cx, cy) = ((x / c).floor() + pad as f32, (y / c).floor() + pad as f32);
+        if !(cx >= 0.0 && cy >= 0.0 && cx < cols as f32 && cy < rows as f32) {
+            continue;
+        }
+        let at = cy as usize * cols + cx as usize;
+        if g == GROUP_A {
+            count_a[at] += 1.0;
+        } else {
+            count_b[at] += 1.0;
+        }
+    }
+    let kernel = gaussian_kernel(sigma_cells, radius);
+    let smooth = |counts: &mut Vec<f32>| blur(counts, cols, rows, &kernel, parallel);
+    smooth(&mut count_a);
+    smooth(&mut count_b);
+    let inv = |n: usize| if n > 0 { 1.0 / n as f32 } else { 0.0 };
+    let (ia, ib) = (inv(n_a), inv(n_b));
+    let mut diff = count_a;
+    let mut total = count_b;
+    for (d, t) in diff.iter_mut().zip(total.iter_mut()) {
+        let (sa, sb) = (*d * ia, *t * ib);
+        *d = sa - sb;
+        *t = sa + sb;
+    }
+    let peak_total = total.iter().copied().fold(0.0f32, f32::max);
+    let scale = colour_scale(&diff, &total, peak_total);
+    DiffGrid {
+        cols,
+        rows,
+        cell_px,
+        pad,
+        diff,
+        total,
+        n_a,
+        n_b,
+        scale,
+        peak_total,
+    }
+}
+
+/// The 98th percentile of |diff| over the cells holding at least 5% of the peak joint
+/// density (one hot cell does not wash out the rest), and at least 5% of that peak: two
+/// groups spread alike stay near white instead of their last rounding errors filling the
+/// colour range.
+fn colour_scale(diff: &[f32], total: &[f32], peak_total: f32) -> f32 {
+    let floor = 0.05 * peak_total;
+    let q = percentile_abs(diff, total, peak_total);
+    if floor > 0.0 { q.max(floor) } else { 1.0 }
+}
+
+/// The 98th percentile of |diff| over the cells holding at least 5% of the peak.
+fn percentile_abs(diff: &[f32], total: &[f32], peak_total: f32) -> f32 {
+    let mut v: Vec<f32> = diff
+        .iter()
+        .zip(total)
+        .filter(|(_, t)| **t > 0.05 * peak_total)
+        .map(|(d, _)| d.abs())
+        .collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    let k = ((v.len() - 1) as f64 * 0.98).round() as usize;
+    let (_, q, _) = v.select_nth_unstable_by(k, f32::total_cmp);
+    *q
+}
+
+/// A normalised Gaussian kernel of `2 radius + 1` taps.
+fn gaussian_kernel(sigma: f32, radius: usize) -> Vec<f32> {
+    let r = radius as i32;
+    let mut k: Vec<f32> = (-r..=r)
+        .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
+        .collect();
+    let sum: f32 = k.iter().sum();
+    for v in &mut k {
+        *v /= sum;
+    }
+    k
+}
+
+/// Separable convolution of a `cols × rows` grid with `kernel` (zero outside the grid).
+fn blur(grid: &mut Vec<f32>, cols: usize, rows: usize, kernel: &[f32], parallel: bool) {
+    let r = (kernel.len() / 2) as isize;
+    let horizontal = |(src, dst): (&[f32], &mut [f32])| {
+        for (x, out) in dst.iter_mut().enumerate() {
+            let mut s = 0.0;
+            for (k, &kv) in kernel.iter().enumerate() {
+                let xx = x as isize + k as isize - r;
+                if xx >= 0 && (xx as usize) < cols {
+                    s += kv * src[xx as usize];
+                }
+            }
+            *out = s;
+        }
+    };
+    let mut tmp = vec![0f32; grid.len()];
+    if parallel {
+        grid.par_chunks(cols)
+            .zip(tmp.par_chunks_mut(cols))
+            .for_each(horizontal);
+    } else {
+        grid.chunks(cols)
+            .zip(tmp.chunks_mut(cols))
+            .for_each(horizontal);
+    }
+    let src = &tmp;
+    let vertical = |(y, dst): (usize, &mut [f32])| {
+        for (k, &kv) in kernel.iter().enumerate() {
+            let yy = y as isize + k as isize - r;
+            if yy < 0 || yy as usize >= rows {
+                continue;
+            }
+            let row = &src[yy as usize * cols..(yy as usize + 1) * cols];
+            for (o, &v) in dst.iter_mut().zip(row) {
+                *o += kv * v;
+            }
+        }
+    };
+    grid.fill(0.0);
+    if parallel {
+        grid.par_chunks_mut(cols).enumerate().for_each(vertical);
+    } else {
+        grid.chunks_mut(cols).enumerate().for_each(vertical);
+    }
+}
+
+impl DiffGrid {
+    /// Bilinear interpolation of (diff, total) at pixel (x, y) of the view (pixel centres at
+    /// +0.5).
+    #[inline]
+    pub fn at_pixel(&self, x: f32, y: f32) -> (f32, f32) {
+        let c = self.cell_px as f32;
+        // Cell i's centre is at pixel (i − pad + 0.5) · c.
+        let u = (x / c + self.pad as f32 - 0.5).clamp(0.0, (self.cols - 1) as f32);
+        let v = (y / c + self.pad as f32 - 0.5).clamp(0.0, (self.rows - 1) as f32);
+        let (i0, j0) = (u.floor() as usize, v.floor() as usize);
+        let (i1, j1) = ((i0 + 1).min(self.cols - 1), (j0 + 1).min(self.rows - 1));
+        let (fu, fv) = (u - i0 as f32, v - j0 as f32);
+        let get = |g: &[f32]| {
+            let a = g[j0 * self.cols + i0] * (1.0 - fu) + g[j0 * self.cols + i1] * fu;
+            let b = g[j1 * self.cols + i0] * (1.0 - fu) + g[j1 * self.cols + i1] * fu;
+            a * (1.0 - fv) + b * fv
+        };
+        (get(&self.diff), get(&self.total))
+    }
+
+    /// The colour of one pixel: the diverging colour of `diff / scale` (red = more A),
+    /// blended over `background` by the log of the joint density relative to its peak.
+    #[inline]
+    pub fn pixel_colour(&self, diff: f32, total: f32, background: Rgba) -> Rgba {
+        let mut out = background;
+        if self.peak_total <= 0.0 || total <= 0.0 {
+            return out;
+        }
+        let t = (diff / self.scale).clamp(-1.0, 1.0);
+        let rel = total / self.peak_total;
+        // A cell at 2% of the peak is clearly there; the densest cells are full strength.
+        let strength = ((1.0 + 200.0 * rel).ln() / 201.0f32.ln()).min(1.0);
+        blend(&mut out, colors::diverging(t), (strength * 255.0) as u32);
+        out
+    }
+}
+
+/// The difference picture of the view: `view.width × view.height` pixels, row-major.
+pub fn render(
+    coords: &[[f32; 2]],
+    groups: &[u8],
+    view: &Viewport,
+    params: &DiffParams,
+    background: Rgba,
+    parallel: bool,
+) -> Vec<Rgba> {
+    let (w, h) = (view.width as usize, view.height as usize);
+    if w == 0 || h == 0 {
+        return Vec::new();
+    }
+    let grid = difference_grid(coords, groups, view, params, parallel);
+    colorize(&grid, w, h, background, parallel)
+}
+
+/// The grid's pixels (see [`DiffGrid::pixel_colour`]).
+pub fn colorize(grid: &DiffGrid, w: usize, h: usize, background: Rgba, parallel: bool) -> Vec<Rgba> {
+    let mut image = vec![background; w * h];
+    let row = |(y, line): (usize, &mut [Rgba])| {
+        for (x, px) in line.iter_mut().enumerate() {
+            let (d, t) = grid.at_pixel(x as f32 + 0.5, y as f32 + 0.5);
+            *px = grid.pixel_colour(d, t, background);
+        }
+    };
+    if parallel {
+        image.par_chunks_mut(w).enumerate().for_each(row);
+    } else {
+        image.chunks_mut(w).enumerate().for_each(row);
+    }
+    image
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(w: u32, h: u32) -> Viewport {
+        Viewport {
+            center: [0.0, 0.0],
+            px_per_unit: 1.0,
+            width: w,
+            height: h,
+        }
+    }
+
+    const BG: Rgba = [0, 0, 0, 255];
+
+    #[test]
+    fn one_point_spreads_as_a_gaussian_and_keeps_its_mass() {
+        // Cells of 2 px (σ 5 px → 2.5 cells); the point at pixel (50.5, 50.5) is cell (25, 25)
+        // plus the padding.
+        let v = view(100, 100);
+        let p = DiffParams { sigma_px: 5.0 };
+        let g = difference_grid(&[[0.5, -0.5]], &[GROUP_A], &v, &p, false);
+        assert_eq!(g.cell_px, 2);
+        assert_eq!((g.n_a, g.n_b), (1, 0));
+        let at = |i: usize, j: usize| g.diff[(j + g.pad) * g.cols + i + g.pad];
+        // The whole share (1 point of 1) is on the grid: the kernel is normalised.
+        let sum: f32 = g.diff.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-4, "{sum}");
+        // The textbook Gaussian: one σ (2.5 cells) away the value is e^{-1/2} of the peak,
+        // checked at 5 cells along an axis: e^{-2}.
+        let peak = at(25, 25);
+        assert!((at(30, 25) / peak - (-2.0f32).exp()).abs() < 0.01);
+        assert!((at(25, 20) / peak - (-2.0f32).exp()).abs() < 0.01);
+        // The discrete normalised peak: 1 / (2π σ²) for σ = 2.5 cells (within 2%).
+        let expect = 1.0 / (2.0 * std::f32::consts::PI * 2.5 * 2.5);
+        assert!((peak / expect - 1.0).abs() < 0.02, "{peak} vs {expect}");
+        assert!(g.total.iter().zip(&g.diff).all(|(t, d)| (t - d).abs() < 1e-9));
+    }
+
+    #[test]
+    fn equal_shares_cancel_whatever_the_group_sizes() {
+        // B has 10 times A's rows at the same places: the same shares, no difference.
+        let v = view(60, 40);
+        let spots = [[-10.0, 3.0], [5.0, -7.0], [20.0, 10.0]];
+        let mut coords = Vec::new();
+        let mut groups = Vec::new();
+        for s in spots {
+            coords.push(s);
+            groups.push(GROUP_A);
+            for _ in 0..10 {
+                coords.push(s);
+                groups.push(GROUP_B);
+            }
+        }
+        // Rows in neither group count nowhere.
+        coords.push([0.0, 0.0]);
+        groups.push(GROUP_NONE);
+        let g = difference_grid(&coords, &groups, &v, &DiffParams::default(), false);
+        assert_eq!((g.n_a, g.n_b), (3, 30));
+        let max = g.diff.iter().fold(0.0f32, |m, d| m.max(d.abs()));
+        assert!(max < 1e-6, "{max}");
+        // Drawn white (equal) where the points are, background far from them.
+        let img = render(&coords, &groups, &v, &DiffParams::default(), BG, false);
+        let [px, py] = v.to_pixel(spots[2]);
+        let c = img[py as usize * 60 + px as usize];
+        assert!(c[0] > 200 && c[0] == c[1] && c[1] == c[2], "{c:?}");
+        // One more A point at one spot: a difference, drawn red there.
+        coords.push(spots[2]);
+        groups.push(GROUP_A);
+        let img = render(&coords, &groups, &v, &DiffParams::default(), BG, false);
+        let c = img[py as usize * 60 + px as usize];
+        assert!(c[0] > c[2] + 40, "{c:?}");
+    }
+
+    #[test]
+    fn more_a_is_red_more_b_is_blue_and_the_map_follows_the_view() {
+        let v = view(80, 40);
+        let coords = [[-20.0, 0.0], [20.0, 0.0]];
+        let groups = [GROUP_A, GROUP_B];
+        let p = DiffParams { sigma_px: 4.0 };
+        let img = render(&coords, &groups, &v, &p, BG, false);
+        let at = |img: &[Rgba], x: usize, y: usize| img[y * 80 + x];
+        let left = at(&img, 20, 20);
+        let right = at(&img, 60, 20);
+        assert!(left[0] > left[2] + 60, "A's side is red: {left:?}");
+        assert!(right[2] > right[0] + 60, "B's side is blue: {right:?}");
+        assert_eq!(at(&img, 40, 2), BG, "nothing between and above them");
+        // Panned by 10 layout units (10 px): the same picture 10 px to the left.
+        let panned = Viewport {
+            center: [10.0, 0.0],
+            ..v
+        };
+        let img2 = render(&coords, &groups, &panned, &p, BG, false);
+        for x in 0..70 {
+            assert_eq!(at(&img2, x, 20), at(&img, x + 10, 20), "x {x}");
+        }
+    }
+
+    #[test]
+    fn threads_give_the_same_picture() {
+        let coords: Vec<[f32; 2]> = (0..3000)
+            .map(|i| {
+                let t = i as f32 * 0.618;
+                [(t * 7.3).sin() * 40.0, (t * 3.1).cos() * 25.0]
+            })
+            .collect();
+        let groups: Vec<u8> = (0..3000).map(|i| (i % 3) as u8).collect();
+        let v = view(123, 77);
+        let p = DiffParams::default();
+        let one = render(&coords, &groups, &v, &p, BG, false);
+        let many = render(&coords, &groups, &v, &p, BG, true);
+        assert!(one == many);
+        assert!(render(&coords, &groups, &view(0, 5), &p, BG, true).is_empty());
+    }
+}
