@@ -19,8 +19,11 @@ use sample_atlas::progress::{CancelToken, NoProgress};
 use sample_atlas::render::difference::{self, DiffParams, GROUP_A, GROUP_B};
 use sample_atlas::render::{self, Mode, Style, Viewport, colors};
 
-/// Points, their group, and the blob centres with B's weight relative to A's.
-fn points(n: usize) -> (Vec<[f32; 2]>, Vec<u8>, Vec<([f32; 2], f64)>) {
+/// A blob's centre and B's weight for it relative to A's.
+type Blob = ([f32; 2], f64);
+
+/// Points, their group, and the blobs.
+fn points(n: usize) -> (Vec<[f32; 2]>, Vec<u8>, Vec<Blob>) {
     let mut rng = rand_pcg::Pcg64::seed_from_u64(7);
     let blobs: Vec<([f32; 2], f32, f64)> = (0..40)
         .map(|k| {
@@ -55,7 +58,10 @@ fn points(n: usize) -> (Vec<[f32; 2]>, Vec<u8>, Vec<([f32; 2], f64)>) {
         };
         let (c, s, _) = blobs[k];
         let s = if is_a { s } else { s * 1.2 };
-        xy.push([c[0] + s * unit.sample(&mut rng), c[1] + s * unit.sample(&mut rng)]);
+        xy.push([
+            c[0] + s * unit.sample(&mut rng),
+            c[1] + s * unit.sample(&mut rng),
+        ]);
         groups.push(if is_a { GROUP_A } else { GROUP_B });
     }
     (xy, groups, blobs.iter().map(|b| (b.0, b.2)).collect())
@@ -87,8 +93,12 @@ fn main() {
         "rayon threads: {}; map 1280×800, σ 8 px",
         rayon::current_num_threads()
     );
-    println!("| rows | points render ms | difference render ms | grid only ms | A/B region columns ms | regions |");
-    println!("|------|------------------|----------------------|--------------|-----------------------|---------|");
+    println!(
+        "| rows | points render ms | difference render ms | grid only ms | A/B region columns ms | regions |"
+    );
+    println!(
+        "|------|------------------|----------------------|--------------|-----------------------|---------|"
+    );
     for n in sizes {
         let (xy, groups, blobs) = points(n);
         let view = Viewport::fit(&xy, 1280, 800, 24.0);
@@ -103,14 +113,23 @@ fn main() {
         let params = DiffParams::default();
         let bg = [12, 12, 12, 255];
         let points_ms = median_ms(7, || {
-            std::hint::black_box(render::rasterize(&xy, &point_colors, None, &view, &style, true));
+            std::hint::black_box(render::rasterize(
+                &xy,
+                &point_colors,
+                None,
+                &view,
+                &style,
+                true,
+            ));
         });
         let mut image = Vec::new();
         let diff_ms = median_ms(7, || {
             image = difference::render(&xy, &groups, &view, &params, bg, true);
         });
         let grid_ms = median_ms(7, || {
-            std::hint::black_box(difference::difference_grid(&xy, &groups, &view, &params, true));
+            std::hint::black_box(difference::difference_grid(
+                &xy, &groups, &view, &params, true,
+            ));
         });
         // Blobs where B has 3× A's weight are blue, a third red (checked at their centres
         // when no other blob is near).
@@ -134,8 +153,13 @@ fn main() {
             }
         }
         assert!(red > 0 && blue > 0, "some blobs checked");
-        let regions = find_regions(&xy, &RegionParams::default(), &NoProgress, &CancelToken::new())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let regions = find_regions(
+            &xy,
+            &RegionParams::default(),
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let rows: Vec<&[u32]> = regions.regions.iter().map(|r| r.rows.as_slice()).collect();
         let mut shifts = Vec::new();
         let shift_ms = median_ms(7, || {

@@ -106,7 +106,11 @@ pub fn region_shifts(regions: &[&[u32]], groups: &[u8], a: u8, b: u8) -> Vec<Reg
 }
 
 /// One region's statistics from (in the region, in the group) for A and for B.
-fn shift(region: usize, (n_a, total_a): (usize, usize), (n_b, total_b): (usize, usize)) -> RegionShift {
+fn shift(
+    region: usize,
+    (n_a, total_a): (usize, usize),
+    (n_b, total_b): (usize, usize),
+) -> RegionShift {
     let share = |k: usize, n: usize| if n > 0 { k as f64 / n as f64 } else { f64::NAN };
     let (share_a, share_b) = (share(n_a, total_a), share(n_b, total_b));
     let ratio = if share_a > 0.0 {

@@ -135,10 +135,10 @@ impl CompareState {
         };
     }
 
-    /// The chosen pair, when the section is open and both values are chosen.
+    /// The chosen pair, when the section is open and two different values are chosen.
     pub fn key(&self) -> Option<GroupKey> {
         let i = &self.inputs;
-        if !i.on {
+        if !i.on || i.a == i.b {
             return None;
         }
         Some((i.column.clone()?, i.a.clone()?, i.b.clone()?))
@@ -309,8 +309,14 @@ impl AtlasApp {
                     .and_then(|(_, cols)| cols.iter().find(|s| &s.name == name))
                     .map(|s| s.values.clone())
             });
-            inputs.a = values.as_ref().and_then(|v| v.first()).map(|v| v.label.clone());
-            inputs.b = values.as_ref().and_then(|v| v.last()).map(|v| v.label.clone());
+            inputs.a = values
+                .as_ref()
+                .and_then(|v| v.first())
+                .map(|v| v.label.clone());
+            inputs.b = values
+                .as_ref()
+                .and_then(|v| v.last())
+                .map(|v| v.label.clone());
         }
         c.inputs = inputs;
         self.poll_compare(ctx);
@@ -336,7 +342,9 @@ impl AtlasApp {
             c.columns_started = Some(id);
             let s = samples.clone();
             c.columns_task
-                .start(ctx, samples.len() <= INLINE_ROWS, move || (id, split_columns(&s)));
+                .start(ctx, samples.len() <= INLINE_ROWS, move || {
+                    (id, split_columns(&s))
+                });
             if let Some((for_id, cols)) = c.columns_task.poll() {
                 c.columns = Some((for_id, Arc::new(cols)));
             }
@@ -356,18 +364,19 @@ impl AtlasApp {
             if let (Some(a), Some(b)) = (find(&key.1), find(&key.2)) {
                 c.groups_started = Some(key.clone());
                 let s = samples.clone();
-                c.groups_task.start(ctx, samples.len() <= INLINE_ROWS, move || {
-                    let of_row = row_groups(&s, &column, &a, &b);
-                    let n_a = of_row.iter().filter(|&&g| g == GROUP_A).count();
-                    let n_b = of_row.iter().filter(|&&g| g == GROUP_B).count();
-                    Groups {
-                        key,
-                        of_row,
-                        n_a,
-                        n_b,
-                        version: 0,
-                    }
-                });
+                c.groups_task
+                    .start(ctx, samples.len() <= INLINE_ROWS, move || {
+                        let of_row = row_groups(&s, &column, &a, &b);
+                        let n_a = of_row.iter().filter(|&&g| g == GROUP_A).count();
+                        let n_b = of_row.iter().filter(|&&g| g == GROUP_B).count();
+                        Groups {
+                            key,
+                            of_row,
+                            n_a,
+                            n_b,
+                            version: 0,
+                        }
+                    });
                 if let Some(mut g) = c.groups_task.poll() {
                     c.next_version += 1;
                     g.version = c.next_version;
@@ -423,46 +432,51 @@ fn body(ui: &mut egui::Ui, c: &CompareState, out: &mut Vec<AppCommand>) {
     }
     let mut inputs = c.inputs.clone();
     let shown = |v: &Option<String>| {
-        v.as_deref()
-            .map_or_else(|| "choose".to_string(), |s| truncate_chars(s, 20).to_string())
+        v.as_deref().map_or_else(
+            || "choose".to_string(),
+            |s| truncate_chars(s, 20).to_string(),
+        )
     };
-    egui::Grid::new("compare-inputs").num_columns(2).show(ui, |ui| {
-        let l = ui.label("split by");
-        egui::ComboBox::from_id_salt("compare-column")
-            .width(140.0)
-            .selected_text(shown(&inputs.column))
-            .show_ui(ui, |ui| {
-                for col in columns.iter() {
-                    let on = inputs.column.as_deref() == Some(col.name.as_str());
-                    if ui.selectable_label(on, &col.name).clicked() {
-                        inputs.column = Some(col.name.clone());
-                    }
-                }
-            })
-            .response
-            .labelled_by(l.id);
-        ui.end_row();
-        if let Some(column) = c.column() {
-            for (name, value) in [("A (red)", &mut inputs.a), ("B (blue)", &mut inputs.b)] {
-                let l = ui.label(name);
-                egui::ComboBox::from_id_salt(("compare-value", name))
-                    .width(140.0)
-                    .selected_text(shown(value))
-                    .show_ui(ui, |ui| {
-                        for v in &column.values {
-                            let on = value.as_deref() == Some(v.label.as_str());
-                            let text = format!("{} ({})", truncate_chars(&v.label, 40), v.count);
-                            if ui.selectable_label(on, text).clicked() {
-                                *value = Some(v.label.clone());
-                            }
+    egui::Grid::new("compare-inputs")
+        .num_columns(2)
+        .show(ui, |ui| {
+            let l = ui.label("split by");
+            egui::ComboBox::from_id_salt("compare-column")
+                .width(140.0)
+                .selected_text(shown(&inputs.column))
+                .show_ui(ui, |ui| {
+                    for col in columns.iter() {
+                        let on = inputs.column.as_deref() == Some(col.name.as_str());
+                        if ui.selectable_label(on, &col.name).clicked() {
+                            inputs.column = Some(col.name.clone());
                         }
-                    })
-                    .response
-                    .labelled_by(l.id);
-                ui.end_row();
+                    }
+                })
+                .response
+                .labelled_by(l.id);
+            ui.end_row();
+            if let Some(column) = c.column() {
+                for (name, value) in [("A (red)", &mut inputs.a), ("B (blue)", &mut inputs.b)] {
+                    let l = ui.label(name);
+                    egui::ComboBox::from_id_salt(("compare-value", name))
+                        .width(140.0)
+                        .selected_text(shown(value))
+                        .show_ui(ui, |ui| {
+                            for v in &column.values {
+                                let on = value.as_deref() == Some(v.label.as_str());
+                                let text =
+                                    format!("{} ({})", truncate_chars(&v.label, 40), v.count);
+                                if ui.selectable_label(on, text).clicked() {
+                                    *value = Some(v.label.clone());
+                                }
+                            }
+                        })
+                        .response
+                        .labelled_by(l.id);
+                    ui.end_row();
+                }
             }
-        }
-    });
+        });
     if c.column().is_some() {
         ui.horizontal(|ui| {
             if ui
@@ -473,7 +487,7 @@ fn body(ui: &mut egui::Ui, c: &CompareState, out: &mut Vec<AppCommand>) {
                 std::mem::swap(&mut inputs.a, &mut inputs.b);
             }
             if inputs.a.is_some() && inputs.a == inputs.b {
-                ui.colored_label(ui.visuals().warn_fg_color, "A = B");
+                ui.colored_label(ui.visuals().warn_fg_color, "A = B: pick two values");
             }
         });
         ui.horizontal_wrapped(|ui| {
@@ -482,7 +496,7 @@ fn body(ui: &mut egui::Ui, c: &CompareState, out: &mut Vec<AppCommand>) {
                 (
                     CompareShow::Difference,
                     "difference",
-                    "Per pixel: smoothed share of A − share of B (red: more A, blue: more B)",
+                    "Per pixel: smoothed share of A vs share of B, (A − B) / (A + B): red more A, blue more B, ±0.5 = 3×",
                 ),
                 (CompareShow::OnlyA, "A", "Only A's points"),
                 (CompareShow::OnlyB, "B", "Only B's points"),
@@ -536,10 +550,19 @@ mod tests {
         )
         .unwrap();
         let cols = split_columns(&samples);
-        let temp = cols.iter().find(|c| c.name == "temperature").expect("temperature");
+        let temp = cols
+            .iter()
+            .find(|c| c.name == "temperature")
+            .expect("temperature");
         let labels: Vec<&str> = temp.values.iter().map(|v| v.label.as_str()).collect();
-        assert!(labels.contains(&"0.5") && labels.contains(&"1.5"), "{labels:?}");
-        assert_eq!(temp.values.iter().map(|v| v.count).sum::<usize>(), samples.len());
+        assert!(
+            labels.contains(&"0.5") && labels.contains(&"1.5"),
+            "{labels:?}"
+        );
+        assert_eq!(
+            temp.values.iter().map(|v| v.count).sum::<usize>(),
+            samples.len()
+        );
         // The score has too many values; the id is one per row.
         assert!(cols.iter().all(|c| c.name != "score" && c.name != "id"));
         let a = temp.values.iter().find(|v| v.label == "1.5").unwrap();

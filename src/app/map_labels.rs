@@ -199,7 +199,8 @@ fn full_legend(ctx: &egui::Context, map: Rect, legend: &Legend, expanded: &mut b
                     .show(ui, |ui| {
                         let row = |ui: &mut egui::Ui, color, label: &str, count: usize| {
                             ui.horizontal(|ui| {
-                                let (r, _) = ui.allocate_exact_size(vec2(12.0, 12.0), egui::Sense::hover());
+                                let (r, _) =
+                                    ui.allocate_exact_size(vec2(12.0, 12.0), egui::Sense::hover());
                                 ui.painter().circle_filled(r.center(), 4.5, c32(color));
                                 ui.label(truncate_chars(label, 40)).on_hover_text(label);
                                 ui.label(egui::RichText::new(count.to_string()).weak());

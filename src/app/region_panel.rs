@@ -130,7 +130,17 @@ fn body(ui: &mut egui::Ui, state: &AppState, out: &mut Vec<AppCommand>) {
     egui::ScrollArea::both()
         .id_salt("regions-table")
         .max_height(300.0)
-        .show(ui, |ui| table(ui, p, regions, &ranking, test, shifts.map(|s| s.as_ref()), out));
+        .show(ui, |ui| {
+            table(
+                ui,
+                p,
+                regions,
+                &ranking,
+                test,
+                shifts.map(|s| s.as_ref()),
+                out,
+            )
+        });
     if let Some(id) = p.picked {
         ui.separator();
         egui::ScrollArea::vertical()
@@ -285,7 +295,9 @@ fn table(
         })
         .map(|s| Row {
             stat: s,
-            shift: shifts.and_then(|sh| sh.by_region.get(s.region)).and_then(Option::as_ref),
+            shift: shifts
+                .and_then(|sh| sh.by_region.get(s.region))
+                .and_then(Option::as_ref),
         })
         .collect();
     if let Some((column, ascending)) = p.sort {
@@ -302,8 +314,16 @@ fn table(
     // The pair's columns (when chosen) come right after the region's size: they are what
     // the comparison is about, and stay in view in a narrow window.
     let mut columns: Vec<(RegionColumn, &str, String)> = vec![
-        (C::Region, "region", "The region's distinctive terms; click to select it".into()),
-        (C::Level, "level", "coarse regions, and the finer ones inside them".into()),
+        (
+            C::Region,
+            "region",
+            "The region's distinctive terms; click to select it".into(),
+        ),
+        (
+            C::Level,
+            "level",
+            "coarse regions, and the finer ones inside them".into(),
+        ),
         (C::Size, "size", "rows in the region".into()),
         (C::Share, "share", "share of all rows".into()),
     ];
@@ -313,16 +333,32 @@ fn table(
         columns.extend([
             (C::CountA, "A n", format!("rows of {a} in the region")),
             (C::CountB, "B n", format!("rows of {b} in the region")),
-            (C::ShareA, "A share", format!("share of {a}'s rows that are in the region")),
-            (C::ShareB, "B share", format!("share of {b}'s rows that are in the region")),
-            (C::Ratio, "B/A", "B share / A share: 3 = B has 3× A's share here".into()),
+            (
+                C::ShareA,
+                "A share",
+                format!("share of {a}'s rows that are in the region"),
+            ),
+            (
+                C::ShareB,
+                "B share",
+                format!("share of {b}'s rows that are in the region"),
+            ),
+            (
+                C::Ratio,
+                "B/A",
+                "B share / A share: 3 = B has 3× A's share here".into(),
+            ),
             (
                 C::ShiftP,
                 "p A/B",
                 "two-proportion z test of A share = B share (Fisher's exact test for small counts)"
                     .into(),
             ),
-            (C::ShiftQ, "q A/B", "Benjamini–Hochberg over all regions of both levels".into()),
+            (
+                C::ShiftQ,
+                "q A/B",
+                "Benjamini–Hochberg over all regions of both levels".into(),
+            ),
         ]);
     }
     columns.extend([
@@ -331,7 +367,11 @@ fn table(
         (C::Lift, "lift", "inside / outside".into()),
         (C::Ci, "95% CI", "of inside − outside".into()),
         (C::P, "p", test.into()),
-        (C::Q, "q", "Benjamini–Hochberg over all regions of both levels".into()),
+        (
+            C::Q,
+            "q",
+            "Benjamini–Hochberg over all regions of both levels".into(),
+        ),
     ]);
     egui::Grid::new("regions-grid")
         .striped(true)

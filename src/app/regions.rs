@@ -18,8 +18,8 @@ use crate::analysis::region_shift::{RegionShift, region_shifts};
 use crate::analysis::region_stats::{
     DEFAULT_MIN_SUPPORT, RegionStat, ValueShare, Worse, default_worse, region_composition,
 };
-use crate::render::difference::{GROUP_A, GROUP_B};
 use crate::dataset::Samples;
+use crate::render::difference::{GROUP_A, GROUP_B};
 
 /// Which levels the table lists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -63,7 +63,11 @@ const RED_BLUE: [[u8; 3]; 11] = [
 /// lightness falls evenly from the middle to both ends, interpolated linearly between its
 /// eleven classes.
 pub fn diverging(t: f32) -> Rgba {
-    let t = if t.is_finite() { t.clamp(-1.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
     // Position along the table: 0 at red (+1), 10 at blue (−1).
     let x = (1.0 - t) * 5.0;
     let i = (x.floor() as usize).min(9);
@@ -225,7 +229,10 @@ mod tests {
         // Lightness falls evenly on both sides: the two halves mirror each other in sum.
         let light = |c: Rgba| c[0] as i32 + c[1] as i32 + c[2] as i32;
         for t in [0.25, 0.5, 0.75] {
-            assert!((light(diverging(t)) - light(diverging(-t))).abs() < 60, "{t}");
+            assert!(
+                (light(diverging(t)) - light(diverging(-t))).abs() < 60,
+                "{t}"
+            );
             assert!(light(diverging(t)) < light(diverging(t - 0.2)));
         }
         assert_eq!(diverging(f32::NAN), white);

@@ -1,10 +1,13 @@
 //! The density difference of two groups of points (A and B, e.g. two temperatures) on the
 //! view's pixel grid: each group's points counted into cells of a few pixels (the grid
 //! reaches a kernel's width past the view so the edges see the points just outside),
-//! Gaussian-smoothed, divided by the group's size (so a group twice as large does not look
-//! twice as dense), and `share A − share B` drawn with a diverging colour map, bilinearly
-//! upsampled to the pixels. White is equal, red is more A, blue is more B; the colour's
-//! strength fades with the two groups' joint density so empty space stays background.
+//! Gaussian-smoothed and divided by the group's size (so a group twice as large does not look
+//! twice as dense): per cell the share of A `a` and of B `b`. The colour is the difference
+//! `a − b` relative to `a + b` — +1 only A, 0 equal, −1 only B, ±0.5 three times the other's
+//! share — on a diverging map (red more A, white equal, blue more B), bilinearly upsampled to
+//! the pixels; its strength grows with `a + b`, so the map's shape stays visible and empty
+//! space stays background, and a faint difference in a sparse corner cannot outshout a dense
+//! region.
 //!
 //! The cells are row-aligned bands, smoothed on rayon's threads when `parallel`; the result
 //! does not depend on the thread count.
@@ -48,8 +51,6 @@ pub struct DiffGrid {
     /// Rows in A and in B (with finite coordinates).
     pub n_a: usize,
     pub n_b: usize,
-    /// |diff| at which the colours saturate: a high quantile of |diff| where the groups are.
-    pub scale: f32,
     /// The largest `total` (the colour's strength is relative to it).
     pub peak_total: f32,
 }
@@ -103,7 +104,7 @@ pub fn difference_grid(
         }
     }
     let kernel = gaussian_kernel(sigma_cells, radius);
-    let smooth = |counts: &mut Vec<f32>| blur(counts, cols, rows, &kernel, parallel);
+    let smooth = |counts: &mut [f32]| blur(counts, cols, rows, &kernel, parallel);
     smooth(&mut count_a);
     smooth(&mut count_b);
     let inv = |n: usize| if n > 0 { 1.0 / n as f32 } else { 0.0 };
@@ -116,7 +117,6 @@ pub fn difference_grid(
         *t = sa + sb;
     }
     let peak_total = total.iter().copied().fold(0.0f32, f32::max);
-    let scale = colour_scale(&diff, &total, peak_total);
     DiffGrid {
         cols,
         rows,
@@ -126,35 +126,8 @@ pub fn difference_grid(
         total,
         n_a,
         n_b,
-        scale,
         peak_total,
     }
-}
-
-/// The 98th percentile of |diff| over the cells holding at least 5% of the peak joint
-/// density (one hot cell does not wash out the rest), and at least 5% of that peak: two
-/// groups spread alike stay near white instead of their last rounding errors filling the
-/// colour range.
-fn colour_scale(diff: &[f32], total: &[f32], peak_total: f32) -> f32 {
-    let floor = 0.05 * peak_total;
-    let q = percentile_abs(diff, total, peak_total);
-    if floor > 0.0 { q.max(floor) } else { 1.0 }
-}
-
-/// The 98th percentile of |diff| over the cells holding at least 5% of the peak.
-fn percentile_abs(diff: &[f32], total: &[f32], peak_total: f32) -> f32 {
-    let mut v: Vec<f32> = diff
-        .iter()
-        .zip(total)
-        .filter(|(_, t)| **t > 0.05 * peak_total)
-        .map(|(d, _)| d.abs())
-        .collect();
-    if v.is_empty() {
-        return 0.0;
-    }
-    let k = ((v.len() - 1) as f64 * 0.98).round() as usize;
-    let (_, q, _) = v.select_nth_unstable_by(k, f32::total_cmp);
-    *q
 }
 
 /// A normalised Gaussian kernel of `2 radius + 1` taps.
@@ -171,7 +144,7 @@ fn gaussian_kernel(sigma: f32, radius: usize) -> Vec<f32> {
 }
 
 /// Separable convolution of a `cols × rows` grid with `kernel` (zero outside the grid).
-fn blur(grid: &mut Vec<f32>, cols: usize, rows: usize, kernel: &[f32], parallel: bool) {
+fn blur(grid: &mut [f32], cols: usize, rows: usize, kernel: &[f32], parallel: bool) {
     let r = (kernel.len() / 2) as isize;
     let horizontal = |(src, dst): (&[f32], &mut [f32])| {
         for (x, out) in dst.iter_mut().enumerate() {
@@ -236,21 +209,38 @@ impl DiffGrid {
         (get(&self.diff), get(&self.total))
     }
 
-    /// The colour of one pixel: the diverging colour of `diff / scale` (red = more A),
-    /// blended over `background` by the log of the joint density relative to its peak.
+    /// The colour of one pixel: the diverging colour of the relative difference
+    /// `diff / (total + ε)` (red = more A; ε, 0.2% of the peak, keeps the last stray point
+    /// from reading as "only A"), blended over `background` by the strength of `total`
+    /// ([`strength`]).
     #[inline]
     pub fn pixel_colour(&self, diff: f32, total: f32, background: Rgba) -> Rgba {
         let mut out = background;
         if self.peak_total <= 0.0 || total <= 0.0 {
             return out;
         }
-        let t = (diff / self.scale).clamp(-1.0, 1.0);
-        let rel = total / self.peak_total;
-        // A cell at 2% of the peak is clearly there; the densest cells are full strength.
-        let strength = ((1.0 + 200.0 * rel).ln() / 201.0f32.ln()).min(1.0);
-        blend(&mut out, colors::diverging(t), (strength * 255.0) as u32);
+        let t = relative(diff, total, self.peak_total);
+        blend(
+            &mut out,
+            colors::diverging(t),
+            (strength(total / self.peak_total) * 255.0) as u32,
+        );
         out
     }
+}
+
+/// `diff / (total + 0.002 · peak)`, in −1..=1.
+#[inline]
+fn relative(diff: f32, total: f32, peak_total: f32) -> f32 {
+    (diff / (total + 0.002 * peak_total)).clamp(-1.0, 1.0)
+}
+
+/// The colour's strength (0..=1) at a joint density of `rel` times the peak: logarithmic,
+/// full from a tenth of the peak on (the difference, not the density, is what this view
+/// shows), a cell at 1% of the peak about half.
+#[inline]
+pub fn strength(rel: f32) -> f32 {
+    ((1.0 + 400.0 * rel.max(0.0)).ln() / 41.0f32.ln()).min(1.0)
 }
 
 /// The difference picture of the view: `view.width × view.height` pixels, row-major.
@@ -270,13 +260,62 @@ pub fn render(
     colorize(&grid, w, h, background, parallel)
 }
 
-/// The grid's pixels (see [`DiffGrid::pixel_colour`]).
-pub fn colorize(grid: &DiffGrid, w: usize, h: usize, background: Rgba, parallel: bool) -> Vec<Rgba> {
+/// Entries of the colour and strength tables [`colorize`] looks pixels up in (odd: t = 0 has
+/// its own entry, the neutral white).
+const LUT: usize = 1025;
+
+/// The grid's pixels (as [`DiffGrid::pixel_colour`], with the colour map and the strength
+/// curve tabulated and the bilinear weights computed once per row and column).
+pub fn colorize(
+    grid: &DiffGrid,
+    w: usize,
+    h: usize,
+    background: Rgba,
+    parallel: bool,
+) -> Vec<Rgba> {
     let mut image = vec![background; w * h];
+    if grid.peak_total <= 0.0 {
+        return image;
+    }
+    // Colour of t = −1..=1 and strength of √(total / peak) = 0..=1.
+    let colours: Vec<Rgba> = (0..LUT)
+        .map(|k| colors::diverging(k as f32 / (LUT - 1) as f32 * 2.0 - 1.0))
+        .collect();
+    let strengths: Vec<u32> = (0..LUT)
+        .map(|k| (strength((k as f32 / (LUT - 1) as f32).powi(2)) * 255.0) as u32)
+        .collect();
+    let axis = |n: usize, cells: usize| -> Vec<(usize, usize, f32)> {
+        let c = grid.cell_px as f32;
+        (0..n)
+            .map(|p| {
+                let u =
+                    ((p as f32 + 0.5) / c + grid.pad as f32 - 0.5).clamp(0.0, (cells - 1) as f32);
+                let i0 = u.floor() as usize;
+                (i0, (i0 + 1).min(cells - 1), u - i0 as f32)
+            })
+            .collect()
+    };
+    let (xs, ys) = (axis(w, grid.cols), axis(h, grid.rows));
+    let inv_peak = 1.0 / grid.peak_total;
+    let top = (LUT - 1) as f32;
     let row = |(y, line): (usize, &mut [Rgba])| {
-        for (x, px) in line.iter_mut().enumerate() {
-            let (d, t) = grid.at_pixel(x as f32 + 0.5, y as f32 + 0.5);
-            *px = grid.pixel_colour(d, t, background);
+        let (j0, j1, fv) = ys[y];
+        let (d0, d1) = (&grid.diff[j0 * grid.cols..], &grid.diff[j1 * grid.cols..]);
+        let (t0, t1) = (&grid.total[j0 * grid.cols..], &grid.total[j1 * grid.cols..]);
+        for (px, &(i0, i1, fu)) in line.iter_mut().zip(&xs) {
+            let lerp = |r0: &[f32], r1: &[f32]| {
+                let a = r0[i0] + (r0[i1] - r0[i0]) * fu;
+                let b = r1[i0] + (r1[i1] - r1[i0]) * fu;
+                a + (b - a) * fv
+            };
+            let total = lerp(t0, t1);
+            if total <= 0.0 {
+                continue;
+            }
+            let t = relative(lerp(d0, d1), total, grid.peak_total);
+            let colour = colours[((t + 1.0) * 0.5 * top).round() as usize];
+            let a = strengths[((total * inv_peak).min(1.0).sqrt() * top).round() as usize];
+            blend(px, colour, a);
         }
     };
     if parallel {
@@ -323,7 +362,12 @@ mod tests {
         // The discrete normalised peak: 1 / (2π σ²) for σ = 2.5 cells (within 2%).
         let expect = 1.0 / (2.0 * std::f32::consts::PI * 2.5 * 2.5);
         assert!((peak / expect - 1.0).abs() < 0.02, "{peak} vs {expect}");
-        assert!(g.total.iter().zip(&g.diff).all(|(t, d)| (t - d).abs() < 1e-9));
+        assert!(
+            g.total
+                .iter()
+                .zip(&g.diff)
+                .all(|(t, d)| (t - d).abs() < 1e-9)
+        );
     }
 
     #[test]
@@ -383,6 +427,40 @@ mod tests {
         for x in 0..70 {
             assert_eq!(at(&img2, x, 20), at(&img, x + 10, 20), "x {x}");
         }
+    }
+
+    #[test]
+    fn the_tabulated_colours_match_the_exact_ones() {
+        let coords: Vec<[f32; 2]> = (0..400)
+            .map(|i| {
+                [
+                    (i as f32 * 0.37).sin() * 30.0,
+                    (i as f32 * 0.11).cos() * 15.0,
+                ]
+            })
+            .collect();
+        let groups: Vec<u8> = (0..400)
+            .map(|i| if i % 3 == 0 { GROUP_A } else { GROUP_B })
+            .collect();
+        let v = view(90, 50);
+        let g = difference_grid(&coords, &groups, &v, &DiffParams { sigma_px: 6.0 }, false);
+        let img = colorize(&g, 90, 50, BG, false);
+        let mut coloured = 0;
+        for y in 0..50 {
+            for x in 0..90 {
+                let (d, t) = g.at_pixel(x as f32 + 0.5, y as f32 + 0.5);
+                let want = g.pixel_colour(d, t, BG);
+                let got = img[y * 90 + x];
+                coloured += usize::from(want != BG);
+                for c in 0..3 {
+                    assert!(
+                        (want[c] as i32 - got[c] as i32).abs() <= 3,
+                        "{x},{y}: {want:?} {got:?}"
+                    );
+                }
+            }
+        }
+        assert!(coloured > 1000, "{coloured}");
     }
 
     #[test]

@@ -166,7 +166,9 @@ impl Canvas {
                         Anchor::RightTop => (at[0], true, at[1]),
                         Anchor::LeftCenter => (at[0], false, at[1] - 7.0 * s),
                         Anchor::RightCenter => (at[0], true, at[1] - 7.0 * s),
-                        Anchor::CenterTop => (at[0] - self.text_px_width(text, size) / 2.0, false, at[1]),
+                        Anchor::CenterTop => {
+                            (at[0] - self.text_px_width(text, size) / 2.0, false, at[1])
+                        }
                     };
                     self.text(x, y, text, size, color, right);
                 }

@@ -106,7 +106,7 @@ fn box_size(legend: &Legend) -> (f32, f32, usize) {
         }
         Legend::Difference { column, a, b, .. } => {
             let longest = (a.chars().count() + b.chars().count()).min(2 * LEGEND_LABEL_CHARS);
-            let title = column.chars().count().min(LEGEND_LABEL_CHARS) + 14;
+            let title = column.chars().count().min(LEGEND_LABEL_CHARS) + 28;
             let width = ((longest.max(title)) as f32 * 7.0 + 90.0).clamp(240.0, 420.0);
             (width, 92.0, 0)
         }
@@ -170,7 +170,7 @@ pub fn layout(legend: &Legend, right: f32, top: f32, scale: f32) -> LegendLayout
             n_b,
         } => {
             let column = truncate_chars(column, LEGEND_LABEL_CHARS);
-            title(&mut shapes, &format!("{column}: share A − share B"));
+            title(&mut shapes, &format!("{column}: share of A vs share of B"));
             difference(&mut shapes, frame.min, w, s, (a, *n_a), (b, *n_b));
         }
         Legend::Categories {
@@ -240,8 +240,18 @@ fn continuous(
     }
 }
 
-/// The diverging bar, "more B" / "equal" / "more A" under it, and the two values with their
-/// rows (B under the blue end, A under the red one).
+/// Ticks under the diverging bar: (position −1..=1, label). The colour is
+/// (A − B) / (A + B) of the two groups' shares: ±0.5 is one group with 3× the other's share.
+pub const DIFFERENCE_TICKS: [(f32, &str); 5] = [
+    (-1.0, "only B"),
+    (-0.5, "3× B"),
+    (0.0, "equal"),
+    (0.5, "3× A"),
+    (1.0, "only A"),
+];
+
+/// The diverging bar, its ticks ("only B" … "equal" … "only A") under it, and the two
+/// values with their rows (B under the blue end, A under the red one).
 fn difference(
     shapes: &mut Vec<Shape>,
     [x0, y0]: [f32; 2],
@@ -256,13 +266,14 @@ fn difference(
     };
     shapes.push(Shape::DivergingBar(bar));
     let y = bar.max[1] + 3.0 * s;
-    let mid = (bar.min[0] + bar.max[0]) / 2.0;
-    for (x, anchor, t) in [
-        (bar.min[0], Anchor::LeftTop, "more B"),
-        (mid, Anchor::CenterTop, "equal"),
-        (bar.max[0], Anchor::RightTop, "more A"),
-    ] {
-        shapes.push(text([x, y], anchor, t.into(), TextRole::Count));
+    for (t, label) in DIFFERENCE_TICKS {
+        let x = bar.min[0] + (t + 1.0) / 2.0 * bar.width();
+        let anchor = match t {
+            -1.0 => Anchor::LeftTop,
+            1.0 => Anchor::RightTop,
+            _ => Anchor::CenterTop,
+        };
+        shapes.push(text([x, y], anchor, label.into(), TextRole::Count));
     }
     let y = y + 18.0 * s;
     let name = |v: &str| truncate_chars(v, LEGEND_LABEL_CHARS).to_string();
@@ -409,17 +420,30 @@ mod tests {
             .expect("a diverging bar");
         let find = |want: &str| {
             l.shapes.iter().find_map(|s| match s {
-                Shape::Text { at, anchor, text, .. } if text == want => Some((*at, *anchor)),
+                Shape::Text {
+                    at, anchor, text, ..
+                } if text == want => Some((*at, *anchor)),
                 _ => None,
             })
         };
-        assert_eq!(find("temperature: share A − share B").map(|t| t.1), Some(Anchor::LeftTop));
+        assert_eq!(
+            find("temperature: share of A vs share of B").map(|t| t.1),
+            Some(Anchor::LeftTop)
+        );
         // B (blue, negative) under the left end, A (red, positive) under the right end.
         let (b_at, b_anchor) = find("B = 0.5 (1,200)").expect("B's label");
         let (a_at, a_anchor) = find("A = 1.5 (768)").expect("A's label");
         assert_eq!((b_at[0], b_anchor), (bar.min[0], Anchor::LeftTop));
         assert_eq!((a_at[0], a_anchor), (bar.max[0], Anchor::RightTop));
-        assert!(find("more B").unwrap().0[0] < find("more A").unwrap().0[0]);
+        // The ticks: "equal" in the middle, "3× B" a quarter of the way from the blue end.
+        let mid = (bar.min[0] + bar.max[0]) / 2.0;
+        assert_eq!(
+            find("equal"),
+            Some(([mid, bar.max[1] + 3.0], Anchor::CenterTop))
+        );
+        let quarter = bar.min[0] + bar.width() / 4.0;
+        assert_eq!(find("3× B").map(|t| t.0[0]), Some(quarter));
+        assert!(find("only B").unwrap().0[0] < find("only A").unwrap().0[0]);
         let panel = l.panel().unwrap();
         assert!(a_at[1] + 14.0 < panel[3], "inside the panel");
     }

@@ -88,7 +88,8 @@ fn hovering_a_point_shows_its_text_and_metadata() {
     h.get_by_label_contains("#5 · line 6");
     // The start of the flattened transcript and a metadata value.
     h.get_by_label_contains("system: You are a helpful assistant.");
-    h.get_by_label("rating");
+    // The tooltip's field and the colour bar's title (the colouring is by rating).
+    assert_eq!(h.get_all_by_label("rating").count(), 2);
     // Moving away hides it.
     h.hover_at(egui::pos2(5.0, 5.0));
     h.run_steps(2);
@@ -1105,7 +1106,10 @@ fn wait_for_compare(h: &mut Harness<'_, AtlasApp>) {
         if !s.compare.busy() && !s.paint.canvas.busy() {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "compare work ends");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "compare work ends"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     h.run_steps(2);
@@ -1145,12 +1149,13 @@ fn the_compare_view_draws_the_density_difference_with_a_bar_naming_a_and_b() {
     // The map shows the difference, and its legend names both values under the bar's ends.
     let drawn = s.paint.canvas.drawn.expect("a render");
     assert_eq!(drawn.difference.map(|d| d.0), Some(groups.version));
-    h.get_by_label("temperature: share A − share B");
+    h.get_by_label("temperature: share of A vs share of B");
     let a = h.get_by_label("A = 1.5 (576)").rect();
     let b = h.get_by_label("B = 0.5 (576)").rect();
     assert!(b.left() < a.left(), "B under the blue (left) end");
-    h.get_by_label("more A");
-    h.get_by_label("more B");
+    for tick in ["only B", "3× B", "equal", "3× A", "only A"] {
+        h.get_by_label(tick);
+    }
 
     // "A" shows only A's points: the other temperatures are hidden, the legend is the
     // colouring's again.
@@ -1208,7 +1213,10 @@ fn sweep_blobs_app() -> AtlasApp {
             let spread = 1.0 + 1.5 * temps[i];
             let r = (-2.0 * uniform().ln()).sqrt() as f32 * spread;
             let t = (uniform() * std::f64::consts::TAU) as f32;
-            [angle.cos() * 20.0 + r * t.cos(), angle.sin() * 20.0 + r * t.sin()]
+            [
+                angle.cos() * 20.0 + r * t.cos(),
+                angle.sin() * 20.0 + r * t.sin(),
+            ]
         })
         .collect();
     let mut app = AtlasApp::new(LoadSpec::default(), MapParams::default());
@@ -1233,7 +1241,10 @@ fn regions_table_order(
     let shifts = s
         .overlays
         .regions
-        .current_shifts(regions.coords_version, s.compare.current().map(|g| g.as_ref()))
+        .current_shifts(
+            regions.coords_version,
+            s.compare.current().map(|g| g.as_ref()),
+        )
         .cloned();
     let mut shown: Vec<(f32, f64)> = Vec::new();
     for st in &ranking.stats {
@@ -1262,7 +1273,8 @@ fn the_regions_table_shows_a_and_b_and_sorts_by_any_column() {
         on: true,
         ..Default::default()
     };
-    h.state_mut().apply(&ctx, AppCommand::SetCompare(on.clone()));
+    h.state_mut()
+        .apply(&ctx, AppCommand::SetCompare(on.clone()));
     wait_for_compare(&mut h);
     let pair = CompareInputs {
         column: Some("temperature".into()),
@@ -1271,7 +1283,8 @@ fn the_regions_table_shows_a_and_b_and_sorts_by_any_column() {
         ..on
     };
     // A new column first picks its own A and B; then the pair asked for.
-    h.state_mut().apply(&ctx, AppCommand::SetCompare(pair.clone()));
+    h.state_mut()
+        .apply(&ctx, AppCommand::SetCompare(pair.clone()));
     h.state_mut().apply(&ctx, AppCommand::SetCompare(pair));
     wait_for_compare(&mut h);
     h.state_mut().apply(&ctx, AppCommand::ToggleRegions);
@@ -1289,7 +1302,10 @@ fn the_regions_table_shows_a_and_b_and_sorts_by_any_column() {
         {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "A/B columns computed");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "A/B columns computed"
+        );
     }
     h.get_by_label_contains("A = temperature 0.5 (576 rows), B = temperature 1.5 (576 rows)");
     for header in ["A n", "B n", "A share", "B share", "B/A", "p A/B", "q A/B"] {
@@ -1302,21 +1318,37 @@ fn the_regions_table_shows_a_and_b_and_sorts_by_any_column() {
     let shifts = s
         .overlays
         .regions
-        .current_shifts(regions.coords_version, s.compare.current().map(|g| g.as_ref()))
+        .current_shifts(
+            regions.coords_version,
+            s.compare.current().map(|g| g.as_ref()),
+        )
         .unwrap()
         .clone();
     for (i, r) in regions.regions.regions.regions.iter().enumerate() {
         if let Some(x) = &shifts.by_region[i] {
-            let a = r.rows.iter().filter(|&&row| temps[row as usize] == 0.5).count();
-            let b = r.rows.iter().filter(|&&row| temps[row as usize] == 1.5).count();
+            let a = r
+                .rows
+                .iter()
+                .filter(|&&row| temps[row as usize] == 0.5)
+                .count();
+            let b = r
+                .rows
+                .iter()
+                .filter(|&&row| temps[row as usize] == 1.5)
+                .count();
             assert_eq!((x.n_a, x.n_b), (a, b), "region {i}");
         }
     }
 
     // Sorting: by size, then reversed; by B/A.
     let sorted = |v: &[f64], ascending: bool| {
-        v.windows(2)
-            .all(|w| if ascending { w[0] <= w[1] } else { w[0] >= w[1] })
+        v.windows(2).all(|w| {
+            if ascending {
+                w[0] <= w[1]
+            } else {
+                w[0] >= w[1]
+            }
+        })
     };
     h.get_by_role_and_label(Role::Button, "size").click();
     h.run_steps(3);
@@ -1349,8 +1381,13 @@ fn a_legend_with_30_categories_folds_to_the_12_largest_and_unfolds() {
         }
     }
     std::fs::write(&path, lines.join("\n")).unwrap();
-    let samples = load_samples(&path, &LoadSpec::default(), &NoProgress, &CancelToken::new())
-        .unwrap();
+    let samples = load_samples(
+        &path,
+        &LoadSpec::default(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
     let n = samples.len();
     let coords = (0..n).map(|i| [(i % 37) as f32, (i / 37) as f32]).collect();
     let mut app = AtlasApp::new(LoadSpec::default(), MapParams::default());
