@@ -71,7 +71,15 @@ impl AtlasApp {
         let rows = s.focus.selection.as_ref().map(|h| h.rows.clone());
         let inline = samples.len() <= INLINE_ROWS;
         s.paint.color_task.start(ctx, inline, move || {
-            let (colors, legend) = colors::point_colors(&samples, color_by.as_deref());
+            let (mut colors, legend) = colors::point_colors(&samples, color_by.as_deref());
+            // Samples `--onto` found unlike the reference: white (unless coloured by that).
+            if color_by.as_deref() != Some(crate::render::ood::OOD_COLUMN)
+                && let Some(flags) = crate::render::ood::ood_rows(&samples)
+            {
+                for (c, _) in colors.iter_mut().zip(&flags).filter(|(_, f)| **f) {
+                    *c = crate::render::ood::OOD_COLOR;
+                }
+            }
             let mean = rows.map(|rows| {
                 let mean = selection_mean(&samples, color_by.as_deref(), &rows);
                 (rows, mean)
@@ -92,6 +100,7 @@ impl AtlasApp {
             return;
         };
         let n = samples.len();
+        let samples = samples.clone();
         let pass = s.overlays.filters.pass_result();
         let out_class = if s.view.hide_filtered {
             PointClass::Hidden
@@ -114,6 +123,14 @@ impl AtlasApp {
             for &r in rows.iter().flat_map(|r| r.iter()) {
                 if passes(r as usize) {
                     classes[r as usize] = PointClass::Top;
+                }
+            }
+            // Out-of-distribution samples (`--onto`) on top of the others.
+            if let Some(flags) = crate::render::ood::ood_rows(&samples) {
+                for (c, _) in classes.iter_mut().zip(&flags).filter(|(_, f)| **f) {
+                    if *c == PointClass::Normal {
+                        *c = PointClass::Top;
+                    }
                 }
             }
             if let Some((groups, shown)) = &visible {
