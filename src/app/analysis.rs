@@ -125,7 +125,7 @@ impl AnalysisState {
             .start(ctx, s.len() <= INLINE_ROWS, move || Detected {
                 choices: Choices::of(&s),
                 schema: analysis::detect_schema(&s),
-                default_metric: colors::default_color_column(&s),
+                default_metric: default_metric(&s),
             });
         self.take_detected();
     }
@@ -361,7 +361,7 @@ fn compare_pairs(a: &PairRow, b: &PairRow, column: &SortColumn, ascending: bool)
         SortColumn::Stat("mean A") => num(|r| r.mean_a),
         SortColumn::Stat("mean B") => num(|r| r.mean_b),
         SortColumn::Stat("B − A") => num(|r| r.diff),
-        SortColumn::Stat("95% CI of B − A") => num(|r| r.ci_low).then(num(|r| r.ci_high)),
+        SortColumn::Stat("95% CI") => num(|r| r.ci_low).then(num(|r| r.ci_high)),
         SortColumn::Stat("p") => num(|r| opt(r.p)),
         SortColumn::Stat("q") => num(|r| opt(r.q)),
         SortColumn::Stat("wins") => num(|r| r.wins as f64),
@@ -380,6 +380,71 @@ fn header_text(name: &str, column: &SortColumn, sort: &Option<(SortColumn, bool)
         }
         _ => name.to_string(),
     }
+}
+
+/// Words in the names of score-like columns, most telling first.
+const SCORE_WORDS: &[&str] = &[
+    "score",
+    "reward",
+    "win_prob",
+    "preference",
+    "rating",
+    "correct",
+    "pass",
+    "label_confidence",
+    "accuracy",
+    "toxicity",
+    "jailbroken",
+];
+
+/// Whether a metric candidate is really an identifier: the prompt or sample-index column, a
+/// hyperparameter, a name like `id` / `row` / `*_idx` / `*_index`, or integers that never
+/// decrease down the rows (a row or instruction counter).
+fn identifier_like(samples: &Samples, schema: &analysis::RunSchema, name: &str) -> bool {
+    let lower = name.to_lowercase();
+    let by_name = ["id", "idx", "index", "row", "row_id", "row_idx"].contains(&lower.as_str())
+        || ["_id", "_idx", "_index", "_no", "_num"]
+            .iter()
+            .any(|e| lower.ends_with(e));
+    let run_column = schema.prompt.as_deref() == Some(name)
+        || schema.sample_index.as_deref() == Some(name)
+        || schema.hyperparameters.iter().any(|h| h == name);
+    let monotone = samples
+        .column_index(name)
+        .is_some_and(|i| match &samples.columns[i].kind {
+            ColumnKind::Numeric {
+                values, min, max, ..
+            } => {
+                min < max
+                    && values.iter().all(|v| v.fract() == 0.0)
+                    && values.windows(2).all(|w| w[0] <= w[1])
+            }
+            _ => false,
+        });
+    by_name || run_column || monotone
+}
+
+/// The metric chosen on opening: the score-like column the map colours by, else a metric whose
+/// name holds a score-like word, else the first metric that is not an identifier.
+fn default_metric(samples: &Samples) -> Option<String> {
+    let metrics = metric_columns(samples);
+    if let Some(c) = colors::default_color_column(samples).filter(|c| metrics.contains(c)) {
+        return Some(c);
+    }
+    let schema = analysis::detect_schema(samples);
+    let candidates: Vec<&String> = metrics
+        .iter()
+        .filter(|m| !identifier_like(samples, &schema, m))
+        .collect();
+    SCORE_WORDS
+        .iter()
+        .find_map(|w| {
+            candidates
+                .iter()
+                .find(|m| m.to_lowercase().contains(w))
+                .map(|m| m.to_string())
+        })
+        .or_else(|| candidates.first().map(|m| m.to_string()))
 }
 
 /// Columns usable as a metric: numbers and true/false.
@@ -429,7 +494,7 @@ pub fn window(ctx: &egui::Context, state: &AnalysisState, samples: &Samples) -> 
     let (mut new_name, mut new_expr) = (state.new_name.clone(), state.new_expr.clone());
     egui::Window::new("Analysis")
         .open(&mut open)
-        .default_size([640.0, 700.0])
+        .default_size([860.0, 720.0])
         .vscroll(true)
         .show(ctx, |ui| {
             let metrics = &state.choices.metrics;
@@ -613,7 +678,9 @@ fn sort_header(
     clicked: &mut Option<SortColumn>,
 ) {
     let text = header_text(name, &column, sort);
-    if ui.button(RichText::new(text).strong()).clicked() {
+    let button =
+        egui::Button::new(RichText::new(text).strong()).wrap_mode(egui::TextWrapMode::Extend);
+    if ui.add(button).clicked() {
         *clicked = Some(column);
     }
 }
@@ -759,7 +826,10 @@ fn paired_section(
     };
     ui.label(
         RichText::new(format!(
-            "{pairs}. B − A: mean over the prompts both answered of the difference of their              per-prompt means, with a paired 95% t interval; p: paired t-test; q:              Benjamini–Hochberg over the rows. A win is a prompt where B is {better}; ties count              half in the win rate."
+            "{pairs}. B − A: mean over the prompts both answered of the difference of their \
+             per-prompt means, with a paired 95% t interval; p: paired t-test; q: \
+             Benjamini–Hochberg over the rows. A win is a prompt where B is {better}; ties \
+             count half in the win rate."
         ))
         .weak()
         .small(),
@@ -776,19 +846,14 @@ fn paired_table(ui: &mut egui::Ui, state: &AnalysisState, p: &Paired, out: &mut 
     };
     let sort = &state.paired_sort;
     let stats = [
-        "shared",
-        "mean A",
-        "mean B",
-        "B − A",
-        "95% CI of B − A",
-        "p",
-        "q",
-        "wins",
-        "ties",
-        "losses",
+        "shared", "mean A", "mean B", "B − A", "95% CI", "p", "q", "wins", "ties", "losses",
         "win rate",
     ];
-    let sci = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1e}"));
+    let sci = |v: Option<f64>| match v {
+        None => "–".to_string(),
+        Some(v) if v >= 1e-3 => format!("{v:.3}"),
+        Some(v) => format!("{v:.1e}"),
+    };
     let mut clicked_header = None;
     egui::ScrollArea::horizontal()
         .id_salt("analysis-paired-scroll")
@@ -926,5 +991,55 @@ fn plot(ui: &mut egui::Ui, curves: &[Curve]) {
                         }
                     });
             });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{LoadOptions, load};
+    use crate::progress::{CancelToken, NoProgress};
+
+    fn samples_of(lines: &[serde_json::Value]) -> (tempfile::TempDir, Samples) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.jsonl");
+        let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, body).unwrap();
+        let s = load(
+            &path,
+            &LoadOptions::default(),
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
+        (dir, s)
+    }
+
+    #[test]
+    fn the_default_metric_is_score_like_never_an_identifier() {
+        // An instruction counter, a prompt index and a row number come first; win_prob is the
+        // score.
+        let rows: Vec<serde_json::Value> = (0..40)
+            .map(|i| {
+                serde_json::json!({
+                    "row": i, "instruction_index": i / 4, "model": format!("m{}", i % 4),
+                    "n_tokens": 100 + (i * 37) % 50, "win_prob": (i % 7) as f64 / 7.0,
+                    "output": format!("answer number {i}"),
+                })
+            })
+            .collect();
+        let (_d, s) = samples_of(&rows);
+        assert_eq!(metric_columns(&s)[0], "row");
+        assert_eq!(default_metric(&s).as_deref(), Some("win_prob"));
+        // Without a score-like name: the first metric that is not an identifier.
+        let rows: Vec<serde_json::Value> = rows
+            .into_iter()
+            .map(|mut r| {
+                r.as_object_mut().unwrap().remove("win_prob");
+                r
+            })
+            .collect();
+        let (_d, s) = samples_of(&rows);
+        assert_eq!(default_metric(&s).as_deref(), Some("n_tokens"));
     }
 }
