@@ -107,7 +107,7 @@ impl<'a> SearchIndex<'a> {
             return Err(NeighborsError::Input("the reference set is empty".into()));
         }
         let (indptr, adjacent) = undirected(graph);
-        let mut rng = rand_pcg::Pcg64::seed_from_u64(seed ^ 0x5EA2_C4_u64);
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(seed ^ 0x005E_A2C4_u64);
         let mut pivots: Vec<u32> = sample(&mut rng, n, n.min(MAX_PIVOTS))
             .into_iter()
             .map(|i| i as u32)

@@ -415,11 +415,12 @@ pub(super) fn reference_map(
     })
 }
 
+/// A map file's layout and the names of its (x, y) columns.
+pub(super) type FileLayout = (Vec<[f32; 2]>, (String, String));
+
 /// The layout held in a map file's coordinate columns (`atlas_x`/`atlas_y` when the file
 /// has them, else `x`/`y`), when both are there.
-pub(super) fn map_file_layout(
-    samples: &Samples,
-) -> Option<Result<(Vec<[f32; 2]>, (String, String)), PipelineError>> {
+pub(super) fn map_file_layout(samples: &Samples) -> Option<Result<FileLayout, PipelineError>> {
     let has = |n: &str| samples.frame.column(n).is_ok();
     let (xc, yc) = [("atlas_x", "atlas_y"), ("x", "y")]
         .into_iter()
