@@ -365,7 +365,11 @@ pub fn load_parts(
     let format = tables[0].0;
     let (mut table, mut parts) = union::combine(parts, tables, &mut warnings)?;
     let mut options = options.clone();
-    if let Some(answers) = options.text_column.as_deref().and_then(pairs::answer_columns) {
+    if let Some(answers) = options
+        .text_column
+        .as_deref()
+        .and_then(pairs::answer_columns)
+    {
         let (split, text) = pairs::split_answers(first, table, &mut parts, &answers)?;
         table = split;
         options.text_column = Some(text);
