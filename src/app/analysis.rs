@@ -382,30 +382,10 @@ fn header_text(name: &str, column: &SortColumn, sort: &Option<(SortColumn, bool)
     }
 }
 
-/// Words in the names of score-like columns, most telling first.
-const SCORE_WORDS: &[&str] = &[
-    "score",
-    "reward",
-    "win_prob",
-    "preference",
-    "rating",
-    "correct",
-    "pass",
-    "label_confidence",
-    "accuracy",
-    "toxicity",
-    "jailbroken",
-];
-
 /// Whether a metric candidate is really an identifier: the prompt or sample-index column, a
-/// hyperparameter, a name like `id` / `row` / `*_idx` / `*_index`, or integers that never
-/// decrease down the rows (a row or instruction counter).
+/// hyperparameter, a name like `id` / `*_index` / `row`, or integers that never decrease down
+/// the rows (a row or instruction counter).
 fn identifier_like(samples: &Samples, schema: &analysis::RunSchema, name: &str) -> bool {
-    let lower = name.to_lowercase();
-    let by_name = ["id", "idx", "index", "row", "row_id", "row_idx"].contains(&lower.as_str())
-        || ["_id", "_idx", "_index", "_no", "_num"]
-            .iter()
-            .any(|e| lower.ends_with(e));
     let run_column = schema.prompt.as_deref() == Some(name)
         || schema.sample_index.as_deref() == Some(name)
         || schema.hyperparameters.iter().any(|h| h == name);
@@ -421,30 +401,30 @@ fn identifier_like(samples: &Samples, schema: &analysis::RunSchema, name: &str) 
             }
             _ => false,
         });
-    by_name || run_column || monotone
+    crate::dataset::is_identifier_name(name) || run_column || monotone
 }
 
-/// The metric chosen on opening: the score-like column the map colours by, else a metric whose
-/// name holds a score-like word, else the first metric that is not an identifier.
+/// The metric chosen on opening: the score-like column (the one the map colours by, see
+/// `Samples::score_like_column`), else the first metric that is not an identifier.
 fn default_metric(samples: &Samples) -> Option<String> {
     let metrics = metric_columns(samples);
-    if let Some(c) = colors::default_color_column(samples).filter(|c| metrics.contains(c)) {
-        return Some(c);
-    }
     let schema = analysis::detect_schema(samples);
-    let candidates: Vec<&String> = metrics
+    let run_columns: Vec<&str> = schema
+        .prompt
         .iter()
-        .filter(|m| !identifier_like(samples, &schema, m))
+        .chain(&schema.sample_index)
+        .chain(&schema.hyperparameters)
+        .map(String::as_str)
         .collect();
-    SCORE_WORDS
-        .iter()
-        .find_map(|w| {
-            candidates
+    samples
+        .score_like_column(&run_columns)
+        .filter(|c| metrics.contains(c))
+        .or_else(|| {
+            metrics
                 .iter()
-                .find(|m| m.to_lowercase().contains(w))
-                .map(|m| m.to_string())
+                .find(|m| !identifier_like(samples, &schema, m))
+                .cloned()
         })
-        .or_else(|| candidates.first().map(|m| m.to_string()))
 }
 
 /// Columns usable as a metric: numbers and true/false.
