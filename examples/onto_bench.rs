@@ -15,9 +15,9 @@ use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
-use sample_atlas::neighbors::Metric;
 use sample_atlas::neighbors::nndescent::{NnDescentParams, nn_descent};
 use sample_atlas::neighbors::search::SearchIndex;
+use sample_atlas::neighbors::{KnnGraph, Metric};
 use sample_atlas::progress::{CancelToken, NoProgress};
 use sample_atlas::projection::onto::place_onto;
 use sample_atlas::projection::{UmapParams, umap_layout};
@@ -80,6 +80,85 @@ impl Blobs {
     }
 }
 
+/// REF's kNN graph and layout (setup, not timed), kept in `ONTO_BENCH_DIR` when set so that
+/// repeated runs skip the minutes a 1M-point reference takes.
+fn reference(
+    rows: Rows<'_>,
+    n_ref: usize,
+    dims: usize,
+    params: &UmapParams,
+    cancel: &CancelToken,
+) -> (KnnGraph, Vec<[f32; 2]>) {
+    let k = params.n_neighbors - 1;
+    let path = std::env::var_os("ONTO_BENCH_DIR")
+        .map(|d| std::path::Path::new(&d).join(format!("ref-{n_ref}-{dims}-{k}.bin")));
+    if let Some(bytes) = path.as_ref().and_then(|p| std::fs::read(p).ok()) {
+        let words: Vec<u32> = bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        if words.len() == n_ref * k * 2 + n_ref * 2 {
+            let (idx, rest) = words.split_at(n_ref * k);
+            let (dist, xy) = rest.split_at(n_ref * k);
+            let graph = KnnGraph {
+                n: n_ref,
+                k,
+                indices: idx.to_vec(),
+                distances: dist.iter().map(|&w| f32::from_bits(w)).collect(),
+            };
+            let coords = xy
+                .chunks_exact(2)
+                .map(|c| [f32::from_bits(c[0]), f32::from_bits(c[1])])
+                .collect();
+            eprintln!(
+                "reference {n_ref} × {dims}: from {}",
+                path.unwrap().display()
+            );
+            return (graph, coords);
+        }
+    }
+    let t = Instant::now();
+    let graph = nn_descent(
+        rows,
+        k,
+        Metric::Cosine,
+        &NnDescentParams::default(),
+        &NoProgress,
+        cancel,
+    )
+    .unwrap();
+    let knn_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let coords = umap_layout(rows, &graph, params, &NoProgress, cancel).unwrap();
+    eprintln!(
+        "reference {n_ref} × {dims}: kNN {knn_s:.1} s, layout {:.1} s (setup)",
+        t.elapsed().as_secs_f64()
+    );
+    if let Some(p) = path {
+        let mut bytes = Vec::new();
+        bytes.extend(graph.indices.iter().flat_map(|w| w.to_le_bytes()));
+        bytes.extend(
+            graph
+                .distances
+                .iter()
+                .flat_map(|d| d.to_bits().to_le_bytes()),
+        );
+        bytes.extend(
+            coords
+                .iter()
+                .flat_map(|c| c.iter().flat_map(|v| v.to_bits().to_le_bytes())),
+        );
+        let tmp = p.with_extension("tmp");
+        if std::fs::write(&tmp, bytes)
+            .and_then(|_| std::fs::rename(&tmp, &p))
+            .is_err()
+        {
+            eprintln!("could not keep the reference in {}", p.display());
+        }
+    }
+    (graph, coords)
+}
+
 fn list(arg: Option<&String>, default: &[usize]) -> Vec<usize> {
     arg.map(|s| s.split(',').map(|v| v.parse().expect("a number")).collect())
         .unwrap_or_else(|| default.to_vec())
@@ -98,28 +177,12 @@ fn main() {
     let params = UmapParams::default();
     let cancel = CancelToken::new();
     println!(
-        "ref_rows,new_rows,dims,search_s,optimize_s,total_s,new_per_s,recall,own_blob,unseen_flagged,seen_flagged"
+        "ref_rows,new_rows,dims,index_s,search_s,optimize_s,total_s,new_per_s,recall,ref_graph_recall,own_blob,unseen_flagged,seen_flagged"
     );
     for &n_ref in &refs {
         let (data, labels) = blobs.sample(n_ref, 0.0, 1);
         let rows = Rows::new(&data, dims).unwrap();
-        let t = Instant::now();
-        let graph = nn_descent(
-            rows,
-            params.n_neighbors - 1,
-            Metric::Cosine,
-            &NnDescentParams::default(),
-            &NoProgress,
-            &cancel,
-        )
-        .unwrap();
-        let knn_s = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let coords = umap_layout(rows, &graph, &params, &NoProgress, &cancel).unwrap();
-        eprintln!(
-            "reference {n_ref} × {dims}: kNN {knn_s:.1} s, layout {:.1} s (setup)",
-            t.elapsed().as_secs_f64()
-        );
+        let (graph, coords) = reference(rows, n_ref, dims, &params, &cancel);
         let grid = GridIndex::build(&coords);
         for &n_new in &news {
             let (new, new_labels) = blobs.sample(n_new, 0.01, 2);
@@ -136,6 +199,7 @@ fn main() {
             .unwrap();
             let total = t.elapsed().as_secs_f64();
             let recall = search_recall(rows, &graph, &new, dims, params.n_neighbors - 1);
+            let graph_recall = reference_recall(rows, &graph);
             let (mut own, mut seen) = (0usize, 0usize);
             let (mut unseen, mut unseen_flagged, mut seen_flagged) = (0usize, 0usize, 0usize);
             for (i, c) in placed.coords.iter().enumerate() {
@@ -153,7 +217,8 @@ fn main() {
                 }
             }
             println!(
-                "{n_ref},{n_new},{dims},{:.2},{:.2},{total:.2},{:.0},{recall:.3},{:.3},{}/{unseen},{}/{seen}",
+                "{n_ref},{n_new},{dims},{:.2},{:.2},{:.2},{total:.2},{:.0},{recall:.3},{graph_recall:.3},{:.3},{}/{unseen},{}/{seen}",
+                placed.index_s,
                 placed.search_s,
                 placed.optimize_s,
                 n_new as f64 / total,
@@ -165,14 +230,42 @@ fn main() {
     }
 }
 
+/// The `k` nearest rows to `q` by brute force (cosine: unit rows), leaving out `skip`.
+fn brute_force(rows: Rows<'_>, q: &[f32], k: usize, skip: Option<usize>) -> Vec<u32> {
+    let mut d: Vec<(f32, u32)> = (0..rows.len())
+        .filter(|&j| Some(j) != skip)
+        .map(|j| {
+            (
+                -sample_atlas::neighbors::simd::dot(q, rows.row(j)),
+                j as u32,
+            )
+        })
+        .collect();
+    d.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
+    d[..k].iter().map(|e| e.1).collect()
+}
+
+/// Recall of REF's own kNN graph (NN-descent's, which the search walks) for 200 of its
+/// points against brute force: the bound the data and the graph set for the search.
+fn reference_recall(rows: Rows<'_>, graph: &KnnGraph) -> f64 {
+    let probe = 200.min(rows.len());
+    let step = rows.len() / probe;
+    let mut hit = 0usize;
+    for p in 0..probe {
+        let i = p * step;
+        let truth = brute_force(rows, rows.row(i), graph.k, Some(i));
+        hit += graph
+            .neighbors(i)
+            .0
+            .iter()
+            .filter(|j| truth.contains(j))
+            .count();
+    }
+    hit as f64 / (probe * graph.k) as f64
+}
+
 /// Recall of the search's `k` neighbours for 200 of the new points against brute force.
-fn search_recall(
-    rows: Rows<'_>,
-    graph: &sample_atlas::neighbors::KnnGraph,
-    new: &[f32],
-    dims: usize,
-    k: usize,
-) -> f64 {
+fn search_recall(rows: Rows<'_>, graph: &KnnGraph, new: &[f32], dims: usize, k: usize) -> f64 {
     let probe = &new[..200.min(new.len() / dims) * dims];
     let index = SearchIndex::new(rows, graph, Metric::Cosine, 42).unwrap();
     let found = index
@@ -185,16 +278,7 @@ fn search_recall(
         .unwrap();
     let mut hit = 0usize;
     for (i, q) in probe.chunks(dims).enumerate() {
-        let mut d: Vec<(f32, u32)> = (0..rows.len())
-            .map(|j| {
-                (
-                    -sample_atlas::neighbors::simd::dot(q, rows.row(j)),
-                    j as u32,
-                )
-            })
-            .collect();
-        d.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
-        let truth: Vec<u32> = d[..k].iter().map(|e| e.1).collect();
+        let truth = brute_force(rows, q, k, None);
         hit += found
             .neighbors(i)
             .0

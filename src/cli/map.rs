@@ -12,8 +12,11 @@ use super::progress::CliProgress;
 use super::report::{self, Seconds};
 use super::{hints, png};
 use crate::analysis::regions::{Level, RegionParams};
+use crate::cache::Cache;
 use crate::dataset::{self, Samples};
-use crate::pipeline::{MapRegions, MapResult, VectorSource, compute_map, compute_regions};
+use crate::pipeline::{
+    MapParams, MapRegions, MapResult, VectorSource, compute_map, compute_regions,
+};
 use crate::progress::{CancelToken, Progress, Stage};
 
 pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
@@ -37,25 +40,79 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
     let result = compute_map(&samples, &params, cache.as_ref(), &progress, &cancel)
         .map_err(|e| hints::about_file(e, &samples.path, "computing the map"))?;
 
+    let finished = Finished {
+        cmd,
+        samples: &samples,
+        coords: &result.coords,
+        result: &result,
+        params: &params,
+        cache: cache.as_ref(),
+        start,
+        load_s,
+    };
+    let summary = |s: &Seconds| {
+        (
+            format!("{} rows", samples.len()),
+            format!("UMAP {:.2}", s.layout),
+        )
+    };
+    let announce = || {
+        if !cmd.quiet {
+            announce_better_embedder(&samples, &params);
+        }
+    };
+    finish_map(finished, &progress, &cancel, announce, summary)
+}
+
+/// What a map run (plain or `--onto`) has when its layout is done.
+pub(super) struct Finished<'a> {
+    pub cmd: &'a MapCommand,
+    pub samples: &'a Samples,
+    pub coords: &'a [[f32; 2]],
+    pub result: &'a MapResult,
+    pub params: &'a MapParams,
+    pub cache: Option<&'a Cache>,
+    pub start: Instant,
+    pub load_s: f64,
+}
+
+/// The end of `map` and `map --onto`: regions, the outputs, what was found, the closing
+/// "wrote …" line and the report. `announce` prints the run's own lines after the result's;
+/// `summary` gives the closing line's row count ("N rows") and layout part ("UMAP 1.20").
+pub(super) fn finish_map(
+    run: Finished<'_>,
+    progress: &CliProgress,
+    cancel: &CancelToken,
+    announce: impl FnOnce(),
+    summary: impl FnOnce(&Seconds) -> (String, String),
+) -> anyhow::Result<ExitCode> {
+    let Finished {
+        cmd,
+        samples,
+        coords,
+        result,
+        params,
+        cache,
+        start,
+        load_s,
+    } = run;
     let t = Instant::now();
     let region_params = RegionParams {
         seed: params.umap.seed,
         ..Default::default()
     };
-    let regions = compute_regions(&samples, &result.coords, &region_params, &progress, &cancel)
+    let regions = compute_regions(samples, coords, &region_params, progress, cancel)
         .map_err(|e| hints::about_file(e, &samples.path, "finding the regions"))?;
     let regions_s = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let columns = write_outputs(cmd, &samples, &result.coords, &regions, &progress)?;
+    let columns = write_outputs(cmd, samples, coords, &regions, progress)?;
     let write_s = t.elapsed().as_secs_f64();
     progress.finish();
-    announce_result(cmd, &result, &columns);
+    announce_result(cmd, result, &columns);
+    announce();
     announce_regions(&regions);
-    let cache_trim = trim_cache(cache.as_ref(), true);
-    if !cmd.quiet {
-        announce_better_embedder(&samples, &params);
-    }
+    let cache_trim = trim_cache(cache, true);
 
     let seconds = Seconds {
         load: load_s,
@@ -66,25 +123,24 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
         write: write_s,
         total: start.elapsed().as_secs_f64(),
     };
+    let (rows, layout) = summary(&seconds);
     eprintln!(
-        "wrote {} ({} rows) in {:.2} s: load {:.2}, embed {:.2}, kNN {:.2}, UMAP {:.2}, regions {:.2}, write {:.2}",
+        "wrote {} ({rows}) in {:.2} s: load {:.2}, embed {:.2}, kNN {:.2}, {layout}, regions {:.2}, write {:.2}",
         cmd.output.display(),
-        samples.len(),
         seconds.total,
         seconds.load,
         seconds.embed,
         seconds.neighbors,
-        seconds.layout,
         seconds.regions,
         seconds.write
     );
     if let Some(path) = &cmd.report {
         let run = report::MapRun {
             cmd,
-            samples: &samples,
-            result: &result,
-            params: &params,
-            cache_dir: cache.as_ref().map(|c| c.dir()),
+            samples,
+            result,
+            params,
+            cache_dir: cache.map(|c| c.dir()),
             cache_trim,
             regions: &regions,
         };
@@ -126,7 +182,7 @@ pub(super) fn check_writable<'a>(
 
 /// When a transformer model is installed and another embedder was used, say so, with how
 /// long it would take on these texts (a sample is embedded and timed).
-fn announce_better_embedder(samples: &Samples, params: &crate::pipeline::MapParams) {
+fn announce_better_embedder(samples: &Samples, params: &MapParams) {
     if !params.vectors.embeds_texts() || matches!(params.vectors, VectorSource::Transformer(_)) {
         return;
     }

@@ -9,16 +9,13 @@ use anyhow::Context;
 use polars::prelude::{NamedFrom, Series};
 
 use super::args::MapCommand;
-use super::cache::{open_cache, trim_cache};
+use super::cache::open_cache;
 use super::hints;
-use super::map::{
-    announce_load, announce_regions, announce_result, check_writable, load, write_outputs,
-};
+use super::map::{Finished, announce_load, check_writable, finish_map, load};
 use super::progress::CliProgress;
-use super::report::{self, Seconds};
-use crate::analysis::regions::RegionParams;
+use super::report::Seconds;
 use crate::dataset::Samples;
-use crate::pipeline::{MapResult, ReferenceLayout, compute_regions, map_onto};
+use crate::pipeline::{MapResult, ReferenceLayout, map_onto};
 use crate::progress::CancelToken;
 use crate::projection::onto::ONTO_EPOCHS;
 
@@ -100,20 +97,6 @@ pub(super) fn run_onto(cmd: &MapCommand, reference: &Path) -> anyhow::Result<Exi
     let mut coords = onto.reference.clone();
     coords.extend_from_slice(&onto.placement.coords);
 
-    let t = Instant::now();
-    let region_params = RegionParams {
-        seed: params.umap.seed,
-        ..Default::default()
-    };
-    let regions = compute_regions(&both, &coords, &region_params, &progress, &cancel)
-        .map_err(|e| hints::about_file(e, &both.path, "finding the regions"))?;
-    let regions_s = t.elapsed().as_secs_f64();
-
-    let t = Instant::now();
-    let columns = write_outputs(cmd, &both, &coords, &regions, &progress)?;
-    let write_s = t.elapsed().as_secs_f64();
-    progress.finish();
-
     let result = MapResult {
         coords: Vec::new(),
         knn: params.knn.resolve(n_ref),
@@ -125,46 +108,29 @@ pub(super) fn run_onto(cmd: &MapCommand, reference: &Path) -> anyhow::Result<Exi
         cache: onto.cache,
         text_cache: None,
     };
-    announce_result(cmd, &result, &columns);
-    announce_placement(&onto, n_ref, new_samples.len());
-    announce_regions(&regions);
-    let cache_trim = trim_cache(cache.as_ref(), true);
-    let seconds = Seconds {
-        load: load_s,
-        embed: onto.timings.embed_s,
-        neighbors: onto.timings.neighbors_s,
-        layout: onto.timings.layout_s,
-        regions: regions_s,
-        write: write_s,
-        total: start.elapsed().as_secs_f64(),
+    let finished = Finished {
+        cmd,
+        samples: &both,
+        coords: &coords,
+        result: &result,
+        params: &params,
+        cache: cache.as_ref(),
+        start,
+        load_s,
     };
-    eprintln!(
-        "wrote {} ({} reference + {} new rows) in {:.2} s: load {:.2}, embed {:.2}, kNN {:.2}, layout {:.2} (placing {:.2}), regions {:.2}, write {:.2}",
-        cmd.output.display(),
-        n_ref,
-        new_samples.len(),
-        seconds.total,
-        seconds.load,
-        seconds.embed,
-        seconds.neighbors,
-        seconds.layout,
-        onto.placement.search_s + onto.placement.optimize_s,
-        seconds.regions,
-        seconds.write
-    );
-    if let Some(path) = &cmd.report {
-        let run = report::MapRun {
-            cmd,
-            samples: &both,
-            result: &result,
-            params: &params,
-            cache_dir: cache.as_ref().map(|c| c.dir()),
-            cache_trim,
-            regions: &regions,
-        };
-        report::write(path, &run, columns, seconds)?;
-    }
-    Ok(ExitCode::SUCCESS)
+    let n_new = new_samples.len();
+    let announce = || announce_placement(&onto, n_ref, n_new);
+    let summary = |s: &Seconds| {
+        (
+            format!("{n_ref} reference + {n_new} new rows"),
+            format!(
+                "layout {:.2} (placing {:.2})",
+                s.layout,
+                onto.placement.search_s + onto.placement.optimize_s
+            ),
+        )
+    };
+    finish_map(finished, &progress, &cancel, announce, summary)
 }
 
 /// REF and the new inputs as one table, with the metric columns computed afresh over all

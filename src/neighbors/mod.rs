@@ -2,6 +2,7 @@
 //! larger ones. Both are deterministic for a seed, whatever the thread count.
 
 pub mod nndescent;
+mod route;
 pub mod search;
 pub mod simd;
 

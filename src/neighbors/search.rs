@@ -1,7 +1,8 @@
 //! Nearest neighbours of new points among an existing set (the reference), by best-first
 //! search over the reference's own kNN graph (as pynndescent queries its index): each query
-//! starts from the nearest of a fixed, seeded set of pivot points and expands the closest
-//! unexpanded candidate until the `beam` best found cannot improve. A query's answer depends
+//! starts from the points of its leaf in a few random-projection trees (`route.rs`) and the
+//! nearest of a fixed, seeded set of pivot points (which reach every part of the graph), and
+//! expands the closest unexpanded candidate until the `beam` best found cannot improve. A query's answer depends
 //! only on its vector and the index, never on the other queries, their order or batching.
 
 use std::cmp::Reverse;
@@ -13,6 +14,8 @@ use rand::seq::index::sample;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 
+use super::route::RouteTree;
+use super::simd::prefetch;
 use super::{KnnGraph, Metric, NeighborsError, dot, prepare, sq_dist};
 use crate::progress::{CancelToken, Progress, Stage};
 use crate::util::linalg::Rows;
@@ -25,6 +28,9 @@ const QUERY_BLOCK: usize = 256;
 const MAX_PIVOTS: usize = 2048;
 /// Pivots expanded first.
 const ENTRY_POINTS: usize = 4;
+/// Routing trees whose leaves start each search, and their leaves' size.
+const ROUTE_TREES: usize = 2;
+const ROUTE_LEAF: usize = 32;
 
 /// Which points a search has seen: a stamp per point, the search's number marking the
 /// seen ones (no clearing between searches, no hashing). One per thread.
@@ -84,6 +90,7 @@ pub struct SearchIndex<'a> {
     indptr: Vec<usize>,
     adjacent: Vec<u32>,
     pivots: Vec<u32>,
+    trees: Vec<RouteTree>,
     beam: usize,
 }
 
@@ -113,14 +120,21 @@ impl<'a> SearchIndex<'a> {
             .map(|i| i as u32)
             .collect();
         pivots.sort_unstable();
+        let data = prepare(rows, metric);
+        let dims = rows.dims();
+        let trees = (0..ROUTE_TREES as u64)
+            .into_par_iter()
+            .map(|t| RouteTree::build(&data, dims, metric, ROUTE_LEAF, seed ^ (0x7007 + t)))
+            .collect();
         Ok(SearchIndex {
-            data: prepare(rows, metric),
-            dims: rows.dims(),
+            data,
+            dims,
             n,
             metric,
             indptr,
             adjacent,
             pivots,
+            trees,
             beam: DEFAULT_BEAM,
         })
     }
@@ -201,12 +215,31 @@ impl<'a> SearchIndex<'a> {
         for &(d, p) in entries.iter().take(ENTRY_POINTS) {
             frontier.push(Reverse((d, p)));
         }
+        // The points of the query's leaf in each routing tree: near it, so the walk starts
+        // where the answer is.
+        for tree in &self.trees {
+            let leaf = tree.leaf(q);
+            for &p in leaf {
+                prefetch(self.row(p));
+            }
+            for &p in leaf {
+                if visited.insert(p) {
+                    let d = self.rank_distance(q, p);
+                    offer(&mut best, d, p);
+                    frontier.push(Reverse((Dist(d), p)));
+                }
+            }
+        }
         while let Some(Reverse((d, c))) = frontier.pop() {
             if best.len() >= beam && best.peek().is_some_and(|w| d > w.0) {
                 break;
             }
             let (lo, hi) = (self.indptr[c as usize], self.indptr[c as usize + 1]);
-            for &nb in &self.adjacent[lo..hi] {
+            let list = &self.adjacent[lo..hi];
+            for &nb in list {
+                prefetch(self.row(nb));
+            }
+            for &nb in list {
                 if !visited.insert(nb) {
                     continue;
                 }
@@ -251,36 +284,57 @@ impl<'a> SearchIndex<'a> {
         if k == 0 {
             return Ok(KnnGraph::empty(m));
         }
+        // Queries near one another walk the same part of the graph: taken in the order of
+        // their leaf in the first routing tree, a block's walks share the rows they read
+        // while those rows are still in the cache. Each answer depends only on its query, so
+        // the order changes nothing but the time.
+        let leaf_of: Vec<u32> = match self.trees.first() {
+            Some(tree) => data
+                .par_chunks(self.dims)
+                .map(|q| tree.leaf_number(q))
+                .collect(),
+            None => vec![0; m],
+        };
+        let mut order: Vec<u32> = (0..m as u32).collect();
+        order.sort_unstable_by_key(|&i| (leaf_of[i as usize], i));
         let done = AtomicU64::new(0);
         progress.report(Stage::Neighbors, 0, m as u64);
-        indices
-            .par_chunks_mut(QUERY_BLOCK * k)
-            .zip(distances.par_chunks_mut(QUERY_BLOCK * k))
-            .enumerate()
-            .for_each(|(block, (idx, dist))| {
-                if cancel.is_cancelled() {
-                    return;
-                }
-                let q0 = block * QUERY_BLOCK;
-                let nq = idx.len() / k;
-                for qi in 0..nq {
-                    let q = &data[(q0 + qi) * self.dims..(q0 + qi + 1) * self.dims];
-                    let found = self.search(q, k, None);
-                    // The graph is connected through its pivots' lists only when it is
-                    // whole; a short answer (k above what was reached) repeats its last.
-                    for slot in 0..k {
-                        let (d, i) = found
-                            .get(slot)
-                            .or(found.last())
-                            .copied()
-                            .unwrap_or((f32::INFINITY, 0));
-                        idx[qi * k + slot] = i;
-                        dist[qi * k + slot] = d;
-                    }
-                }
-                let d = done.fetch_add(nq as u64, Ordering::Relaxed) + nq as u64;
-                progress.report(Stage::Neighbors, d, m as u64);
-            });
+        let answers: Vec<Vec<(f32, u32)>> = order
+            .par_chunks(QUERY_BLOCK)
+            .flat_map_iter(|block| {
+                let found: Vec<Vec<(f32, u32)>> = if cancel.is_cancelled() {
+                    Vec::new()
+                } else {
+                    block
+                        .iter()
+                        .map(|&qi| {
+                            let q = &data[qi as usize * self.dims..(qi as usize + 1) * self.dims];
+                            self.search(q, k, None)
+                        })
+                        .collect()
+                };
+                let d = done.fetch_add(block.len() as u64, Ordering::Relaxed);
+                progress.report(Stage::Neighbors, d + block.len() as u64, m as u64);
+                found
+            })
+            .collect();
+        if cancel.is_cancelled() || answers.len() != m {
+            return Err(NeighborsError::Cancelled);
+        }
+        for (&qi, found) in order.iter().zip(&answers) {
+            let row = qi as usize * k;
+            // The graph is connected through its pivots' lists only when it is whole; a
+            // short answer (k above what was reached) repeats its last.
+            for slot in 0..k {
+                let (d, i) = found
+                    .get(slot)
+                    .or(found.last())
+                    .copied()
+                    .unwrap_or((f32::INFINITY, 0));
+                indices[row + slot] = i;
+                distances[row + slot] = d;
+            }
+        }
         if cancel.is_cancelled() {
             return Err(NeighborsError::Cancelled);
         }
@@ -462,7 +516,9 @@ mod tests {
     fn a_query_does_not_depend_on_the_others() {
         let dims = 8;
         let reference = blobs(1000, 5, dims, 3);
-        let queries = blobs(64, 5, dims, 4);
+        // More queries than one parallel block, so the blocks' order and the scatter back to
+        // the queries' own rows are tested too.
+        let queries = blobs(600, 5, dims, 4);
         let rows = Rows::new(&reference, dims).unwrap();
         let graph = exact_knn(rows, 10, Metric::Cosine, &NoProgress, &CancelToken::new()).unwrap();
         let index = SearchIndex::new(rows, &graph, Metric::Cosine, 1).unwrap();
@@ -484,8 +540,8 @@ mod tests {
                 &CancelToken::new(),
             )
             .unwrap();
-        for i in 0..64 {
-            assert_eq!(all.neighbors(i).0, rev.neighbors(63 - i).0);
+        for i in 0..600 {
+            assert_eq!(all.neighbors(i).0, rev.neighbors(599 - i).0);
             let one = index
                 .query(
                     Rows::new(&queries[i * dims..(i + 1) * dims], dims).unwrap(),

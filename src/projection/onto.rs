@@ -31,6 +31,10 @@ pub const ONTO_EPOCHS: usize = 100;
 pub const OOD_QUANTILE: f64 = 0.99;
 /// New points per parallel block (progress and cancellation granularity).
 const BLOCK: usize = 1024;
+/// Reference positions the negative samples are drawn from, at most: a fixed seeded sample
+/// (each draw is still uniform over the reference) small enough to stay in the CPU's cache;
+/// drawing from all of a 1M-point layout made the epochs three times slower.
+const NEGATIVE_POOL: usize = 1 << 16;
 
 /// Where the new points went.
 #[derive(Clone, Debug)]
@@ -42,7 +46,9 @@ pub struct Placement {
     pub nearest: Vec<f32>,
     /// The reference's nearest-neighbour distance at [`OOD_QUANTILE`].
     pub ood_threshold: f32,
-    /// Seconds spent searching neighbours and optimising.
+    /// Seconds spent indexing the reference (its part of `search_s`), searching neighbours
+    /// (indexing included) and optimising.
+    pub index_s: f64,
     pub search_s: f64,
     pub optimize_s: f64,
 }
@@ -85,6 +91,7 @@ pub fn place_onto(
     }
     let t = std::time::Instant::now();
     let index = SearchIndex::new(ref_rows, ref_graph, params.metric, params.seed)?;
+    let index_s = t.elapsed().as_secs_f64();
     let k = (params.n_neighbors - 1).min(n_ref);
     let knn = index.query(new_rows, k, progress, cancel)?;
     let search_s = t.elapsed().as_secs_f64();
@@ -109,6 +116,7 @@ pub fn place_onto(
         negative_sample_rate: params.negative_sample_rate,
         n_epochs: ONTO_EPOCHS,
         ref_coords,
+        pool: negative_pool(ref_coords, params.seed),
     };
     let m = new_rows.len();
     let mut coords = vec![[0f32; 2]; m];
@@ -147,6 +155,7 @@ pub fn place_onto(
         ood,
         nearest,
         ood_threshold,
+        index_s,
         search_s,
         optimize_s: t.elapsed().as_secs_f64(),
     })
@@ -185,6 +194,20 @@ struct PointSgd<'a> {
     negative_sample_rate: f32,
     n_epochs: usize,
     ref_coords: &'a [[f32; 2]],
+    /// Where negative samples are drawn from: all of `ref_coords` or a sample of them.
+    pool: std::borrow::Cow<'a, [[f32; 2]]>,
+}
+
+/// The positions negative samples are drawn from: the whole layout when it is small, else
+/// [`NEGATIVE_POOL`] of its points chosen by `seed` (without repeats).
+fn negative_pool(ref_coords: &[[f32; 2]], seed: u64) -> std::borrow::Cow<'_, [[f32; 2]]> {
+    if ref_coords.len() <= NEGATIVE_POOL {
+        return std::borrow::Cow::Borrowed(ref_coords);
+    }
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed ^ 0x9E6A_7140);
+    let mut chosen = rand::seq::index::sample(&mut rng, ref_coords.len(), NEGATIVE_POOL).into_vec();
+    chosen.sort_unstable();
+    std::borrow::Cow::Owned(chosen.into_iter().map(|i| ref_coords[i]).collect())
 }
 
 impl PointSgd<'_> {
@@ -203,7 +226,7 @@ impl PointSgd<'_> {
         } else if let Some(&j) = idx.first() {
             cur = self.ref_coords[j as usize];
         }
-        let n_ref = self.ref_coords.len() as u32;
+        let n_pool = self.pool.len() as u32;
         let min_rate = 1.0 / self.n_epochs as f32;
         let mut rng = rand_pcg::Pcg32::seed_from_u64(seed);
         for e in 1..self.n_epochs {
@@ -226,7 +249,7 @@ impl PointSgd<'_> {
                 }
                 let (mut gx, mut gy) = (0f32, 0f32);
                 for _ in 0..negatives_for(m, self.negative_sample_rate) {
-                    let other = self.ref_coords[rng.random_range(0..n_ref) as usize];
+                    let other = self.pool[rng.random_range(0..n_pool) as usize];
                     let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
                     let d2 = dx * dx + dy * dy;
                     if d2 > 0.0 {
@@ -417,6 +440,31 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("layout"), "{err}");
+    }
+
+    #[test]
+    fn negatives_come_from_distinct_points_of_a_large_layout() {
+        let small: Vec<[f32; 2]> = (0..1000).map(|i| [i as f32, 0.0]).collect();
+        assert_eq!(&*negative_pool(&small, 1), &small[..]);
+        let n = NEGATIVE_POOL * 3;
+        let large: Vec<[f32; 2]> = (0..n).map(|i| [i as f32, -(i as f32)]).collect();
+        let pool = negative_pool(&large, 1);
+        assert_eq!(pool.len(), NEGATIVE_POOL);
+        let mut xs: Vec<u32> = pool.iter().map(|p| p[0] as u32).collect();
+        assert!(pool.iter().all(|p| p[1] == -p[0]));
+        xs.dedup();
+        assert_eq!(xs.len(), NEGATIVE_POOL, "sorted and without repeats");
+        // Spread over the whole layout: each third holds about a third of the pool.
+        for third in 0..3u32 {
+            let lo = third * NEGATIVE_POOL as u32;
+            let c = xs
+                .iter()
+                .filter(|&&x| (lo..lo + NEGATIVE_POOL as u32).contains(&x))
+                .count();
+            let share = c as f64 / NEGATIVE_POOL as f64;
+            assert!((share - 1.0 / 3.0).abs() < 0.02, "third {third}: {share}");
+        }
+        assert_eq!(negative_pool(&large, 1), pool, "seeded");
     }
 
     #[test]
