@@ -219,6 +219,7 @@ fn announce_placement(onto: &crate::pipeline::OntoResult, n_ref: usize, n_new: u
         ReferenceLayout::Columns(x, y) => {
             eprintln!("reference layout: its columns '{x}', '{y}' ({n_ref} points, unchanged)")
         }
+        ReferenceLayout::Given => eprintln!("reference layout: given ({n_ref} points, unchanged)"),
         ReferenceLayout::Mapped => eprintln!(
             "reference layout: its map (layout {}, {n_ref} points, unchanged)",
             match onto.cache.layout {
