@@ -200,6 +200,7 @@ impl AtlasApp {
         let s = &mut self.state;
         s.reset_for_file(first);
         s.map.files = files.clone();
+        s.job.notice = None;
         s.job.progress = Some((Stage::Load, 0, 1));
         let cfg = &mut s.config;
         s.job.jobs.start(
@@ -320,7 +321,8 @@ impl AtlasApp {
             .map
             .files
             .last()
-            .map(|p| p.display().to_string())
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         s.job.notice = Some(match purpose {
             JobPurpose::Place => {
@@ -328,15 +330,11 @@ impl AtlasApp {
                     f[kept.rows.min(f.len())..].iter().filter(|&&o| o).count()
                 });
                 format!(
-                    "placed {} samples of {added} onto the map: {ood} out of distribution (white, column 'ood')",
+                    "placed {} samples of {added}: {ood} out of distribution (white; column 'ood')",
                     thousands(n_new)
                 )
             }
-            _ => format!(
-                "added {added}: {} files, {} samples",
-                s.map.files.len(),
-                thousands(samples.len())
-            ),
+            _ => format!("added {added} ({} samples)", thousands(n_new)),
         });
     }
 

@@ -1582,3 +1582,46 @@ fn placing_a_file_onto_the_map_keeps_its_points_and_flags_ood() {
     // Placing again while the map is shown works from the new set (REF = all 50).
     assert_eq!(app.state.map.files.len(), 2);
 }
+
+#[test]
+fn save_png_in_the_compare_view_saves_the_difference() {
+    use sample_atlas::app::CompareInputs;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(sweep_blobs_app());
+    let ctx = egui::Context::default();
+    let save = |h: &mut Harness<'_, AtlasApp>, name: &str| {
+        let path = dir.path().join(name);
+        h.state_mut().apply(&ctx, AppCommand::SavePng(path.clone()));
+        h.state_mut().wait_for_map_work(&ctx);
+        let s = &h.state().state;
+        assert!(s.job.error.is_none(), "{:?}", s.job.error);
+        crate::compare_png::read_png(&path)
+    };
+    // The points (coloured by score: viridis, never red).
+    let (w, hgt, plain) = save(&mut h, "points.png");
+    assert_eq!(crate::compare_png::red_and_blue(w, hgt, &plain).0, 0);
+    // Compare temperature 1.5 (A) with 0.5 (B): the blobs are wider at 1.5.
+    let mut inputs = CompareInputs {
+        on: true,
+        ..CompareInputs::default()
+    };
+    for step in 0..3 {
+        match step {
+            1 => inputs.column = Some("temperature".into()),
+            2 => (inputs.a, inputs.b) = (Some("1.5".into()), Some("0.5".into())),
+            _ => {}
+        }
+        h.state_mut()
+            .apply(&ctx, AppCommand::SetCompare(inputs.clone()));
+        wait_for_compare(&mut h);
+    }
+    let key = h.state().state.compare.current().map(|g| g.key.clone());
+    assert_eq!(
+        key,
+        Some(("temperature".into(), "1.5".into(), "0.5".into()))
+    );
+    let (w2, h2, diff) = save(&mut h, "difference.png");
+    assert_eq!((w2, h2), (w, hgt), "the same view");
+    let (red, blue) = crate::compare_png::red_and_blue(w2, h2, &diff);
+    assert!(red > 200 && blue > 200, "red {red}, blue {blue}");
+}
