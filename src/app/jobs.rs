@@ -414,15 +414,17 @@ fn run_onto(
     }
 }
 
-/// The work of [`run_onto`]: (REF + NEW as one table with `ood`, their coordinates, the
-/// placement), or (the error, whether it was a cancel).
+/// REF + NEW as one table with `ood`, their coordinates, and the placement.
+type Placed = (Samples, Vec<[f32; 2]>, crate::pipeline::OntoResult);
+
+/// The work of [`run_onto`], or (the error, whether it was a cancel).
 fn place(
     o: OntoInput,
     params: &MapParams,
     cache: Option<&Cache>,
     progress: &ChannelProgress,
     cancel: &CancelToken,
-) -> Result<(Samples, Vec<[f32; 2]>, crate::pipeline::OntoResult), (String, bool)> {
+) -> Result<Placed, (String, bool)> {
     use crate::render::ood::{OOD_COLUMN, ood_rows};
     use polars::prelude::{NamedFrom, Series};
     let fail = |e: crate::pipeline::PipelineError| (e.to_string(), e.is_cancelled());
