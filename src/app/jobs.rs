@@ -393,9 +393,8 @@ fn run_onto(
         let _ = progress.tx.send((progress.generation, msg));
         progress.ctx.request_repaint();
     };
-    let t = Instant::now();
     match place(o, params, cache, progress, cancel) {
-        Ok((both, coords, onto)) => {
+        Ok((both, coords, onto, load_s)) => {
             if let Some(c) = cache {
                 c.trim();
             }
@@ -405,7 +404,7 @@ fn run_onto(
                 embedding_dims: onto.embedding_dims,
                 embedder: onto.embedder,
                 timings: onto.timings,
-                load_s: t.elapsed().as_secs_f64(),
+                load_s,
                 warnings: onto.warnings,
                 from_cache: false,
             });
@@ -414,8 +413,9 @@ fn run_onto(
     }
 }
 
-/// REF + NEW as one table with `ood`, their coordinates, and the placement.
-type Placed = (Samples, Vec<[f32; 2]>, crate::pipeline::OntoResult);
+/// REF + NEW as one table with `ood`, their coordinates, the placement, and the seconds
+/// the files took to read.
+type Placed = (Samples, Vec<[f32; 2]>, crate::pipeline::OntoResult, f64);
 
 /// The work of [`run_onto`], or (the error, whether it was a cancel).
 fn place(
@@ -428,6 +428,7 @@ fn place(
     use crate::render::ood::{OOD_COLUMN, ood_rows};
     use polars::prelude::{NamedFrom, Series};
     let fail = |e: crate::pipeline::PipelineError| (e.to_string(), e.is_cancelled());
+    let t = Instant::now();
     let mut spec = o.spec;
     spec.options.text_column = Some(o.reference.text_column.clone());
     let new =
@@ -437,6 +438,7 @@ fn place(
     inputs.push(o.new.clone());
     let mut both =
         crate::pipeline::load_inputs(&inputs, &spec, cache, progress, cancel).map_err(fail)?;
+    let load_s = t.elapsed().as_secs_f64();
     let n_ref = o.reference.len();
     if both.len() != n_ref + new.len() {
         return Err((
@@ -476,5 +478,5 @@ fn place(
         .map_err(|e| (format!("{}: {e}", o.new.display()), false))?;
     let mut coords = onto.reference.clone();
     coords.extend_from_slice(&onto.placement.coords);
-    Ok((both, coords, onto))
+    Ok((both, coords, onto, load_s))
 }

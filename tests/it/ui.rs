@@ -1430,6 +1430,20 @@ fn more_chat(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     path
 }
 
+/// A file dropped on the window.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
 /// Step until the running job ends (without an error).
 fn wait_for_job(h: &mut Harness<'_, AtlasApp>) {
     let start = Instant::now();
@@ -1478,12 +1492,17 @@ fn adding_a_file_maps_the_union_and_keeps_the_filters_and_colouring() {
         .click();
     h.run_steps(3);
     h.get_by_label_contains("20 of 40 pass");
-    // "Add file…" is there (its dialog is native): add the file as the dialog would.
+    // "Add file…" is there (its dialog is native); drop the file with Shift held instead.
     h.get_by_label("Add file…");
-    let ctx = h.ctx.clone();
-    h.state_mut()
-        .apply(&ctx, AppCommand::AddFiles(vec![more.clone()]));
+    h.event(egui::Event::ModifiersChanged(egui::Modifiers::SHIFT));
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(more.clone())));
+    h.step();
+    h.event(egui::Event::ModifiersChanged(egui::Modifiers::NONE));
     assert!(h.state().state.job.running());
+    // The shown set stays until the new table is read.
+    assert_eq!(h.state().state.map.samples.as_ref().unwrap().len(), 40);
     wait_for_job(&mut h);
 
     let app = h.state();
