@@ -1644,3 +1644,31 @@ fn save_png_in_the_compare_view_saves_the_difference() {
     let (red, blue) = crate::compare_png::red_and_blue(w2, h2, &diff);
     assert!(red > 200 && blue > 200, "red {red}, blue {blue}");
 }
+
+#[test]
+fn a_placement_can_be_cancelled_and_the_map_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("again.jsonl");
+    std::fs::copy(sample("sweep.jsonl"), &copy).unwrap();
+    let mut h = harness(sweep_app());
+    let before = h.state().state.map.coords.clone().unwrap();
+    let ctx = h.ctx.clone();
+    h.state_mut().apply(&ctx, AppCommand::PlaceOnto(copy));
+    h.run_steps(1);
+    assert!(h.state().state.job.running());
+    // Cancel it while it runs.
+    h.get_by_label("Cancel").click();
+    let start = Instant::now();
+    while h.state().state.job.running() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the job stops");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+    let s = &h.state().state;
+    assert_eq!(s.job.error.as_deref(), Some("cancelled"));
+    assert_eq!(s.map.samples.as_ref().unwrap().len(), 2304);
+    assert_eq!(s.map.files, vec![sample("sweep.jsonl")]);
+    assert!(Arc::ptr_eq(s.map.coords.as_ref().unwrap(), &before));
+    assert!(s.map.layout_done);
+}
