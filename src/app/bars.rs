@@ -1,4 +1,5 @@
-//! The bars above and below the map: open / analysis / save / cancel / help on top;
+//! The bars above and below the map: open / add file / place onto / analysis / save /
+//! cancel / help on top;
 //! counts, the selection, notices, warnings and the job's progress at the bottom.
 
 use eframe::egui::{self, RichText};
@@ -22,9 +23,39 @@ pub fn top_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
             {
                 out.push(AppCommand::OpenDialog);
             }
-            if let Some(path) = &state.map.path {
-                ui.label(RichText::new(path.display().to_string()).monospace())
-                    .on_hover_text(path.display().to_string());
+            let open = state.map.samples.is_some();
+            if ui
+                .add_enabled(open, egui::Button::new("Add file…"))
+                .on_hover_text(
+                    "Add another file to the shown set: the files are read as one table (a \
+                     'source' column names each) and mapped again; or drop a file with Shift held",
+                )
+                .on_disabled_hover_text("Open a sample set first")
+                .clicked()
+            {
+                out.push(AppCommand::AddFileDialog);
+            }
+            let placeable = state.map.layout_done && !state.job.running();
+            if ui
+                .add_enabled(placeable, egui::Button::new("Place file onto this map…"))
+                .on_hover_text(
+                    "Place another file's samples onto this map without moving its points \
+                     (map --onto): samples unlike any here are drawn white (column 'ood')",
+                )
+                .on_disabled_hover_text("Open a sample set and let its map finish first")
+                .clicked()
+            {
+                out.push(AppCommand::PlaceOntoDialog);
+            }
+            if let Some(label) = state.map.files_label() {
+                let all: Vec<String> = state
+                    .map
+                    .files
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect();
+                ui.label(RichText::new(label).monospace())
+                    .on_hover_text(all.join("\n"));
             }
             if state.map.samples.is_some()
                 && ui
@@ -76,6 +107,10 @@ pub fn status_bar(ui: &mut egui::Ui, state: &AppState) -> Vec<AppCommand> {
             match &state.map.samples {
                 Some(s) => {
                     ui.label(format!("{} samples", thousands(s.len())));
+                    if state.map.files.len() > 1 {
+                        ui.separator();
+                        ui.label(format!("{} files", state.map.files.len()));
+                    }
                     ui.separator();
                     ui.label(format!("text: {}", s.text_column));
                     if let Some(i) = state.focus.selected {

@@ -11,11 +11,15 @@ use super::AtlasApp;
 use super::analysis::{AnalysisTable, Inputs, SortColumn};
 use super::compare::CompareInputs;
 use super::filters::FilterEdit;
-use super::jobs::JobInput;
+use super::jobs::{JobInput, JobPurpose, OntoInput, PickFor};
 use super::regions::{RegionColumn, RegionInputs};
 use super::scatter::{SelectOp, Tool};
+use crate::dataset::{ColumnKind, Samples};
+use crate::filter::FilterSpec;
 use crate::pipeline::MapParams;
 use crate::progress::Stage;
+use crate::util::format::thousands;
+use std::sync::Arc;
 
 /// Everything the widgets can ask for.
 #[must_use]
@@ -23,6 +27,19 @@ use crate::progress::Stage;
 pub enum AppCommand {
     Open(PathBuf),
     OpenDialog,
+    /// Files dropped on the window, and whether Shift was held: with Shift (and a set
+    /// open) they are added to it; else one is opened, several are opened as one set.
+    Dropped(Vec<PathBuf>, bool),
+    /// Open these files as one set (`dataset::load_many`: union of columns, `source`).
+    OpenFiles(Vec<PathBuf>),
+    AddFileDialog,
+    /// Add files to the shown set: the union of its files and these is loaded and mapped
+    /// again; filters, colouring and the compare pair stay where their columns still exist.
+    AddFiles(Vec<PathBuf>),
+    PlaceOntoDialog,
+    /// Place a file's samples onto the shown map (`map --onto`): REF's points stay where
+    /// they are; the set shown then is REF + the file, with `source` and `ood`.
+    PlaceOnto(PathBuf),
     Cancel,
     /// Recompute the map of the loaded samples with `state.config.params`.
     Recompute,
@@ -97,8 +114,22 @@ impl AtlasApp {
     pub fn apply(&mut self, ctx: &egui::Context, cmd: AppCommand) {
         use AppCommand as C;
         match cmd {
-            C::Open(path) => self.open(ctx, path),
-            C::OpenDialog => self.state.job.jobs.pick_file(ctx),
+            C::Open(path) => self.open_files(ctx, vec![path]),
+            C::OpenDialog => self.state.job.jobs.pick_file(ctx, PickFor::Open),
+            C::Dropped(files, shift) => self.dropped(ctx, files, shift),
+            C::OpenFiles(files) => self.open_files(ctx, files),
+            C::AddFileDialog => {
+                if self.state.map.samples.is_some() {
+                    self.state.job.jobs.pick_file(ctx, PickFor::Add);
+                }
+            }
+            C::AddFiles(files) => self.add_files(ctx, files),
+            C::PlaceOntoDialog => {
+                if self.state.map.layout_done {
+                    self.state.job.jobs.pick_file(ctx, PickFor::Place);
+                }
+            }
+            C::PlaceOnto(path) => self.place_onto(ctx, path),
             C::Cancel => self.state.job.jobs.cancel(),
             C::Recompute => self.recompute(ctx),
             C::SetParams(params) => self.state.config.params = params,
@@ -160,22 +191,151 @@ impl AtlasApp {
         }
     }
 
-    /// Open a file: forget the shown one and start loading and mapping it.
-    fn open(&mut self, ctx: &egui::Context, path: PathBuf) {
+    /// Open files as one set: forget the shown one and start loading and mapping them.
+    fn open_files(&mut self, ctx: &egui::Context, files: Vec<PathBuf>) {
+        let Some(first) = files.first().cloned() else {
+            return;
+        };
         self.remember_view();
         let s = &mut self.state;
-        s.reset_for_file(path.clone());
+        s.reset_for_file(first);
+        s.map.files = files.clone();
+        s.job.notice = None;
         s.job.progress = Some((Stage::Load, 0, 1));
         let cfg = &mut s.config;
         s.job.jobs.start(
             ctx,
-            JobInput::File(path, cfg.load_options.clone()),
+            JobInput::Files(files, cfg.load_options.clone()),
             cfg.params.clone(),
             cfg.cache_cap,
         );
         // A text column named on the command line is for the file named there; files
         // opened later get theirs detected.
         cfg.load_options.options.text_column = None;
+    }
+
+    /// Files dropped on the window: added with Shift when a set is shown, else opened.
+    fn dropped(&mut self, ctx: &egui::Context, files: Vec<PathBuf>, shift: bool) {
+        if shift && self.state.map.samples.is_some() {
+            self.add_files(ctx, files);
+        } else {
+            self.open_files(ctx, files);
+        }
+    }
+
+    /// Load the shown set's files and `files` as one table and map it again (as opening
+    /// does); the shown set stays until the new one is read.
+    fn add_files(&mut self, ctx: &egui::Context, files: Vec<PathBuf>) {
+        let s = &mut self.state;
+        let Some(samples) = s.map.samples.clone() else {
+            s.job.notice = Some("Open a sample set first, then add files to it".into());
+            return;
+        };
+        let mut all = s.map.files.clone();
+        for f in files {
+            if all.contains(&f) {
+                s.job.notice = Some(format!("{} is already in the set", f.display()));
+            } else {
+                all.push(f);
+            }
+        }
+        if all.len() == s.map.files.len() {
+            return;
+        }
+        s.job.error = None;
+        s.job.progress = Some((Stage::Load, 0, 1));
+        let cfg = &s.config;
+        // The added files' text comes from the column the shown set's came from.
+        let mut spec = cfg.load_options.clone();
+        spec.options.text_column = Some(samples.text_column.clone());
+        s.job.jobs.start_for(
+            ctx,
+            JobInput::Files(all, spec),
+            JobPurpose::Add,
+            cfg.params.clone(),
+            cfg.cache_cap,
+        );
+    }
+
+    /// Place `path`'s samples onto the shown (finished) map as a background job.
+    fn place_onto(&mut self, ctx: &egui::Context, path: PathBuf) {
+        let s = &mut self.state;
+        let (Some(samples), Some(coords)) = (s.map.samples.clone(), s.map.coords.clone()) else {
+            s.job.notice = Some("Open a sample set first, then place files onto its map".into());
+            return;
+        };
+        if !s.map.layout_done {
+            s.job.notice = Some("Wait for the map to finish, then place a file onto it".into());
+            return;
+        }
+        if s.map.files.contains(&path) {
+            s.job.error = Some(format!(
+                "{} is already in the shown set: place another file onto it",
+                path.display()
+            ));
+            return;
+        }
+        s.job.error = None;
+        s.job.progress = Some((Stage::Load, 0, 1));
+        let cfg = &s.config;
+        let input = OntoInput {
+            reference: samples,
+            layout: coords,
+            reference_files: s.map.files.clone(),
+            new: path,
+            spec: cfg.load_options.clone(),
+        };
+        s.job.jobs.start(
+            ctx,
+            JobInput::Onto(input),
+            cfg.params.clone(),
+            cfg.cache_cap,
+        );
+    }
+
+    /// A job's samples arrived: a new set, or the shown one with more files (what was
+    /// chosen on it stays where its columns do), or with samples placed onto its map (the
+    /// view stays too).
+    pub(super) fn take_loaded(&mut self, ctx: &egui::Context, samples: Arc<Samples>) {
+        let jobs = &self.state.job.jobs;
+        let (purpose, files) = (jobs.purpose, jobs.files.clone());
+        let kept = (purpose != JobPurpose::Open)
+            .then(|| Kept::of(&self.state))
+            .flatten();
+        self.set_samples(ctx, samples.clone());
+        if !files.is_empty() {
+            self.state.map.files = files;
+        }
+        if let Some(label) = self.state.map.files_label() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(format!(
+                "Sample Atlas — {label}"
+            )));
+        }
+        let Some(kept) = kept else {
+            return;
+        };
+        kept.restore(ctx, self, &samples, purpose == JobPurpose::Place);
+        let s = &mut self.state;
+        let n_new = samples.len().saturating_sub(kept.rows);
+        let added = s
+            .map
+            .files
+            .last()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        s.job.notice = Some(match purpose {
+            JobPurpose::Place => {
+                let ood = crate::render::ood::ood_rows(&samples).map_or(0, |f| {
+                    f[kept.rows.min(f.len())..].iter().filter(|&&o| o).count()
+                });
+                format!(
+                    "placed {} samples of {added}: {ood} out of distribution (white; column 'ood')",
+                    thousands(n_new)
+                )
+            }
+            _ => format!("added {added} ({} samples)", thousands(n_new)),
+        });
     }
 
     /// Map the loaded samples again with the current parameters.
@@ -209,6 +369,111 @@ impl AtlasApp {
         if f.poll(ctx, &samples) || !f.active() {
             self.reclass(ctx);
         }
+    }
+}
+
+/// What the shown set had chosen, carried over to the same set with more rows.
+struct Kept {
+    old: Arc<Samples>,
+    rows: usize,
+    color_by: Option<String>,
+    filters: FilterEdit,
+    compare: super::compare::CompareInputs,
+    /// (centre, scale) of a map that was drawn and is kept where it was.
+    view: Option<([f32; 2], f32)>,
+}
+
+impl Kept {
+    fn of(s: &super::AppState) -> Option<Kept> {
+        let f = &s.overlays.filters;
+        let old = s.map.samples.clone()?;
+        Some(Kept {
+            rows: old.len(),
+            old,
+            color_by: s.paint.color_by.clone(),
+            filters: FilterEdit {
+                spec: f.spec.clone(),
+                search: f.search.clone(),
+                regex: f.regex,
+                case_sensitive: f.case_sensitive,
+            },
+            compare: s.compare.inputs.clone(),
+            view: (s.view.rect.area() > 0.0).then_some((s.view.center, s.view.px_per_unit)),
+        })
+    }
+
+    /// Put back what still applies to `new`: the colour column, the filters on columns it
+    /// has (category filters by level name; a level only the new rows have passes), the
+    /// compare pair, and with `keep_view` the view.
+    fn restore(&self, ctx: &egui::Context, app: &mut AtlasApp, new: &Samples, keep_view: bool) {
+        let colourable = |c: &String| {
+            new.column_index(c)
+                .is_some_and(|i| new.columns[i].colorable())
+        };
+        if let Some(c) = self.color_by.as_ref().filter(|c| colourable(c))
+            && app.state.paint.color_by.as_ref() != Some(c)
+        {
+            app.set_color_by(ctx, Some(c.clone()));
+        }
+        let edit = FilterEdit {
+            spec: remap_filters(&self.filters.spec, &self.old, new),
+            ..self.filters.clone()
+        };
+        if !edit.spec.is_empty() || !edit.search.is_empty() {
+            app.set_filters(ctx, edit);
+        }
+        let c = &self.compare;
+        if c.column
+            .as_ref()
+            .is_some_and(|n| new.column_index(n).is_some())
+        {
+            app.state.compare.inputs = c.clone();
+            app.poll_compare(ctx);
+        }
+        if keep_view && let Some((center, px_per_unit)) = self.view {
+            let v = &mut app.state.view;
+            (v.center, v.px_per_unit, v.auto_fit) = (center, px_per_unit, false);
+        }
+    }
+}
+
+/// `spec` (made for `old`) for `new`: ranges on its number columns, category filters on its
+/// category columns with the allowed levels matched by name (levels `old` lacked pass).
+fn remap_filters(spec: &FilterSpec, old: &Samples, new: &Samples) -> FilterSpec {
+    fn kind<'a>(s: &'a Samples, name: &str) -> Option<&'a ColumnKind> {
+        s.column_index(name).map(|i| &s.columns[i].kind)
+    }
+    let ranges = spec
+        .ranges
+        .iter()
+        .filter(|(c, ..)| matches!(kind(new, c), Some(ColumnKind::Numeric { .. })))
+        .cloned()
+        .collect();
+    let categories = spec
+        .categories
+        .iter()
+        .filter_map(|(c, allowed, missing)| {
+            let Some(ColumnKind::Category { levels: was, .. }) = kind(old, c) else {
+                return None;
+            };
+            let Some(ColumnKind::Category { levels, .. }) = kind(new, c) else {
+                return None;
+            };
+            let now = levels
+                .iter()
+                .map(|l| {
+                    was.iter()
+                        .position(|w| w == l)
+                        .is_none_or(|i| allowed.get(i).copied().unwrap_or(true))
+                })
+                .collect();
+            Some((c.clone(), now, *missing))
+        })
+        .collect();
+    FilterSpec {
+        ranges,
+        categories,
+        search: spec.search.clone(),
     }
 }
 

@@ -9,17 +9,13 @@
 use std::sync::Arc;
 
 use eframe::egui::{self, RichText};
-use rustc_hash::FxHashMap;
 
 use super::background::{INLINE_ROWS, Task};
 use super::{AppCommand, AppState, AtlasApp};
-use crate::dataset::{ColumnKind, MISSING_CODE, Samples};
 use crate::render::colors::Legend;
-use crate::render::difference::{DiffParams, GROUP_A, GROUP_B, GROUP_NONE};
+use crate::render::difference::{DiffParams, GROUP_A, GROUP_B, row_groups};
+use crate::render::difference::{SplitColumn, split_columns};
 use crate::util::text::truncate_chars;
-
-/// A number column with more distinct values than this is not offered as a split column.
-pub const MAX_SPLIT_VALUES: usize = 64;
 
 /// What the map shows of the two groups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -59,28 +55,6 @@ impl Default for CompareInputs {
             sigma_px: DiffParams::default().sigma_px,
         }
     }
-}
-
-/// How rows match a value: a category code or a number's bits.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum ValueKey {
-    Code(u32),
-    Number(u32),
-}
-
-/// One value of a split column.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SplitValue {
-    pub label: String,
-    pub count: usize,
-    key: ValueKey,
-}
-
-/// A column the rows can be split by, with its values (in natural order).
-#[derive(Clone, Debug, PartialEq)]
-pub struct SplitColumn {
-    pub name: String,
-    pub values: Vec<SplitValue>,
 }
 
 /// (split column, A, B).
@@ -195,105 +169,6 @@ impl CompareState {
     /// Whether its background work is running (tests wait for it).
     pub fn busy(&self) -> bool {
         self.columns_task.busy() || self.groups_task.busy()
-    }
-}
-
-/// The columns `samples` can be split by: category columns (2 or more levels) and number
-/// columns with 2..=[`MAX_SPLIT_VALUES`] distinct values, each with its values in natural
-/// order and their counts.
-pub fn split_columns(samples: &Samples) -> Vec<SplitColumn> {
-    let mut out = Vec::new();
-    for c in &samples.columns {
-        let values = match &c.kind {
-            ColumnKind::Category { levels, counts, .. } => levels
-                .iter()
-                .zip(counts)
-                .enumerate()
-                .filter(|(_, (_, n))| **n > 0)
-                .map(|(i, (l, n))| SplitValue {
-                    label: l.clone(),
-                    count: *n,
-                    key: ValueKey::Code(i as u32),
-                })
-                .collect(),
-            ColumnKind::Numeric { values, .. } => {
-                let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
-                for v in values.iter().filter(|v| v.is_finite()) {
-                    // −0 and 0 are one value.
-                    *counts.entry((v + 0.0).to_bits()).or_default() += 1;
-                    if counts.len() > MAX_SPLIT_VALUES {
-                        break;
-                    }
-                }
-                if counts.len() > MAX_SPLIT_VALUES {
-                    continue;
-                }
-                let mut v: Vec<(u32, usize)> = counts.into_iter().collect();
-                v.sort_by(|a, b| f32::from_bits(a.0).total_cmp(&f32::from_bits(b.0)));
-                v.into_iter()
-                    .map(|(bits, n)| SplitValue {
-                        label: crate::render::image::format_number(f32::from_bits(bits)),
-                        count: n,
-                        key: ValueKey::Number(bits),
-                    })
-                    .collect()
-            }
-            ColumnKind::Text | ColumnKind::Other => continue,
-        };
-        let mut values: Vec<SplitValue> = values;
-        if values.len() < 2 {
-            continue;
-        }
-        if matches!(c.kind, ColumnKind::Category { .. }) {
-            values.sort_by(|a, b| crate::util::text::natural_cmp(&a.label, &b.label));
-        }
-        out.push(SplitColumn {
-            name: c.name.clone(),
-            values,
-        });
-    }
-    out
-}
-
-/// Each row's group for values `a` and `b` of `column`.
-fn row_groups(samples: &Samples, column: &SplitColumn, a: &SplitValue, b: &SplitValue) -> Vec<u8> {
-    let Some(info) = samples.columns.iter().find(|c| c.name == column.name) else {
-        return vec![GROUP_NONE; samples.len()];
-    };
-    let of = |key: ValueKey, k: ValueKey| key == k;
-    match &info.kind {
-        ColumnKind::Category { codes, .. } => codes
-            .iter()
-            .map(|&c| {
-                let k = ValueKey::Code(c);
-                if c == MISSING_CODE {
-                    GROUP_NONE
-                } else if of(a.key, k) {
-                    GROUP_A
-                } else if of(b.key, k) {
-                    GROUP_B
-                } else {
-                    GROUP_NONE
-                }
-            })
-            .collect(),
-        ColumnKind::Numeric { values, .. } => values
-            .iter()
-            .map(|v| {
-                if !v.is_finite() {
-                    return GROUP_NONE;
-                }
-                let k = ValueKey::Number((v + 0.0).to_bits());
-                if of(a.key, k) {
-                    GROUP_A
-                } else if of(b.key, k) {
-                    GROUP_B
-                } else {
-                    GROUP_NONE
-                }
-            })
-            .collect(),
-        _ => vec![GROUP_NONE; samples.len()],
     }
 }
 
@@ -533,56 +408,5 @@ fn body(ui: &mut egui::Ui, c: &CompareState, out: &mut Vec<AppCommand>) {
     }
     if inputs != c.inputs {
         out.push(AppCommand::SetCompare(inputs));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn split_columns_are_categories_and_numbers_with_few_values() {
-        let samples = crate::pipeline::load_samples(
-            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/sweep.jsonl")),
-            &crate::pipeline::LoadSpec::default(),
-            &crate::progress::NoProgress,
-            &crate::progress::CancelToken::new(),
-        )
-        .unwrap();
-        let cols = split_columns(&samples);
-        let temp = cols
-            .iter()
-            .find(|c| c.name == "temperature")
-            .expect("temperature");
-        let labels: Vec<&str> = temp.values.iter().map(|v| v.label.as_str()).collect();
-        assert!(
-            labels.contains(&"0.5") && labels.contains(&"1.5"),
-            "{labels:?}"
-        );
-        assert_eq!(
-            temp.values.iter().map(|v| v.count).sum::<usize>(),
-            samples.len()
-        );
-        // The score has too many values; the id is one per row.
-        assert!(cols.iter().all(|c| c.name != "score" && c.name != "id"));
-        let a = temp.values.iter().find(|v| v.label == "1.5").unwrap();
-        let b = temp.values.iter().find(|v| v.label == "0.5").unwrap();
-        let groups = row_groups(&samples, temp, a, b);
-        let ColumnKind::Numeric { values, .. } =
-            &samples.columns[samples.column_index("temperature").unwrap()].kind
-        else {
-            panic!("temperature is numeric");
-        };
-        for (g, v) in groups.iter().zip(values) {
-            let want = if *v == 1.5 {
-                GROUP_A
-            } else if *v == 0.5 {
-                GROUP_B
-            } else {
-                GROUP_NONE
-            };
-            assert_eq!(*g, want);
-        }
-        assert_eq!(groups.iter().filter(|&&g| g == GROUP_A).count(), a.count);
     }
 }

@@ -1,5 +1,6 @@
-//! Exports: the current view as a PNG (with its region labels and legend) and the selected rows as JSONL / CSV /
-//! Parquet. Both are written on a worker thread; the status bar shows where they went.
+//! Exports: the current view as a PNG (with its region labels and legend; the compare
+//! view's density difference with its colour bar when it shows one) and the selected rows as
+//! JSONL / CSV / Parquet. Both are written on a worker thread; the status bar shows where they went.
 
 use std::path::{Path, PathBuf};
 
@@ -75,20 +76,41 @@ impl AtlasApp {
             .filter(|_| s.view.region_labels)
             .cloned();
         let zoom = super::region_labels::zoom_from_fit(&s.view, s.map.bounds);
-        let caption = render::image::caption(&samples.path, samples.len(), p.color_by.as_deref());
+        let mut caption =
+            render::image::caption(&samples.path, samples.len(), p.color_by.as_deref());
+        // The compare view's density difference, as the map shows it (σ in pixels).
+        let difference = s.compare.difference();
+        if let Some(d) = &difference {
+            let (column, a, b) = &d.groups.key;
+            caption = format!(
+                "{} · {column}: A = {a} ({}) vs B = {b} ({})",
+                render::image::caption(&samples.path, samples.len(), None),
+                crate::util::format::thousands(d.groups.n_a),
+                crate::util::format::thousands(d.groups.n_b)
+            );
+        }
         Some(Box::new(move |path: &Path| {
             let pic = render::image::Picture {
                 coords: &coords,
                 colors: &colors,
                 classes: Some(&classes),
-                legend: &legend,
+                legend: difference.as_ref().map_or(&legend, |d| &d.legend),
                 caption: Some(caption),
                 view,
                 style,
                 scale: ppp,
                 labels: marks.as_ref().map(|r| (r.marks.as_slice(), zoom)),
             };
-            render::image::render(&pic)
+            let canvas = match &difference {
+                Some(d) => {
+                    let params = render::difference::DiffParams {
+                        sigma_px: d.params.sigma_px * ppp,
+                    };
+                    render::image::render_difference(&pic, &d.groups.of_row, &params)
+                }
+                None => render::image::render(&pic),
+            };
+            canvas
                 .and_then(|c| c.write_png(path))
                 .map(|_| format!("saved the map to {}", path.display()))
                 .map_err(|e| e.to_string())

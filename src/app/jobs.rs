@@ -1,6 +1,8 @@
 //! Background jobs: loading and mapping run on a worker thread and report back over a
 //! channel; each job carries a generation number and a cancel token, and a newer job
-//! cancels the older one. The UI thread only drains the channel.
+//! cancels the older one. The UI thread only drains the channel. A job opens a set (one
+//! file, or several read as one table), maps loaded samples again, or places a file onto
+//! the shown map ([`crate::pipeline::onto::map_onto_layout`], the app's `map --onto`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,10 +39,34 @@ pub enum JobMsg {
         message: String,
         cancelled: bool,
     },
-    /// The file dialog closed (with a path when one was chosen).
-    Picked(Option<PathBuf>),
+    /// The file dialog closed (with a path when one was chosen), and what it was for.
+    Picked(PickFor, Option<PathBuf>),
     /// A save dialog closed (with a path when one was chosen).
     SaveTo(SaveKind, Option<PathBuf>),
+}
+
+/// What a file chosen in the open dialog is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PickFor {
+    /// Open it (the shown set is closed).
+    Open,
+    /// Add it to the shown set (the union is loaded and mapped again).
+    Add,
+    /// Place its samples onto the shown map (REF's points stay where they are).
+    Place,
+}
+
+/// What the current job does with the shown set when its samples arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum JobPurpose {
+    /// A new set: nothing of the shown one stays.
+    #[default]
+    Open,
+    /// The shown set with another file: filters, colouring and the compare pair stay where
+    /// their columns do.
+    Add,
+    /// The shown set and new samples placed onto its map (as `Add`, and the view stays).
+    Place,
 }
 
 /// What a save dialog is for.
@@ -54,6 +80,9 @@ struct ChannelProgress {
     generation: u64,
     tx: Sender<(u64, JobMsg)>,
     ctx: egui::Context,
+    /// Send UMAP's intermediate layouts (not when placing onto a map: the shown map is
+    /// REF's until the placement is done).
+    snapshots: bool,
 }
 
 /// While a job runs, its progress and layout snapshots redraw the window at most this
@@ -73,7 +102,7 @@ impl Progress for ChannelProgress {
     }
 
     fn wants_layout_snapshots(&self) -> bool {
-        true
+        self.snapshots
     }
 
     fn layout_snapshot(&self, coords: &[[f32; 2]]) {
@@ -91,6 +120,9 @@ pub struct Jobs {
     pub generation: u64,
     cancel: Option<CancelToken>,
     pub running: bool,
+    /// What the newest job does with the shown set, and the files its set is read from.
+    pub purpose: JobPurpose,
+    pub files: Vec<PathBuf>,
 }
 
 impl Default for Jobs {
@@ -102,16 +134,52 @@ impl Default for Jobs {
             generation: 0,
             cancel: None,
             running: false,
+            purpose: JobPurpose::Open,
+            files: Vec::new(),
         }
     }
 }
 
 /// What a job starts from.
 pub enum JobInput {
-    /// Load a file, then map it.
-    File(PathBuf, LoadSpec),
+    /// Load files as one table (`dataset::load_many`), then map it.
+    Files(Vec<PathBuf>, LoadSpec),
     /// Map samples already loaded (new parameters).
     Loaded(Arc<Samples>),
+    /// Place a file's samples onto the shown map.
+    Onto(OntoInput),
+}
+
+/// The shown set as REF (its samples, finished layout and files) and the file to place.
+pub struct OntoInput {
+    pub reference: Arc<Samples>,
+    pub layout: Arc<Vec<[f32; 2]>>,
+    pub reference_files: Vec<PathBuf>,
+    pub new: PathBuf,
+    /// How REF was read; the new file's text comes from REF's text column.
+    pub spec: LoadSpec,
+}
+
+impl JobInput {
+    fn purpose(&self) -> JobPurpose {
+        match self {
+            JobInput::Files(..) | JobInput::Loaded(_) => JobPurpose::Open,
+            JobInput::Onto(_) => JobPurpose::Place,
+        }
+    }
+
+    /// The files of the set the job shows.
+    fn files(&self) -> Vec<PathBuf> {
+        match self {
+            JobInput::Files(files, _) => files.clone(),
+            JobInput::Loaded(s) => vec![s.path.clone()],
+            JobInput::Onto(o) => {
+                let mut f = o.reference_files.clone();
+                f.push(o.new.clone());
+                f
+            }
+        }
+    }
 }
 
 impl Jobs {
@@ -130,15 +198,32 @@ impl Jobs {
         params: MapParams,
         cache_cap: Option<u64>,
     ) -> u64 {
+        let purpose = input.purpose();
+        self.start_for(ctx, input, purpose, params, cache_cap)
+    }
+
+    /// [`Jobs::start`] with what the job's samples do to the shown set (adding a file is
+    /// loading files, but keeps the filters and colouring).
+    pub fn start_for(
+        &mut self,
+        ctx: &egui::Context,
+        input: JobInput,
+        purpose: JobPurpose,
+        params: MapParams,
+        cache_cap: Option<u64>,
+    ) -> u64 {
         self.cancel();
         self.generation += 1;
         self.running = true;
+        self.purpose = purpose;
+        self.files = input.files();
         let cancel = CancelToken::new();
         self.cancel = Some(cancel.clone());
         let progress = ChannelProgress {
             generation: self.generation,
             tx: self.tx.clone(),
             ctx: ctx.clone(),
+            snapshots: purpose != JobPurpose::Place,
         };
         let spawned = std::thread::Builder::new()
             .name("atlas-job".into())
@@ -168,12 +253,17 @@ impl Jobs {
             });
     }
 
-    /// Open the native file dialog.
-    pub fn pick_file(&self, ctx: &egui::Context) {
-        self.dialog(ctx, || {
+    /// Open the native file dialog, for `what`.
+    pub fn pick_file(&self, ctx: &egui::Context, what: PickFor) {
+        self.dialog(ctx, move || {
             JobMsg::Picked(
+                what,
                 rfd::FileDialog::new()
-                    .set_title("Open a sample set")
+                    .set_title(match what {
+                        PickFor::Open => "Open a sample set",
+                        PickFor::Add => "Add a file to the shown set",
+                        PickFor::Place => "Place a file's samples onto this map",
+                    })
                     .add_filter(
                         "Sample sets",
                         &[
@@ -211,7 +301,7 @@ impl Jobs {
         let mut out = Vec::new();
         while let Ok((generation, msg)) = self.rx.try_recv() {
             let current = generation == self.generation;
-            if matches!(msg, JobMsg::Picked(_) | JobMsg::SaveTo(..)) || current {
+            if matches!(msg, JobMsg::Picked(..) | JobMsg::SaveTo(..)) || current {
                 if current && matches!(msg, JobMsg::Finished { .. } | JobMsg::Failed { .. }) {
                     self.running = false;
                     self.cancel = None;
@@ -238,8 +328,9 @@ fn run_job(
     let cache = cache_cap.and_then(Cache::open_default);
     let samples = match input {
         JobInput::Loaded(s) => s,
-        JobInput::File(path, spec) => {
-            match crate::pipeline::load_inputs(&[path], &spec, cache.as_ref(), progress, cancel) {
+        JobInput::Onto(o) => return run_onto(o, &params, cache.as_ref(), progress, cancel),
+        JobInput::Files(files, spec) => {
+            match crate::pipeline::load_inputs(&files, &spec, cache.as_ref(), progress, cancel) {
                 Ok(s) => {
                     let s = Arc::new(s);
                     send(JobMsg::Loaded(s.clone()));
@@ -284,4 +375,108 @@ fn run_job(
             message: format!("{}: {e}", samples.path.display()),
         }),
     }
+}
+
+/// Place `o.new` onto the shown map: the new file read with REF's text column, REF's files
+/// and it read again as one table (the union of their columns and a `source` column, as
+/// adding a file does), the placement by [`crate::pipeline::map_onto_layout`] on REF's shown
+/// layout, then that table with an `ood` column (REF's rows keep their flags) and REF's
+/// coordinates, unchanged, followed by the new samples'.
+fn run_onto(
+    o: OntoInput,
+    params: &MapParams,
+    cache: Option<&Cache>,
+    progress: &ChannelProgress,
+    cancel: &CancelToken,
+) {
+    let send = |msg| {
+        let _ = progress.tx.send((progress.generation, msg));
+        progress.ctx.request_repaint();
+    };
+    match place(o, params, cache, progress, cancel) {
+        Ok((both, coords, onto, load_s)) => {
+            if let Some(c) = cache {
+                c.trim();
+            }
+            send(JobMsg::Loaded(Arc::new(both)));
+            send(JobMsg::Finished {
+                coords,
+                embedding_dims: onto.embedding_dims,
+                embedder: onto.embedder,
+                timings: onto.timings,
+                load_s,
+                warnings: onto.warnings,
+                from_cache: false,
+            });
+        }
+        Err((message, cancelled)) => send(JobMsg::Failed { message, cancelled }),
+    }
+}
+
+/// REF + NEW as one table with `ood`, their coordinates, the placement, and the seconds
+/// the files took to read.
+type Placed = (Samples, Vec<[f32; 2]>, crate::pipeline::OntoResult, f64);
+
+/// The work of [`run_onto`], or (the error, whether it was a cancel).
+fn place(
+    o: OntoInput,
+    params: &MapParams,
+    cache: Option<&Cache>,
+    progress: &ChannelProgress,
+    cancel: &CancelToken,
+) -> Result<Placed, (String, bool)> {
+    use crate::render::ood::{OOD_COLUMN, ood_rows};
+    use polars::prelude::{NamedFrom, Series};
+    let fail = |e: crate::pipeline::PipelineError| (e.to_string(), e.is_cancelled());
+    let t = Instant::now();
+    let mut spec = o.spec;
+    spec.options.text_column = Some(o.reference.text_column.clone());
+    let new =
+        crate::pipeline::load_inputs(std::slice::from_ref(&o.new), &spec, cache, progress, cancel)
+            .map_err(fail)?;
+    let mut inputs = o.reference_files;
+    inputs.push(o.new.clone());
+    let mut both =
+        crate::pipeline::load_inputs(&inputs, &spec, cache, progress, cancel).map_err(fail)?;
+    let load_s = t.elapsed().as_secs_f64();
+    let n_ref = o.reference.len();
+    if both.len() != n_ref + new.len() {
+        return Err((
+            format!(
+                "reading the shown set's files and {} together gave {} rows, apart {} + {}: has a file changed since it was opened?",
+                o.new.display(),
+                both.len(),
+                n_ref,
+                new.len()
+            ),
+            false,
+        ));
+    }
+    let onto = crate::pipeline::map_onto_layout(
+        &o.reference,
+        Some(o.layout.to_vec()),
+        &new,
+        params,
+        cache,
+        progress,
+        cancel,
+    )
+    .map_err(|e| {
+        let (m, c) = fail(e);
+        (
+            format!("{}: placing it onto the map: {m}", o.new.display()),
+            c,
+        )
+    })?;
+    // REF's rows keep the flags of an earlier placement.
+    let ood: Vec<bool> = ood_rows(&o.reference)
+        .unwrap_or_else(|| vec![false; n_ref])
+        .into_iter()
+        .chain(onto.placement.ood.iter().copied())
+        .collect();
+    both.set_column(Series::new(OOD_COLUMN.into(), ood))
+        .map_err(|e| (format!("{}: {e}", o.new.display()), false))?;
+    let mut coords = onto.reference.clone();
+    coords.extend_from_slice(&onto.placement.coords);
+    Ok((both, coords, onto, load_s))
 }

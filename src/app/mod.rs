@@ -145,8 +145,9 @@ impl AtlasApp {
                 .map(|f| f.path().to_path_buf())
                 .collect()
         });
-        if let Some(path) = dropped.into_iter().next() {
-            commands.push(AppCommand::Open(path));
+        if !dropped.is_empty() {
+            let shift = ctx.input(|i| i.modifiers.shift);
+            commands.push(AppCommand::Dropped(dropped, shift));
         }
         let s = &mut self.state;
         commands.extend(keys::shortcuts(&ctx, s));
@@ -190,7 +191,7 @@ impl AtlasApp {
                     }
                     job.progress = Some((stage, done, total));
                 }
-                JobMsg::Loaded(samples) => self.set_samples(ctx, samples),
+                JobMsg::Loaded(samples) => self.take_loaded(ctx, samples),
                 JobMsg::Layout(coords) => {
                     if !self.state.map.layout_done {
                         self.set_coords(coords);
@@ -226,9 +227,13 @@ impl AtlasApp {
                         message
                     });
                 }
-                JobMsg::Picked(path) => match path {
+                JobMsg::Picked(what, path) => match path {
                     // Only the dialog thread sends this; it is not a job result.
-                    Some(path) => self.pending.push(AppCommand::Open(path)),
+                    Some(path) => self.pending.push(match what {
+                        jobs::PickFor::Open => AppCommand::Open(path),
+                        jobs::PickFor::Add => AppCommand::AddFiles(vec![path]),
+                        jobs::PickFor::Place => AppCommand::PlaceOnto(path),
+                    }),
                     None => {
                         self.state.job.error = Some(
                             "No file chosen. If no dialog appeared, this desktop has no file chooser \

@@ -49,7 +49,11 @@ pub struct RunConfig {
 /// The file being loaded or shown, and what has been computed for it.
 #[derive(Default)]
 pub struct LoadedMap {
+    /// The first of `files` (the key its view settings are remembered under).
     pub path: Option<PathBuf>,
+    /// The files the shown set was read from, as one table (`dataset::load_many`: the union
+    /// of their columns, a `source` column naming each file when there are several).
+    pub files: Vec<PathBuf>,
     pub samples: Option<Arc<Samples>>,
     /// The current layout (intermediate while UMAP runs).
     pub coords: Option<Arc<Vec<[f32; 2]>>>,
@@ -76,6 +80,25 @@ pub struct LoadedMap {
     pub embedding_dims: Option<usize>,
     /// The embedder of the shown map (with what the embedding cache did).
     pub embedder: Option<String>,
+}
+
+impl LoadedMap {
+    /// How the top bar names the shown set: its file, or "N files: a, b, …".
+    pub fn files_label(&self) -> Option<String> {
+        let name = |p: &PathBuf| {
+            p.file_name()
+                .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into())
+        };
+        match self.files.as_slice() {
+            [] => self.path.as_ref().map(|p| p.display().to_string()),
+            [one] => Some(one.display().to_string()),
+            many => {
+                let names: Vec<String> = many.iter().take(3).map(name).collect();
+                let more = if many.len() > 3 { ", …" } else { "" };
+                Some(format!("{} files: {}{more}", many.len(), names.join(", ")))
+            }
+        }
+    }
 }
 
 /// Colours and legend of the current colouring (computed together, off the UI thread for
@@ -198,6 +221,7 @@ impl AppState {
 
     /// A new file (being opened, or its samples arrived): nothing of the previous one stays
     /// in the map or the focus, and its error is gone. The one place that clears them.
+    /// The set is `path` alone until the caller says otherwise ([`LoadedMap::files`]).
     pub fn reset_for_file(&mut self, path: PathBuf) {
         if let Some(cancel) = self.map.regions_cancel.take() {
             cancel.cancel();
@@ -205,6 +229,7 @@ impl AppState {
         self.overlays.regions.reset();
         self.compare.reset();
         self.map = LoadedMap {
+            files: vec![path.clone()],
             path: Some(path),
             ..LoadedMap::default()
         };

@@ -252,6 +252,14 @@ pub struct MapCommand {
     #[arg(long)]
     pub density: bool,
 
+    /// Draw the PNG as the density difference of two values of a column instead of the
+    /// points, as the app's compare view does: COL=A,B (e.g. `temperature=1.5,0.5`, or with
+    /// several inputs `source=new.jsonl,old.jsonl`). Red where A's share of the points is
+    /// larger, blue where B's, with its colour bar.
+    #[arg(long, value_name = "COL=A,B", requires = "png", conflicts_with_all = ["density", "color_by"],
+          value_parser = parse_compare)]
+    pub compare: Option<CompareArg>,
+
     /// Place FILE's samples onto the map of REF without moving REF's points: REF is a sample
     /// set (mapped now, or its map read from the cache) or a map file written by `map` (its
     /// x/y columns are the layout). The output holds REF's rows (coordinates unchanged),
@@ -261,6 +269,27 @@ pub struct MapCommand {
 
     #[command(flatten)]
     pub map: MapArgs,
+}
+
+/// `--compare COL=A,B`: the column and the values as written (a value may hold a comma: the
+/// split that names two of the column's values is found once the data is read).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompareArg {
+    pub column: String,
+    pub values: String,
+}
+
+fn parse_compare(s: &str) -> Result<CompareArg, String> {
+    let usage = || format!("'{s}': expected COL=A,B, e.g. temperature=1.5,0.5");
+    let (column, values) = s.split_once('=').ok_or_else(usage)?;
+    let column = column.trim();
+    if column.is_empty() || !values.contains(',') {
+        return Err(usage());
+    }
+    Ok(CompareArg {
+        column: column.to_string(),
+        values: values.to_string(),
+    })
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {

@@ -36,6 +36,9 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
     let samples = load(&cmd.files, &cmd.map, &progress, &cancel)?;
     let load_s = t.elapsed().as_secs_f64();
     progress.suspend(|| announce_load(&samples));
+    if let Some(arg) = &cmd.compare {
+        png::compare_pair(&samples, arg)?;
+    }
 
     let result = compute_map(&samples, &params, cache.as_ref(), &progress, &cancel)
         .map_err(|e| hints::about_file(e, &samples.path, "computing the map"))?;
@@ -240,6 +243,7 @@ pub(super) fn write_outputs(
         let look = png::Look {
             color_by: cmd.color_by.as_deref(),
             density: cmd.density,
+            compare: cmd.compare.as_ref(),
             size: cmd.png_size,
             labels: Some(&marks),
         };

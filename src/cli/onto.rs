@@ -60,6 +60,14 @@ pub(super) fn run_onto(cmd: &MapCommand, reference: &Path) -> anyhow::Result<Exi
     let mut both = load_without_old_metrics(&inputs, &args, &progress, &cancel)?;
     both.warnings.retain(|w| !about_map_columns(w));
     let load_s = t.elapsed().as_secs_f64();
+    // Checked before the work (the `ood` column is only there once the samples are placed).
+    if let Some(arg) = cmd
+        .compare
+        .as_ref()
+        .filter(|a| a.column != crate::render::ood::OOD_COLUMN)
+    {
+        super::png::compare_pair(&both, arg)?;
+    }
     if both.len() != ref_samples.len() + new_samples.len() {
         anyhow::bail!(
             "reading {} and the new inputs together gave {} rows, apart {} + {}",
@@ -185,6 +193,7 @@ fn announce_placement(onto: &crate::pipeline::OntoResult, n_ref: usize, n_new: u
         ReferenceLayout::Columns(x, y) => {
             eprintln!("reference layout: its columns '{x}', '{y}' ({n_ref} points, unchanged)")
         }
+        ReferenceLayout::Given => eprintln!("reference layout: given ({n_ref} points, unchanged)"),
         ReferenceLayout::Mapped => eprintln!(
             "reference layout: its map (layout {}, {n_ref} points, unchanged)",
             match onto.cache.layout {

@@ -27,7 +27,7 @@ use crate::progress::{CancelToken, Progress};
 use crate::projection::{ProjectionError, UmapParams};
 
 pub use map::{compute_map, embed_samples};
-pub use onto::{OntoResult, ReferenceLayout, map_onto};
+pub use onto::{OntoResult, ReferenceLayout, map_onto, map_onto_layout};
 pub use regions::{LABEL_TERMS, MapRegions, RegionSummary, compute_regions};
 pub use source::VectorSource;
 pub use table_cache::TABLE_CACHE_MIN_BYTES;

@@ -23,6 +23,8 @@ pub enum ReferenceLayout {
     Columns(String, String),
     /// The map `map` made of the reference (from the cache, or computed now).
     Mapped,
+    /// The layout the caller gave (the app's shown map).
+    Given,
 }
 
 /// The reference map and where the new samples went on it.
@@ -51,7 +53,31 @@ pub fn map_onto(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<OntoResult, PipelineError> {
+    map_onto_layout(reference, None, new, params, cache, progress, cancel)
+}
+
+/// [`map_onto`] onto `layout` (one point per reference row) when given, in place of the
+/// reference's map-file columns or its map: the app places new samples onto the map it
+/// shows, which stays bit for bit.
+pub fn map_onto_layout(
+    reference: &Samples,
+    layout: Option<Vec<[f32; 2]>>,
+    new: &Samples,
+    params: &MapParams,
+    cache: Option<&Cache>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<OntoResult, PipelineError> {
     params.validate()?;
+    if let Some(l) = &layout
+        && l.len() != reference.len()
+    {
+        return Err(onto_error(&format!(
+            "the reference layout has {} points for {} rows",
+            l.len(),
+            reference.len()
+        )));
+    }
     if params.xy.is_some() {
         return Err(onto_error(
             "--xy and --onto do not go together: a given layout has no vectors to place new samples by",
@@ -62,10 +88,12 @@ pub fn map_onto(
             "--vectors FILE.npy holds one set's vectors; with --onto use an embedder or --vectors-column (present in both inputs)",
         ));
     }
-    let given = map_file_layout(reference).transpose()?;
-    let layout_from = match &given {
-        Some((_, (x, y))) => ReferenceLayout::Columns(x.clone(), y.clone()),
-        None => ReferenceLayout::Mapped,
+    let (given, layout_from) = match layout {
+        Some(l) => (Some(l), ReferenceLayout::Given),
+        None => match map_file_layout(reference).transpose()? {
+            Some((c, (x, y))) => (Some(c), ReferenceLayout::Columns(x, y)),
+            None => (None, ReferenceLayout::Mapped),
+        },
     };
     let mut warnings = Vec::new();
 
@@ -93,7 +121,7 @@ pub fn map_onto(
         params,
         &ref_e,
         embeddings_use,
-        given.map(|(c, _)| c),
+        given,
         cache,
         progress,
         cancel,

@@ -11,10 +11,16 @@
 //!
 //! The cells are row-aligned bands, smoothed on rayon's threads when `parallel`; the result
 //! does not depend on the thread count.
+//!
+//! The groups come from a split column (a category, or a number with few values) and two of
+//! its values ([`split_columns`], [`pair`]): the app's compare view and `map --compare` share
+//! them.
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use super::{Rgba, Viewport, blend, colors};
+use crate::dataset::{ColumnKind, MISSING_CODE, Samples};
 
 /// Group of a row: in neither group, in A, in B.
 pub const GROUP_NONE: u8 = 0;
@@ -326,6 +332,218 @@ pub fn colorize(
     image
 }
 
+// The groups: a split column (a category, or a number with few values) and two of its values.
+
+/// A number column with more distinct values than this is not offered as a split column.
+pub const MAX_SPLIT_VALUES: usize = 64;
+
+/// How rows match a value: a category code or a number's bits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum ValueKey {
+    Code(u32),
+    Number(u32),
+}
+
+/// One value of a split column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SplitValue {
+    pub label: String,
+    pub count: usize,
+    key: ValueKey,
+}
+
+/// A column the rows can be split by, with its values (in natural order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SplitColumn {
+    pub name: String,
+    pub values: Vec<SplitValue>,
+}
+
+/// The columns `samples` can be split by: category columns (2 or more levels) and number
+/// columns with 2..=[`MAX_SPLIT_VALUES`] distinct values, each with its values in natural
+/// order and their counts.
+pub fn split_columns(samples: &Samples) -> Vec<SplitColumn> {
+    let mut out = Vec::new();
+    for c in &samples.columns {
+        let values = match &c.kind {
+            ColumnKind::Category { levels, counts, .. } => levels
+                .iter()
+                .zip(counts)
+                .enumerate()
+                .filter(|(_, (_, n))| **n > 0)
+                .map(|(i, (l, n))| SplitValue {
+                    label: l.clone(),
+                    count: *n,
+                    key: ValueKey::Code(i as u32),
+                })
+                .collect(),
+            ColumnKind::Numeric { values, .. } => {
+                let mut counts: FxHashMap<u32, usize> = FxHashMap::default();
+                for v in values.iter().filter(|v| v.is_finite()) {
+                    // −0 and 0 are one value.
+                    *counts.entry((v + 0.0).to_bits()).or_default() += 1;
+                    if counts.len() > MAX_SPLIT_VALUES {
+                        break;
+                    }
+                }
+                if counts.len() > MAX_SPLIT_VALUES {
+                    continue;
+                }
+                let mut v: Vec<(u32, usize)> = counts.into_iter().collect();
+                v.sort_by(|a, b| f32::from_bits(a.0).total_cmp(&f32::from_bits(b.0)));
+                v.into_iter()
+                    .map(|(bits, n)| SplitValue {
+                        label: super::image::format_number(f32::from_bits(bits)),
+                        count: n,
+                        key: ValueKey::Number(bits),
+                    })
+                    .collect()
+            }
+            ColumnKind::Text | ColumnKind::Other => continue,
+        };
+        let mut values: Vec<SplitValue> = values;
+        if values.len() < 2 {
+            continue;
+        }
+        if matches!(c.kind, ColumnKind::Category { .. }) {
+            values.sort_by(|a, b| crate::util::text::natural_cmp(&a.label, &b.label));
+        }
+        out.push(SplitColumn {
+            name: c.name.clone(),
+            values,
+        });
+    }
+    out
+}
+
+/// Each row's group for values `a` and `b` of `column`.
+pub fn row_groups(
+    samples: &Samples,
+    column: &SplitColumn,
+    a: &SplitValue,
+    b: &SplitValue,
+) -> Vec<u8> {
+    let Some(info) = samples.columns.iter().find(|c| c.name == column.name) else {
+        return vec![GROUP_NONE; samples.len()];
+    };
+    let of = |key: ValueKey, k: ValueKey| key == k;
+    match &info.kind {
+        ColumnKind::Category { codes, .. } => codes
+            .iter()
+            .map(|&c| {
+                let k = ValueKey::Code(c);
+                if c == MISSING_CODE {
+                    GROUP_NONE
+                } else if of(a.key, k) {
+                    GROUP_A
+                } else if of(b.key, k) {
+                    GROUP_B
+                } else {
+                    GROUP_NONE
+                }
+            })
+            .collect(),
+        ColumnKind::Numeric { values, .. } => values
+            .iter()
+            .map(|v| {
+                if !v.is_finite() {
+                    return GROUP_NONE;
+                }
+                let k = ValueKey::Number((v + 0.0).to_bits());
+                if of(a.key, k) {
+                    GROUP_A
+                } else if of(b.key, k) {
+                    GROUP_B
+                } else {
+                    GROUP_NONE
+                }
+            })
+            .collect(),
+        _ => vec![GROUP_NONE; samples.len()],
+    }
+}
+
+impl SplitColumn {
+    /// The value `text` names: its label, or for a number column the same number however it
+    /// is written (`0.50` is `0.5`).
+    pub fn find(&self, text: &str) -> Option<&SplitValue> {
+        let text = text.trim();
+        self.values.iter().find(|v| v.label == text).or_else(|| {
+            let n: f32 = text.parse().ok()?;
+            let bits = (n + 0.0).to_bits();
+            self.values.iter().find(|v| v.key == ValueKey::Number(bits))
+        })
+    }
+}
+
+/// Why two values of a column cannot be compared.
+#[derive(Debug, thiserror::Error)]
+pub enum SplitError {
+    #[error("no column '{column}' with 2 to {MAX_SPLIT_VALUES} values to compare by (choose from: {})", .choices.join(", "))]
+    Column {
+        column: String,
+        choices: Vec<String>,
+    },
+    #[error("column '{column}' has no value '{value}' (its values: {})", .values.join(", "))]
+    Value {
+        column: String,
+        value: String,
+        values: Vec<String>,
+    },
+    #[error("A and B are both '{0}': compare two different values")]
+    Same(String),
+}
+
+/// Two values of a split column and each row's group.
+#[derive(Clone, Debug)]
+pub struct Pair {
+    pub column: String,
+    /// The values' labels (as the legend shows them).
+    pub a: String,
+    pub b: String,
+    /// [`GROUP_A`], [`GROUP_B`] or [`GROUP_NONE`] per row.
+    pub of_row: Vec<u8>,
+    pub n_a: usize,
+    pub n_b: usize,
+}
+
+/// The rows of values `a` and `b` of `column` (see [`SplitColumn::find`]), or which of the
+/// three is not there.
+pub fn pair(samples: &Samples, column: &str, a: &str, b: &str) -> Result<Pair, SplitError> {
+    let columns = split_columns(samples);
+    let Some(split) = columns.iter().find(|c| c.name == column) else {
+        return Err(SplitError::Column {
+            column: column.to_string(),
+            choices: columns.iter().map(|c| c.name.clone()).collect(),
+        });
+    };
+    let find = |value: &str| {
+        split.find(value).ok_or_else(|| SplitError::Value {
+            column: column.to_string(),
+            value: value.trim().to_string(),
+            values: split
+                .values
+                .iter()
+                .take(20)
+                .map(|v| v.label.clone())
+                .collect(),
+        })
+    };
+    let (va, vb) = (find(a)?, find(b)?);
+    if va.key == vb.key {
+        return Err(SplitError::Same(va.label.clone()));
+    }
+    let of_row = row_groups(samples, split, va, vb);
+    Ok(Pair {
+        column: column.to_string(),
+        a: va.label.clone(),
+        b: vb.label.clone(),
+        n_a: of_row.iter().filter(|&&g| g == GROUP_A).count(),
+        n_b: of_row.iter().filter(|&&g| g == GROUP_B).count(),
+        of_row,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,5 +696,100 @@ mod tests {
         let many = render(&coords, &groups, &v, &p, BG, true);
         assert!(one == many);
         assert!(render(&coords, &groups, &view(0, 5), &p, BG, true).is_empty());
+    }
+
+    #[test]
+    fn split_columns_are_categories_and_numbers_with_few_values() {
+        let samples = crate::pipeline::load_samples(
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/sweep.jsonl")),
+            &crate::pipeline::LoadSpec::default(),
+            &crate::progress::NoProgress,
+            &crate::progress::CancelToken::new(),
+        )
+        .unwrap();
+        let cols = split_columns(&samples);
+        let temp = cols
+            .iter()
+            .find(|c| c.name == "temperature")
+            .expect("temperature");
+        let labels: Vec<&str> = temp.values.iter().map(|v| v.label.as_str()).collect();
+        assert!(
+            labels.contains(&"0.5") && labels.contains(&"1.5"),
+            "{labels:?}"
+        );
+        assert_eq!(
+            temp.values.iter().map(|v| v.count).sum::<usize>(),
+            samples.len()
+        );
+        // The score has too many values; the id is one per row.
+        assert!(cols.iter().all(|c| c.name != "score" && c.name != "id"));
+        let a = temp.values.iter().find(|v| v.label == "1.5").unwrap();
+        let b = temp.values.iter().find(|v| v.label == "0.5").unwrap();
+        let groups = row_groups(&samples, temp, a, b);
+        let ColumnKind::Numeric { values, .. } =
+            &samples.columns[samples.column_index("temperature").unwrap()].kind
+        else {
+            panic!("temperature is numeric");
+        };
+        for (g, v) in groups.iter().zip(values) {
+            let want = if *v == 1.5 {
+                GROUP_A
+            } else if *v == 0.5 {
+                GROUP_B
+            } else {
+                GROUP_NONE
+            };
+            assert_eq!(*g, want);
+        }
+        assert_eq!(groups.iter().filter(|&&g| g == GROUP_A).count(), a.count);
+    }
+
+    #[test]
+    fn a_pair_is_found_by_label_or_number_and_misses_are_named() {
+        let samples = crate::pipeline::load_samples(
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/sweep.jsonl")),
+            &crate::pipeline::LoadSpec::default(),
+            &crate::progress::NoProgress,
+            &crate::progress::CancelToken::new(),
+        )
+        .unwrap();
+        // The temperatures straight from the table, not through the column description.
+        let temps: Vec<Option<f64>> = samples
+            .frame
+            .column("temperature")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .collect();
+        let p = pair(&samples, "temperature", "1.50", " 0.5").unwrap();
+        assert_eq!((p.a.as_str(), p.b.as_str()), ("1.5", "0.5"));
+        for (g, t) in p.of_row.iter().zip(&temps) {
+            let want = match t {
+                Some(t) if *t == 1.5 => GROUP_A,
+                Some(t) if *t == 0.5 => GROUP_B,
+                _ => GROUP_NONE,
+            };
+            assert_eq!(*g, want);
+        }
+        let n = |v: f64| temps.iter().filter(|t| **t == Some(v)).count();
+        assert_eq!((p.n_a, p.n_b), (n(1.5), n(0.5)));
+        // A category by its label.
+        let m = pair(&samples, "model", "tiny-1b", "chat-8b").unwrap();
+        assert!(m.n_a > 0 && m.n_b > 0 && m.n_a + m.n_b < samples.len());
+        let e = pair(&samples, "nope", "a", "b").unwrap_err().to_string();
+        assert!(e.starts_with("no column 'nope' with 2 to 64 values"), "{e}");
+        assert!(e.contains("temperature"), "{e}");
+        let e = pair(&samples, "model", "tiny-1b", "huge")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("column 'model' has no value 'huge' (its values: "),
+            "{e}"
+        );
+        let e = pair(&samples, "temperature", "0.5", "0.50")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "A and B are both '0.5': compare two different values");
     }
 }

@@ -4,6 +4,7 @@ mod architecture;
 mod cli;
 mod cli_faults;
 mod compare;
+mod compare_png;
 mod embedders;
 mod fuzz_corpus;
 mod load;

@@ -1415,3 +1415,260 @@ fn a_legend_with_30_categories_folds_to_the_12_largest_and_unfolds() {
     assert!(h.query_by_label("t29").is_none());
     h.get_by_label("+ 18 more");
 }
+
+/// The chat set's first 10 lines, chat-70b's answers relabelled chat-1b (a model the set
+/// does not have), as `name` in `dir`.
+fn more_chat(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(sample("chat.jsonl")).unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .take(10)
+        .map(|l| l.replace("\"chat-70b\"", "\"chat-1b\""))
+        .collect();
+    let path = dir.join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    path
+}
+
+/// A file dropped on the window.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+/// Step until the running job ends (without an error).
+fn wait_for_job(h: &mut Harness<'_, AtlasApp>) {
+    let start = Instant::now();
+    while h.state().state.job.running() {
+        assert!(start.elapsed() < Duration::from_secs(60), "the job ends");
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.run_steps(3);
+    let s = &h.state().state;
+    assert!(s.job.error.is_none(), "{:?}", s.job.error);
+    assert!(s.map.layout_done);
+}
+
+/// A category column's (level, count) pairs.
+fn level_counts(samples: &sample_atlas::dataset::Samples, column: &str) -> Vec<(String, usize)> {
+    let i = samples.column_index(column).expect("the column");
+    let sample_atlas::dataset::ColumnKind::Category { levels, codes, .. } =
+        &samples.columns[i].kind
+    else {
+        panic!("{column} is a category")
+    };
+    let mut out: Vec<(String, usize)> = levels
+        .iter()
+        .enumerate()
+        .map(|(k, l)| (l.clone(), codes.iter().filter(|&&c| c == k as u32).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn adding_a_file_maps_the_union_and_keeps_the_filters_and_colouring() {
+    let dir = tempfile::tempdir().unwrap();
+    let more = more_chat(dir.path(), "more.jsonl");
+    let mut app = app_with_map();
+    app.state.config.params.umap.n_epochs = Some(50);
+    let mut h = harness(app);
+    // Colour by model, and filter chat-70b out.
+    h.get_by_label("colour by").click();
+    h.run_steps(2);
+    h.get_by_label("model").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "chat-70b  (20)")
+        .click();
+    h.run_steps(3);
+    h.get_by_label_contains("20 of 40 pass");
+    // "Add file…" is there (its dialog is native); drop the file with Shift held instead.
+    h.get_by_label("Add file…");
+    h.event(egui::Event::ModifiersChanged(egui::Modifiers::SHIFT));
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(more.clone())));
+    h.step();
+    h.event(egui::Event::ModifiersChanged(egui::Modifiers::NONE));
+    assert!(h.state().state.job.running());
+    // The shown set stays until the new table is read.
+    assert_eq!(h.state().state.map.samples.as_ref().unwrap().len(), 40);
+    wait_for_job(&mut h);
+
+    let app = h.state();
+    let samples = app.state.map.samples.clone().unwrap();
+    assert_eq!(samples.len(), 50);
+    assert_eq!(app.state.map.coords.as_ref().unwrap().len(), 50);
+    assert_eq!(app.state.map.files, vec![sample("chat.jsonl"), more]);
+    assert_eq!(
+        level_counts(&samples, "source"),
+        [
+            ("chat.jsonl".to_string(), 40),
+            ("more.jsonl".to_string(), 10)
+        ]
+    );
+    assert_eq!(app.state.paint.color_by.as_deref(), Some("model"));
+    // The filter kept chat-70b out by name: the new model (chat-1b) passes.
+    let i = samples.column_index("model").unwrap();
+    let sample_atlas::dataset::ColumnKind::Category { levels, codes, .. } =
+        &samples.columns[i].kind
+    else {
+        panic!("model is a category")
+    };
+    for (r, &c) in codes.iter().enumerate() {
+        let want = if levels[c as usize] == "chat-70b" {
+            sample_atlas::render::PointClass::Faded
+        } else {
+            sample_atlas::render::PointClass::Normal
+        };
+        assert_eq!(app.state.paint.classes[r], want, "row {r}");
+    }
+    h.get_by_label_contains("30 of 50 pass");
+    h.get_by_label("2 files");
+    h.get_by_label_contains("2 files: chat.jsonl, more.jsonl");
+}
+
+#[test]
+fn placing_a_file_onto_the_map_keeps_its_points_and_flags_ood() {
+    let dir = tempfile::tempdir().unwrap();
+    let more = more_chat(dir.path(), "new.jsonl");
+    let app = app_with_map();
+    let before: Vec<[u32; 2]> = app
+        .state
+        .map
+        .coords
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|c| [c[0].to_bits(), c[1].to_bits()])
+        .collect();
+    let mut h = harness(app);
+    h.get_by_label("Place file onto this map…");
+    let ctx = h.ctx.clone();
+    h.state_mut().apply(&ctx, AppCommand::PlaceOnto(more));
+    assert!(h.state().state.job.running());
+    wait_for_job(&mut h);
+
+    let app = h.state();
+    let samples = app.state.map.samples.clone().unwrap();
+    let coords = app.state.map.coords.clone().unwrap();
+    assert_eq!((samples.len(), coords.len()), (50, 50));
+    let reference: Vec<[u32; 2]> = coords[..40]
+        .iter()
+        .map(|c| [c[0].to_bits(), c[1].to_bits()])
+        .collect();
+    assert_eq!(reference, before, "REF's points did not move");
+    assert!(
+        coords[40..]
+            .iter()
+            .all(|c| c[0].is_finite() && c[1].is_finite())
+    );
+    let ood = samples.frame.column("ood").expect("an ood column");
+    let ood: Vec<Option<bool>> = ood.bool().expect("true/false").iter().collect();
+    assert_eq!(ood.len(), 50);
+    assert!(
+        ood[..40].iter().all(|o| *o == Some(false)),
+        "REF is not ood"
+    );
+    assert!(ood[40..].iter().all(|o| o.is_some()));
+    assert_eq!(
+        level_counts(&samples, "source"),
+        [
+            ("chat.jsonl".to_string(), 40),
+            ("new.jsonl".to_string(), 10)
+        ]
+    );
+    assert!(
+        app.state
+            .job
+            .notice
+            .as_deref()
+            .unwrap()
+            .starts_with("placed 10 samples of"),
+        "{:?}",
+        app.state.job.notice
+    );
+    // Placing again while the map is shown works from the new set (REF = all 50).
+    assert_eq!(app.state.map.files.len(), 2);
+}
+
+#[test]
+fn save_png_in_the_compare_view_saves_the_difference() {
+    use sample_atlas::app::CompareInputs;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(sweep_blobs_app());
+    let ctx = egui::Context::default();
+    let save = |h: &mut Harness<'_, AtlasApp>, name: &str| {
+        let path = dir.path().join(name);
+        h.state_mut().apply(&ctx, AppCommand::SavePng(path.clone()));
+        h.state_mut().wait_for_map_work(&ctx);
+        let s = &h.state().state;
+        assert!(s.job.error.is_none(), "{:?}", s.job.error);
+        crate::compare_png::read_png(&path)
+    };
+    // The points (coloured by score: viridis, never red).
+    let (w, hgt, plain) = save(&mut h, "points.png");
+    assert_eq!(crate::compare_png::red_and_blue(w, hgt, &plain).0, 0);
+    // Compare temperature 1.5 (A) with 0.5 (B): the blobs are wider at 1.5.
+    let mut inputs = CompareInputs {
+        on: true,
+        ..CompareInputs::default()
+    };
+    for step in 0..3 {
+        match step {
+            1 => inputs.column = Some("temperature".into()),
+            2 => (inputs.a, inputs.b) = (Some("1.5".into()), Some("0.5".into())),
+            _ => {}
+        }
+        h.state_mut()
+            .apply(&ctx, AppCommand::SetCompare(inputs.clone()));
+        wait_for_compare(&mut h);
+    }
+    let key = h.state().state.compare.current().map(|g| g.key.clone());
+    assert_eq!(
+        key,
+        Some(("temperature".into(), "1.5".into(), "0.5".into()))
+    );
+    let (w2, h2, diff) = save(&mut h, "difference.png");
+    assert_eq!((w2, h2), (w, hgt), "the same view");
+    let (red, blue) = crate::compare_png::red_and_blue(w2, h2, &diff);
+    assert!(red > 200 && blue > 200, "red {red}, blue {blue}");
+}
+
+#[test]
+fn a_placement_can_be_cancelled_and_the_map_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("again.jsonl");
+    std::fs::copy(sample("sweep.jsonl"), &copy).unwrap();
+    let mut h = harness(sweep_app());
+    let before = h.state().state.map.coords.clone().unwrap();
+    let ctx = h.ctx.clone();
+    h.state_mut().apply(&ctx, AppCommand::PlaceOnto(copy));
+    h.run_steps(1);
+    assert!(h.state().state.job.running());
+    // Cancel it while it runs.
+    h.get_by_label("Cancel").click();
+    let start = Instant::now();
+    while h.state().state.job.running() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the job stops");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(2);
+    let s = &h.state().state;
+    assert_eq!(s.job.error.as_deref(), Some("cancelled"));
+    assert_eq!(s.map.samples.as_ref().unwrap().len(), 2304);
+    assert_eq!(s.map.files, vec![sample("sweep.jsonl")]);
+    assert!(Arc::ptr_eq(s.map.coords.as_ref().unwrap(), &before));
+    assert!(s.map.layout_done);
+}
