@@ -12,7 +12,7 @@ use super::progress::CliProgress;
 use super::report::{self, Seconds};
 use super::{hints, png};
 use crate::analysis::regions::{Level, RegionParams};
-use crate::cache::Cache;
+use crate::cache::{Cache, CacheUse};
 use crate::dataset::{self, Samples};
 use crate::pipeline::{
     MapParams, MapRegions, MapResult, VectorSource, compute_map, compute_regions,
@@ -33,7 +33,7 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
     let cancel = CancelToken::new();
 
     let t = Instant::now();
-    let samples = load(&cmd.files, &cmd.map, &progress, &cancel)?;
+    let (samples, table) = load_reporting(&cmd.files, &cmd.map, &progress, &cancel)?;
     let load_s = t.elapsed().as_secs_f64();
     progress.suspend(|| announce_load(&samples));
     if let Some(arg) = &cmd.compare {
@@ -50,6 +50,7 @@ pub(super) fn run_map(cmd: &MapCommand) -> anyhow::Result<ExitCode> {
         result: &result,
         params: &params,
         cache: cache.as_ref(),
+        table,
         start,
         load_s,
     };
@@ -75,6 +76,7 @@ pub(super) struct Finished<'a> {
     pub result: &'a MapResult,
     pub params: &'a MapParams,
     pub cache: Option<&'a Cache>,
+    pub table: CacheUse,
     pub start: Instant,
     pub load_s: f64,
 }
@@ -96,6 +98,7 @@ pub(super) fn finish_map(
         result,
         params,
         cache,
+        table,
         start,
         load_s,
     } = run;
@@ -143,6 +146,7 @@ pub(super) fn finish_map(
             samples,
             result,
             params,
+            table,
             cache_dir: cache.map(|c| c.dir()),
             cache_trim,
             regions: &regions,
@@ -160,11 +164,22 @@ pub(super) fn load(
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> anyhow::Result<Samples> {
+    load_reporting(files, args, progress, cancel).map(|(samples, _)| samples)
+}
+
+/// [`load`], saying whether the table came from the cache.
+pub(super) fn load_reporting(
+    files: &[PathBuf],
+    args: &MapArgs,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> anyhow::Result<(Samples, CacheUse)> {
     let cache = super::cache::open_cache(args, false)?;
-    crate::pipeline::load_inputs(
+    crate::pipeline::load_inputs_with(
         files,
         &args.load_options()?,
         cache.as_ref(),
+        crate::pipeline::TABLE_CACHE_MIN_BYTES,
         progress,
         cancel,
     )

@@ -11,7 +11,7 @@ use polars::prelude::{NamedFrom, Series};
 use super::args::MapCommand;
 use super::cache::open_cache;
 use super::hints;
-use super::map::{Finished, announce_load, check_writable, finish_map, load};
+use super::map::{Finished, announce_load, check_writable, finish_map, load, load_reporting};
 use super::progress::CliProgress;
 use super::report::Seconds;
 use crate::dataset::Samples;
@@ -40,7 +40,8 @@ pub(super) fn run_onto(cmd: &MapCommand, reference: &Path) -> anyhow::Result<Exi
     let cancel = CancelToken::new();
 
     let t = Instant::now();
-    let mut ref_samples = load(&[reference.to_path_buf()], &cmd.map, &progress, &cancel)?;
+    let (mut ref_samples, table) =
+        load_reporting(&[reference.to_path_buf()], &cmd.map, &progress, &cancel)?;
     // A map file's own region columns are dropped below: their gaps (unclustered rows) are
     // not the new map's problems.
     let about_map_columns = |w: &String| {
@@ -123,6 +124,7 @@ pub(super) fn run_onto(cmd: &MapCommand, reference: &Path) -> anyhow::Result<Exi
         result: &result,
         params: &params,
         cache: cache.as_ref(),
+        table,
         start,
         load_s,
     };

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::args::MapCommand;
-use crate::cache::TrimReport;
+use crate::cache::{CacheUse, TrimReport};
 use crate::dataset::{self, Samples};
 use crate::embedding::store::TextCacheReport;
 use crate::neighbors::KnnMethod;
@@ -28,7 +28,7 @@ struct Report<'a> {
     knn: KnnMethod,
     epochs: usize,
     params: &'a MapParams,
-    cache: CacheReport,
+    cache: ReportCache,
     /// Per-text embedding cache (model2vec, endpoints): texts embedded now vs reused.
     text_cache: Option<TextCacheReport>,
     cache_dir: Option<PathBuf>,
@@ -38,6 +38,14 @@ struct Report<'a> {
     warnings: &'a [String],
     /// Every region of both levels: id, level, parent, label, size.
     regions: Vec<RegionSummary>,
+}
+
+/// Each stage's cache use: the loaded table's, then the map's stages'.
+#[derive(serde::Serialize)]
+struct ReportCache {
+    table: CacheUse,
+    #[serde(flatten)]
+    stages: CacheReport,
 }
 
 /// Seconds per stage of a `map` run.
@@ -58,6 +66,8 @@ pub(super) struct MapRun<'a> {
     pub samples: &'a Samples,
     pub result: &'a MapResult,
     pub params: &'a MapParams,
+    /// Whether the table was read from the cache (for `--onto`, REF's).
+    pub table: CacheUse,
     pub cache_dir: Option<&'a Path>,
     pub cache_trim: Option<TrimReport>,
     pub regions: &'a MapRegions,
@@ -75,6 +85,7 @@ pub(super) fn write(
         samples,
         result,
         params,
+        table,
         cache_dir,
         cache_trim,
         regions,
@@ -95,7 +106,10 @@ pub(super) fn write(
         knn: result.knn,
         epochs: result.epochs,
         params,
-        cache: result.cache,
+        cache: ReportCache {
+            table: *table,
+            stages: result.cache,
+        },
         text_cache: result.text_cache,
         cache_dir: cache_dir.map(Path::to_path_buf),
         cache_trim: *cache_trim,

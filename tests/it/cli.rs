@@ -533,6 +533,10 @@ fn the_cache_skips_unchanged_work_and_survives_damage() {
     };
     let first = run(&[]);
     assert_eq!(first["cache"]["layout"], "miss");
+    assert_eq!(
+        first["cache"]["table"], "skipped",
+        "a small input's table is not cached"
+    );
     let coords = xy(&read_parquet(&out), "x", "y");
     let entries = std::fs::read_dir(&cache_dir).unwrap().count();
     assert_eq!(entries, 3, "embeddings, neighbours and layout are stored");
@@ -565,6 +569,7 @@ fn the_cache_skips_unchanged_work_and_survives_damage() {
     std::fs::remove_dir_all(&cache_dir).unwrap();
     let fifth = run(&["--no-cache"]);
     assert_eq!(fifth["cache"]["layout"], "off");
+    assert_eq!(fifth["cache"]["table"], "off");
     assert!(!cache_dir.exists());
 }
 

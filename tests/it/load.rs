@@ -962,11 +962,42 @@ mod table_cache {
             .find(|l| l.trim_start().starts_with("table"))
             .unwrap();
         assert_eq!(line.split_whitespace().nth(1), Some("1"), "{text}");
+        // `map --report` says where the table came from: the entry the stats runs stored, a
+        // new one once the cache is emptied, then that one.
+        let report = dir.path().join("report.json");
+        let out = dir.path().join("m.parquet");
+        let map = |extra: &[&str]| -> serde_json::Value {
+            let mut args = vec![
+                "map",
+                file.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+                "--quiet",
+                "--epochs",
+                "5",
+                "--report",
+                report.to_str().unwrap(),
+            ];
+            args.extend_from_slice(extra);
+            let o = crate::atlas_cmd()
+                .args(&args)
+                .env(sample_atlas::cache::CACHE_DIR_ENV, &cache)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap()
+        };
+        assert_eq!(map(&[])["cache"]["table"], "hit");
+        std::fs::remove_dir_all(&cache).unwrap();
+        assert_eq!(map(&[])["cache"]["table"], "miss");
+        assert_eq!(map(&[])["cache"]["table"], "hit");
+        assert_eq!(map(&["--no-cache"])["cache"]["table"], "off");
     }
 }
 
 /// The metric and colour chosen on opening the real sets of `../shared/data` (their first
-/// 1,500 rows; skipped where the folder is missing).
+/// 1,500 rows), and rows of the same columns and types made here (tested also where the
+/// folder is missing).
 #[test]
 fn real_sets_open_on_a_score_not_an_identifier() {
     use std::io::{BufRead, Read};
@@ -1006,24 +1037,63 @@ fn real_sets_open_on_a_score_not_an_identifier() {
         ("hh-rlhf-harmless-base/test.jsonl.gz", None, "refusal"),
     ];
     for (rel, metric, colour) in cases {
-        let Some(path) = head(rel) else {
-            eprintln!("skipped: no {rel} in {}", data.display());
-            continue;
-        };
-        let s = sample_atlas::pipeline::load_samples(
-            &path,
-            &Default::default(),
-            &NoProgress,
-            &CancelToken::new(),
-        )
-        .unwrap();
-        let schema = sample_atlas::analysis::detect_schema(&s);
-        let chosen = sample_atlas::analysis::schema::score_like_column(&s, &schema);
-        assert_eq!(chosen.as_deref(), metric, "{rel}");
-        assert_eq!(
-            sample_atlas::render::colors::default_color_column(&s).as_deref(),
-            Some(colour),
-            "{rel}"
-        );
+        // Rows of the same shape written here are checked too, so the rule is tested on these
+        // schemas also where the shared folder is missing.
+        for path in [Some(stand_in(rel, dir.path())), head(rel)]
+            .into_iter()
+            .flatten()
+        {
+            let s = sample_atlas::pipeline::load_samples(
+                &path,
+                &Default::default(),
+                &NoProgress,
+                &CancelToken::new(),
+            )
+            .unwrap();
+            let schema = sample_atlas::analysis::detect_schema(&s);
+            let chosen = sample_atlas::analysis::schema::score_like_column(&s, &schema);
+            assert_eq!(chosen.as_deref(), metric, "{}", path.display());
+            assert_eq!(
+                sample_atlas::render::colors::default_color_column(&s).as_deref(),
+                Some(colour),
+                "{}",
+                path.display()
+            );
+        }
     }
+}
+
+/// 300 rows shaped like `rel`'s (same columns, types and kinds of values) in `dir`.
+fn stand_in(rel: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let row = |i: usize| -> serde_json::Value {
+        match rel {
+            r if r.starts_with("anthropic-evals-persona") => serde_json::json!({
+                "statement": format!("I would take action number {i} if it helped me"),
+                "behavior": (["acts-like-it-wants-to-help", "desire-for-power"][i % 2]),
+                "answer_matching_behavior": (["Yes", "No"][i % 2]),
+                "label_confidence": 0.5 + (i % 50) as f64 / 100.0,
+            }),
+            r if r.starts_with("gsm8k") => serde_json::json!({
+                "question_index": i / 4,
+                "question": format!("A farmer has {} eggs and sells {} of them. How many are left?", i + 3, i % 3),
+                "model": (["6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification"][i % 4]),
+                "params": (["6b", "175b"][(i % 4) / 2]),
+                "method": (["finetuning", "verification"][i % 2]),
+                "solution": format!("{} - {} = <<{}-{}={}>>{}", i + 3, i % 3, i + 3, i % 3, i + 3 - i % 3, i + 3 - i % 3),
+                "is_correct": i % 3 != 0,
+                "ground_truth": format!("The answer is {}", i + 3 - i % 3),
+            }),
+            _ => serde_json::json!({
+                "chosen": format!("\n\nHuman: how do I do thing {i}?\n\nAssistant: Here is a safe way to do it."),
+                "rejected": format!("\n\nHuman: how do I do thing {i}?\n\nAssistant: I can't help with that."),
+            }),
+        }
+    };
+    let text: String = (0..300).map(|i| format!("{}\n", row(i))).collect();
+    let out = dir.join(format!(
+        "stand-in-{}",
+        rel.replace('/', "-").replace(".gz", "")
+    ));
+    std::fs::write(&out, text).unwrap();
+    out
 }
