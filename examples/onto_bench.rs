@@ -3,6 +3,10 @@
 //!
 //! `cargo run --release --example onto_bench -- [REF_ROWS,... [NEW_ROWS,... [DIMS]]]`
 //! (default 100000,1000000 × 10000,100000, 128 dimensions: the lexical embedder's)
+//! `cargo run --release --example onto_bench -- npy BLOBS.npy REF_ROWS NEW_ROWS`: REF = the
+//! first REF_ROWS rows of a `../shared/bench/make_blobs.py` file (384-d, calibrated to
+//! all-MiniLM-L6-v2 embeddings), NEW = the next NEW_ROWS; its `_labels.npy` gives the
+//! clusters (outliers and bridge points are left out of the own-cluster share).
 //!
 //! REF: seeded Gaussian blobs (64 centres of unequal spread) on the unit sphere (cosine),
 //! its kNN graph by NN-descent and its layout by this crate's UMAP, as `map` makes them
@@ -166,6 +170,9 @@ fn list(arg: Option<&String>, default: &[usize]) -> Vec<usize> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("npy") {
+        return from_npy(&args[2..]);
+    }
     let refs = list(args.get(1), &[100_000, 1_000_000]);
     let news = list(args.get(2), &[10_000, 100_000]);
     let dims: usize = args.get(3).map(|s| s.parse().expect("dims")).unwrap_or(128);
@@ -287,4 +294,88 @@ fn search_recall(rows: Rows<'_>, graph: &KnnGraph, new: &[f32], dims: usize, k: 
             .count();
     }
     hit as f64 / (found.n * k) as f64
+}
+
+/// The `npy` mode: REF and NEW from one blob file (see the module's doc).
+fn from_npy(args: &[String]) {
+    let path = std::path::Path::new(&args[0]);
+    let n_ref: usize = args[1].parse().expect("REF_ROWS");
+    let n_new: usize = args[2].parse().expect("NEW_ROWS");
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build_global()
+        .expect("thread pool");
+    let vectors = sample_atlas::embedding::vectors::read_npy(path).expect("a float .npy");
+    let dims = vectors.dims;
+    assert!(
+        vectors.len() >= n_ref + n_new,
+        "the file has {} rows",
+        vectors.len()
+    );
+    let (cluster, kind) =
+        labels(&path.with_file_name(
+            path.file_stem().unwrap().to_string_lossy().to_string() + "_labels.npy",
+        ));
+    let mut data = vectors.data;
+    l2_normalize_rows(&mut data, dims);
+    let (ref_data, rest) = data.split_at(n_ref * dims);
+    let new = &rest[..n_new * dims];
+    let params = UmapParams::default();
+    let cancel = CancelToken::new();
+    let rows = Rows::new(ref_data, dims).unwrap();
+    let (graph, coords) = reference(rows, n_ref, dims, &params, &cancel);
+    let grid = GridIndex::build(&coords);
+    let t = Instant::now();
+    let placed = place_onto(
+        rows,
+        &graph,
+        &coords,
+        Rows::new(new, dims).unwrap(),
+        &params,
+        &NoProgress,
+        &cancel,
+    )
+    .unwrap();
+    let total = t.elapsed().as_secs_f64();
+    let recall = search_recall(rows, &graph, new, dims, params.n_neighbors - 1);
+    let graph_recall = reference_recall(rows, &graph);
+    let (mut core, mut own) = (0usize, 0usize);
+    for (i, c) in placed.coords.iter().enumerate() {
+        let l = n_ref + i;
+        if kind[l] != 0 {
+            continue;
+        }
+        core += 1;
+        if let Some(j) = grid.nearest(&coords, *c, 1.0, |_| true) {
+            own += (cluster[j] == cluster[l]) as usize;
+        }
+    }
+    let flagged = placed.ood.iter().filter(|&&o| o).count();
+    println!(
+        "ref_rows,new_rows,dims,index_s,search_s,optimize_s,total_s,new_per_s,recall,ref_graph_recall,own_cluster,flagged"
+    );
+    println!(
+        "{n_ref},{n_new},{dims},{:.2},{:.2},{:.2},{total:.2},{:.0},{recall:.3},{graph_recall:.3},{:.3},{flagged}/{n_new}",
+        placed.index_s,
+        placed.search_s,
+        placed.optimize_s,
+        n_new as f64 / total,
+        own as f64 / core.max(1) as f64,
+    );
+}
+
+/// Columns 0 (cluster) and 3 (kind: 0 core, 1 bridge, 2 outlier) of a blob file's int32
+/// `(n, 4)` labels.
+fn labels(path: &std::path::Path) -> (Vec<i32>, Vec<i32>) {
+    let bytes = std::fs::read(path).expect("the labels file beside the blobs");
+    let header = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let body = &bytes[10 + header..];
+    let v: Vec<i32> = body
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    (
+        v.chunks_exact(4).map(|r| r[0]).collect(),
+        v.chunks_exact(4).map(|r| r[3]).collect(),
+    )
 }

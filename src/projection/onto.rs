@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 use rustc_hash::FxHasher;
 
-use super::sgd::{CurveTable, attraction, clip, due, negatives_for, repulsion};
+use super::sgd::{Curves, due, negatives_for};
 use super::{ProjectionError, UmapParams, curve, fuzzy};
 use crate::neighbors::search::SearchIndex;
 use crate::neighbors::{KnnGraph, NeighborsError};
@@ -107,11 +107,7 @@ pub fn place_onto(
     };
     let (a, b) = curve::find_ab(params.spread as f64, params.min_dist as f64);
     let sgd = PointSgd {
-        a,
-        b,
-        gamma: params.repulsion_strength as f64,
-        attract: CurveTable::new(|d2| attraction(a, b, d2)),
-        repulse: CurveTable::new(|d2| repulsion(a, b, params.repulsion_strength as f64, d2)),
+        curves: Curves::new(a, b, params.repulsion_strength as f64),
         learning_rate: params.learning_rate,
         negative_sample_rate: params.negative_sample_rate,
         n_epochs: ONTO_EPOCHS,
@@ -185,11 +181,7 @@ fn vector_seed(seed: u64, v: &[f32]) -> u64 {
 
 /// The epochs of one new point against the fixed reference layout.
 struct PointSgd<'a> {
-    a: f64,
-    b: f64,
-    gamma: f64,
-    attract: CurveTable,
-    repulse: CurveTable,
+    curves: Curves,
     learning_rate: f32,
     negative_sample_rate: f32,
     n_epochs: usize,
@@ -214,7 +206,6 @@ impl PointSgd<'_> {
     /// The position of a point joined to reference points `idx` with membership `weights`
     /// (the nearest has weight 1, so a weight is also its sampling rate).
     fn place(&self, idx: &[u32], weights: &[f32], seed: u64) -> [f32; 2] {
-        let (a, b, gamma) = (self.a, self.b, self.gamma);
         let sum: f32 = weights.iter().sum();
         let mut cur = [0f32; 2];
         if sum > 0.0 {
@@ -236,30 +227,14 @@ impl PointSgd<'_> {
                 let Some(m) = due(e, rate) else {
                     continue;
                 };
-                let other = self.ref_coords[j as usize];
-                let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
-                let d2 = dx * dx + dy * dy;
-                if d2 > 0.0 {
-                    let coeff = self
-                        .attract
-                        .get(d2)
-                        .unwrap_or_else(|| attraction(a, b, d2 as f64) as f32);
-                    cur[0] += clip(coeff * dx) * alpha;
-                    cur[1] += clip(coeff * dy) * alpha;
-                }
+                self.curves
+                    .attract(&mut cur, self.ref_coords[j as usize], alpha);
                 let (mut gx, mut gy) = (0f32, 0f32);
                 for _ in 0..negatives_for(m, self.negative_sample_rate) {
                     let other = self.pool[rng.random_range(0..n_pool) as usize];
-                    let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
-                    let d2 = dx * dx + dy * dy;
-                    if d2 > 0.0 {
-                        let coeff = self
-                            .repulse
-                            .get(d2)
-                            .unwrap_or_else(|| repulsion(a, b, gamma, d2 as f64) as f32);
-                        gx += clip(coeff * dx);
-                        gy += clip(coeff * dy);
-                    }
+                    let [px, py] = self.curves.push(cur, other);
+                    gx += px;
+                    gy += py;
                 }
                 cur[0] += gx * alpha;
                 cur[1] += gy * alpha;

@@ -85,6 +85,60 @@ pub(super) fn repulsion(a: f64, b: f64, gamma: f64, d2: f64) -> f64 {
     2.0 * gamma * b / ((0.001 + d2) * (1.0 + a * d2.powf(b)))
 }
 
+/// UMAP's two gradient coefficients for one layout (its `a`, `b`, repulsion `γ`), by table
+/// with the formula outside it; the one step both the fit and `--onto` take per edge.
+pub(super) struct Curves {
+    a: f64,
+    b: f64,
+    gamma: f64,
+    attract: CurveTable,
+    repulse: CurveTable,
+}
+
+impl Curves {
+    pub(super) fn new(a: f64, b: f64, gamma: f64) -> Curves {
+        Curves {
+            a,
+            b,
+            gamma,
+            attract: CurveTable::new(|d2| attraction(a, b, d2)),
+            repulse: CurveTable::new(|d2| repulsion(a, b, gamma, d2)),
+        }
+    }
+
+    /// Move `cur` towards `other` along an edge, by learning rate `alpha`.
+    #[inline(always)]
+    pub(super) fn attract(&self, cur: &mut [f32; 2], other: [f32; 2], alpha: f32) {
+        let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
+        let d2 = dx * dx + dy * dy;
+        if d2 > 0.0 {
+            let coeff = self
+                .attract
+                .get(d2)
+                .unwrap_or_else(|| attraction(self.a, self.b, d2 as f64) as f32);
+            cur[0] += clip(coeff * dx) * alpha;
+            cur[1] += clip(coeff * dy) * alpha;
+        }
+    }
+
+    /// The (clipped) push of a negative sample at `other` on a point at `cur`, not yet
+    /// scaled by the learning rate: a caller sums an edge's pushes, then moves once.
+    #[inline(always)]
+    pub(super) fn push(&self, cur: [f32; 2], other: [f32; 2]) -> [f32; 2] {
+        let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
+        let d2 = dx * dx + dy * dy;
+        if d2 > 0.0 {
+            let coeff = self
+                .repulse
+                .get(d2)
+                .unwrap_or_else(|| repulsion(self.a, self.b, self.gamma, d2 as f64) as f32);
+            [clip(coeff * dx), clip(coeff * dy)]
+        } else {
+            [0.0, 0.0]
+        }
+    }
+}
+
 /// If an edge sampled at `rate` (= w / max_w, in (0, 1]; 0 = never) is due in `epoch ≥ 1`,
 /// its sample number m ≥ 1: the m-th sample falls in the first epoch t with t · rate ≥ m,
 /// as umap-learn's counters (next += max_w / w after each sample) place it.
@@ -132,11 +186,7 @@ pub fn optimize(
         max_w,
         inv_max_w: 1.0 / max_w,
         min_rate: 1.0 / p.n_epochs as f32,
-        a,
-        b,
-        gamma,
-        attract: CurveTable::new(|d2| attraction(a, b, d2)),
-        repulse: CurveTable::new(|d2| repulsion(a, b, gamma, d2)),
+        curves: Curves::new(a, b, gamma),
         epoch: 0,
         alpha: 0.0,
     };
@@ -178,11 +228,7 @@ struct Epoch<'a> {
     inv_max_w: f32,
     /// Edges sampled less than once in the run are never sampled.
     min_rate: f32,
-    a: f64,
-    b: f64,
-    gamma: f64,
-    attract: CurveTable,
-    repulse: CurveTable,
+    curves: Curves,
     epoch: usize,
     /// The learning rate of this epoch.
     alpha: f32,
@@ -208,7 +254,6 @@ impl Epoch<'_> {
     /// reading the others' positions from `snapshot` (the layout at the epoch's start).
     fn run_block(&self, block_start: usize, c: &mut [[f32; 2]], snapshot: &[[f32; 2]]) {
         let (graph, p, alpha) = (self.graph, self.p, self.alpha);
-        let (a, b, gamma) = (self.a, self.b, self.gamma);
         let n = graph.n;
         let mut rng = rand_pcg::Pcg32::seed_from_u64(
             p.seed
@@ -232,17 +277,8 @@ impl Epoch<'_> {
                 let Some(m) = due(self.epoch, self.rate_of(graph.weights[e])) else {
                     continue;
                 };
-                let other = snapshot[graph.tails[e] as usize];
-                let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
-                let d2 = dx * dx + dy * dy;
-                if d2 > 0.0 {
-                    let coeff = self
-                        .attract
-                        .get(d2)
-                        .unwrap_or_else(|| attraction(a, b, d2 as f64) as f32);
-                    cur[0] += clip(coeff * dx) * alpha;
-                    cur[1] += clip(coeff * dy) * alpha;
-                }
+                self.curves
+                    .attract(cur, snapshot[graph.tails[e] as usize], alpha);
                 let n_neg = negatives_for(m, p.negative_sample_rate) as usize;
                 // The negative samples all push from the position after the positive
                 // step and their (clipped) pushes are summed: independent of each other,
@@ -254,16 +290,9 @@ impl Epoch<'_> {
                     if k as usize == i {
                         continue;
                     }
-                    let (dx, dy) = (cur[0] - other[0], cur[1] - other[1]);
-                    let d2 = dx * dx + dy * dy;
-                    if d2 > 0.0 {
-                        let coeff = self
-                            .repulse
-                            .get(d2)
-                            .unwrap_or_else(|| repulsion(a, b, gamma, d2 as f64) as f32);
-                        gx += clip(coeff * dx);
-                        gy += clip(coeff * dy);
-                    }
+                    let [px, py] = self.curves.push(*cur, other);
+                    gx += px;
+                    gy += py;
                 }
                 cur[0] += gx * alpha;
                 cur[1] += gy * alpha;
