@@ -77,14 +77,14 @@ impl AtlasApp {
             .cloned();
         let zoom = super::region_labels::zoom_from_fit(&s.view, s.map.bounds);
         let mut caption =
-            render::image::caption(&samples.path, samples.len(), p.color_by.as_deref());
+            render::image::caption(&samples.display_name(), samples.len(), p.color_by.as_deref());
         // The compare view's density difference, as the map shows it (σ in pixels).
         let difference = s.compare.difference();
         if let Some(d) = &difference {
             let (column, a, b) = &d.groups.key;
             caption = format!(
                 "{} · {column}: A = {a} ({}) vs B = {b} ({})",
-                render::image::caption(&samples.path, samples.len(), None),
+                render::image::caption(&samples.display_name(), samples.len(), None),
                 crate::util::format::thousands(d.groups.n_a),
                 crate::util::format::thousands(d.groups.n_b)
             );

@@ -43,7 +43,7 @@ pub(super) fn write_png(
         }
         _ => 0,
     };
-    let mut caption = image::caption(&samples.path, samples.len(), column.as_deref());
+    let mut caption = image::caption(&samples.display_name(), samples.len(), column.as_deref());
     if ood > 0 {
         caption.push_str(&format!(
             " · white: {} out of distribution (ood)",
@@ -123,7 +123,7 @@ fn write_difference(
     };
     let caption = format!(
         "{} · {}: A = {} ({}) vs B = {} ({})",
-        image::caption(&samples.path, samples.len(), None),
+        image::caption(&samples.display_name(), samples.len(), None),
         p.column,
         p.a,
         crate::util::format::thousands(p.n_a),

@@ -209,6 +209,26 @@ impl Samples {
     }
 
     /// The files read, in row order.
+    /// The set's name for captions and titles: the first input's file name, with "+ N more"
+    /// when several files were given (a folder or a glob keeps its own name).
+    pub fn display_name(&self) -> String {
+        let name = self
+            .path
+            .file_name()
+            .unwrap_or(self.path.as_os_str())
+            .to_string_lossy()
+            .into_owned();
+        let more = self.parts.len().saturating_sub(1);
+        if more > 0 && self.path.is_file() {
+            format!(
+                "{name} + {more} more file{}",
+                if more == 1 { "" } else { "s" }
+            )
+        } else {
+            name
+        }
+    }
+
     pub fn files(&self) -> Vec<PathBuf> {
         self.parts.iter().map(|p| p.part.path.clone()).collect()
     }

@@ -257,9 +257,11 @@ fn text_width<F: Font, S: ScaleFont<F>>(scaled: &S, text: &str) -> f32 {
     width
 }
 
-/// The caption under a map picture: file name, sample count, colour column.
-pub fn caption(path: &Path, rows: usize, color_by: Option<&str>) -> String {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
+/// The caption under a map picture: the set's name ([`Samples::display_name`]), sample count,
+/// colour column.
+///
+/// [`Samples::display_name`]: crate::dataset::Samples::display_name
+pub fn caption(name: &str, rows: usize, color_by: Option<&str>) -> String {
     let colour = color_by
         .map(|c| format!(" · colour: {c}"))
         .unwrap_or_default();

@@ -609,6 +609,25 @@ fn several_files_are_mapped_as_one_and_conflicts_name_both() {
         ]
         .map(|s| s.map(String::from))
     );
+    // Captions name the set by its first file and how many more.
+    let both = sample_atlas::dataset::load_many(
+        &[a.clone(), b.clone()],
+        &LoadOptions::default(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(both.display_name(), "a.jsonl + 1 more file");
+    let one = load(&a, &LoadOptions::default(), &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(one.display_name(), "a.jsonl");
+    let folder = load(
+        &formats("jsonl_parts"),
+        &LoadOptions::default(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(folder.display_name(), "jsonl_parts", "a folder keeps its own name");
     let c = write_temp(
         &dir,
         "c.jsonl",
