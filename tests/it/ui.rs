@@ -1672,3 +1672,95 @@ fn a_placement_can_be_cancelled_and_the_map_stays() {
     assert!(Arc::ptr_eq(s.map.coords.as_ref().unwrap(), &before));
     assert!(s.map.layout_done);
 }
+
+#[test]
+fn side_by_side_shows_a_and_b_in_two_panes_sharing_one_view() {
+    use egui::accesskit::Role;
+    use sample_atlas::render::difference::{GROUP_A, GROUP_B};
+    let mut h = harness(sweep_app());
+    h.get_by_label("Compare").click();
+    wait_for_compare(&mut h);
+    h.get_by_role_and_label(Role::ComboBox, "split by").click();
+    h.run_steps(2);
+    h.get_by_label("temperature").click();
+    wait_for_compare(&mut h);
+    for (combo, value) in [("A (red)", "1.5 (576)"), ("B (blue)", "0.5 (576)")] {
+        h.get_by_role_and_label(Role::ComboBox, combo).click();
+        h.run_steps(2);
+        h.get_by_label(value).click();
+        wait_for_compare(&mut h);
+    }
+    let single = h.state().state.view.rect;
+    h.get_by_role_and_label(Role::CheckBox, "Side by side").click();
+    wait_for_compare(&mut h);
+
+    // Two panes, each titled with its group and its count: A's left of B's.
+    let a = h.get_by_label("A · temperature = 1.5 · 576 rows").rect();
+    let b = h.get_by_label("B · temperature = 0.5 · 576 rows").rect();
+    assert!(a.right() < b.left(), "A's pane left of B's");
+    let s = &h.state().state;
+    let groups = s.compare.current().expect("the pair's groups").clone();
+    let pane = s.view.rect;
+    assert!(
+        (pane.width() * 2.0 - single.width()).abs() < 10.0,
+        "a pane is half the map: {} of {}",
+        pane.width(),
+        single.width()
+    );
+    // Each pane is its own render, of its group, at the pane's size; no difference.
+    let left = s.paint.canvas.drawn.expect("the left pane's render");
+    let right = s.paint.canvas.right.as_ref().and_then(|r| r.drawn);
+    let right = right.expect("the right pane's render");
+    assert_eq!(left.pane, Some((groups.version, GROUP_A)));
+    assert_eq!(right.pane, Some((groups.version, GROUP_B)));
+    assert!(left.difference.is_none() && right.difference.is_none());
+    assert_eq!(left.view.width as f32, pane.width().round());
+
+    // Hover in the left pane finds A's rows only, at the same layout spot as in the right
+    // pane (the left pane is the right one moved left by its width and the 4-point gap).
+    let temps = temperatures(h.state());
+    let coords = h.state().state.map.coords.clone().unwrap();
+    let row = (0..coords.len()).find(|&i| temps[i] == 1.5).unwrap();
+    let in_right = h.state().state.view.to_screen(coords[row]);
+    let in_left = in_right - egui::vec2(pane.width() + 4.0, 0.0);
+    h.hover_at(in_left);
+    h.run_steps(2);
+    let hovered = h.state().state.focus.hovered.expect("an A point under the pointer");
+    assert_eq!(groups.of_row[hovered], GROUP_A);
+    h.hover_at(in_right);
+    h.run_steps(2);
+    if let Some(r) = h.state().state.focus.hovered {
+        assert_eq!(groups.of_row[r], GROUP_B, "the right pane picks only B's rows");
+    }
+
+    // Zoom over the right pane: the one view zooms, and both panes render it.
+    let before = h.state().state.view.px_per_unit;
+    h.hover_at(pane.center());
+    h.event(egui::Event::Zoom(2.0));
+    h.run_steps(1);
+    wait_for_compare(&mut h);
+    let s = &h.state().state;
+    assert!((s.view.px_per_unit / before - 2.0).abs() < 1e-3);
+    let ppp = h.ctx.pixels_per_point();
+    let left = s.paint.canvas.drawn.unwrap().view;
+    let right = s.paint.canvas.right.as_ref().unwrap().drawn.unwrap().view;
+    assert!((left.px_per_unit - s.view.px_per_unit * ppp).abs() < 1e-3);
+    assert_eq!(left, right, "both panes show the same view");
+
+    // Save PNG: both panes side by side in one picture.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sbs.png");
+    let job = h.state().png_job(1.0).expect("a map to save");
+    assert!(job(&path).unwrap().contains("side by side"));
+    let (w, hgt, _) = crate::compare_png::read_png(&path);
+    assert_eq!((w, hgt), (left.width * 2 + 4, left.height));
+
+    // Off again: one map, no titles, no second pane.
+    h.get_by_role_and_label(Role::CheckBox, "Side by side").click();
+    wait_for_compare(&mut h);
+    assert!(h.query_by_label("A · temperature = 1.5 · 576 rows").is_none());
+    let s = &h.state().state;
+    assert!(s.paint.canvas.right.is_none());
+    assert_eq!(s.paint.canvas.drawn.unwrap().pane, None);
+    assert!((s.view.rect.width() - single.width()).abs() < 1.0);
+}
