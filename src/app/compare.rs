@@ -447,9 +447,14 @@ fn body(ui: &mut egui::Ui, c: &CompareState, out: &mut Vec<AppCommand>) {
         }
         match c.current() {
             Some(g) => {
+                let note = if inputs.side_by_side {
+                    ""
+                } else {
+                    "; each group's density is divided by its size"
+                };
                 ui.label(
                     RichText::new(format!(
-                        "A {} rows · B {} rows; each group's density is divided by its size",
+                        "A {} rows · B {} rows{note}",
                         crate::util::format::thousands(g.n_a),
                         crate::util::format::thousands(g.n_b)
                     ))

@@ -590,11 +590,14 @@ fn draw_pane(
         _ => {}
     }
     if let Some((_, title)) = pane.group {
-        let text = egui::RichText::new(title)
-            .strong()
-            .background_color(ui.visuals().window_fill().gamma_multiply(0.85));
-        let at = Rect::from_min_size(rect.min + vec2(8.0, 6.0), vec2((rect.width() - 16.0).max(1.0), 20.0));
-        ui.put(at, egui::Label::new(text).selectable(false).truncate());
+        // In the pane's top-left corner (the legend has the right pane's top-right one).
+        let font = egui::FontId::proportional(14.0);
+        let color = ui.visuals().strong_text_color();
+        let size = painter.layout_no_wrap(title.to_string(), font.clone(), color).size();
+        let at = Rect::from_min_size(rect.min + vec2(8.0, 6.0), size);
+        painter.rect_filled(at.expand(3.0), 3.0, ui.visuals().window_fill().gamma_multiply(0.85));
+        let text = egui::RichText::new(title).font(font).color(color);
+        ui.put(at, egui::Label::new(text).selectable(false).extend());
     }
     if legend {
         map_labels::draw_legend(ui, &painter, rect, legend_shown, &mut view.legend_expanded);
