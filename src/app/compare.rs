@@ -418,10 +418,11 @@ fn body(ui: &mut egui::Ui, c: &CompareState, out: &mut Vec<AppCommand>) {
                 ui.colored_label(ui.visuals().warn_fg_color, "A = B: pick two values");
             }
         });
-        ui.checkbox(&mut inputs.side_by_side, "Side by side").on_hover_text(
-            "Two panes sharing one view: A's points on the left, B's on the right, in the \
+        ui.checkbox(&mut inputs.side_by_side, "Side by side")
+            .on_hover_text(
+                "Two panes sharing one view: A's points on the left, B's on the right, in the \
              current colouring (each group's density in density mode)",
-        );
+            );
         ui.add_enabled_ui(!inputs.side_by_side, |ui| ui.horizontal_wrapped(|ui| {
             ui.label("show");
             for (show, label, tip) in [

@@ -233,8 +233,8 @@ impl MapCanvas {
             .pane
             .and_then(|(_, g)| data.panes.as_ref().map(|p| (p.groups.clone(), g)));
         self.task.start(ctx, inline, move || {
-            let pane_classes = pane
-                .map(|(groups, g)| super::compare::pane_classes(&classes, &groups.of_row, g));
+            let pane_classes =
+                pane.map(|(groups, g)| super::compare::pane_classes(&classes, &groups.of_row, g));
             let pixels = render::rasterize(
                 &coords,
                 &colors,
@@ -593,9 +593,15 @@ fn draw_pane(
         // In the pane's top-left corner (the legend has the right pane's top-right one).
         let font = egui::FontId::proportional(14.0);
         let color = ui.visuals().strong_text_color();
-        let size = painter.layout_no_wrap(title.to_string(), font.clone(), color).size();
+        let size = painter
+            .layout_no_wrap(title.to_string(), font.clone(), color)
+            .size();
         let at = Rect::from_min_size(rect.min + vec2(8.0, 6.0), size);
-        painter.rect_filled(at.expand(3.0), 3.0, ui.visuals().window_fill().gamma_multiply(0.85));
+        painter.rect_filled(
+            at.expand(3.0),
+            3.0,
+            ui.visuals().window_fill().gamma_multiply(0.85),
+        );
         let text = egui::RichText::new(title).font(font).color(color);
         ui.put(at, egui::Label::new(text).selectable(false).extend());
     }
