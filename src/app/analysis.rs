@@ -1,6 +1,7 @@
 //! The Analysis window: pick a metric and the columns to group by, see the per-setting table
 //! (click a row to select its samples on the map), the settings paired on their shared prompts
-//! (every pair, or each against a baseline) and best-of-N / pass@N curves; define new metrics
+//! (every pair, or each against a baseline; click a row to select A's and B's samples on
+//! their shared prompts) and best-of-N / pass@N curves; define new metrics
 //! with expressions. Both tables sort by any column (click its header; again to reverse).
 //! Tables and curves are computed on a background thread.
 
@@ -33,6 +34,123 @@ pub struct Outputs {
     pub curves: Option<Vec<Curve>>,
     /// The settings paired on shared prompts (with a prompt column), or why not.
     pub paired: Option<Result<Paired, String>>,
+    /// Each row's prompt and the prompts each setting has a value on (with a prompt column):
+    /// what a click on a paired row selects.
+    pub prompts: Option<PromptIndex>,
+}
+
+/// Which prompt each row answers and which prompts each setting of the per-setting table
+/// has a metric value on (as the paired table counts shared prompts).
+pub struct PromptIndex {
+    /// Prompt id of each row; `u32::MAX`: no prompt (a null).
+    pub of_row: Vec<u32>,
+    /// Per setting (in the order of `Outputs::table`): its prompt ids with a value, sorted.
+    pub with_value: Vec<Vec<u32>>,
+    pub n_prompts: usize,
+}
+
+impl PromptIndex {
+    fn new(
+        samples: &Samples,
+        metric: &str,
+        prompt: &str,
+        table: &[SettingRow],
+    ) -> Result<PromptIndex, String> {
+        let text = analysis::string_values(samples, prompt).map_err(|e| e.to_string())?;
+        let (values, _) = analysis::metric_values(samples, metric).map_err(|e| e.to_string())?;
+        let has_prompt: Vec<bool> = match samples.frame.column(prompt) {
+            Ok(c) => c
+                .as_materialized_series()
+                .is_not_null()
+                .iter()
+                .map(|v| v == Some(true))
+                .collect(),
+            Err(_) => vec![true; samples.len()],
+        };
+        let mut ids: rustc_hash::FxHashMap<&str, u32> = Default::default();
+        let of_row: Vec<u32> = text
+            .iter()
+            .zip(&has_prompt)
+            .map(|(t, &ok)| {
+                if !ok {
+                    return u32::MAX;
+                }
+                let next = ids.len() as u32;
+                *ids.entry(t.as_str()).or_insert(next)
+            })
+            .collect();
+        let with_value = table
+            .iter()
+            .map(|r| {
+                let mut p: Vec<u32> = r
+                    .rows
+                    .iter()
+                    .filter(|&&i| values.get(i as usize).is_some_and(|v| v.is_some()))
+                    .map(|&i| of_row[i as usize])
+                    .filter(|&p| p != u32::MAX)
+                    .collect();
+                p.sort_unstable();
+                p.dedup();
+                p
+            })
+            .collect();
+        Ok(PromptIndex {
+            of_row,
+            with_value,
+            n_prompts: ids.len(),
+        })
+    }
+}
+
+/// The rows of settings `a` and `b` whose prompt both have a metric value on (increasing),
+/// and how many such prompts there are; `None` when a setting is not in the table.
+pub fn pair_rows(o: &Outputs, a: &[String], b: &[String]) -> Option<(Vec<u32>, usize)> {
+    let index = o.prompts.as_ref()?;
+    let find = |s: &[String]| o.table.iter().position(|r| r.setting == s);
+    let (ia, ib) = (find(a)?, find(b)?);
+    let mut shared = vec![false; index.n_prompts];
+    let mut n_shared = 0;
+    let mut in_b = vec![false; index.n_prompts];
+    for &p in &index.with_value[ib] {
+        in_b[p as usize] = true;
+    }
+    for &p in &index.with_value[ia] {
+        if in_b[p as usize] {
+            shared[p as usize] = true;
+            n_shared += 1;
+        }
+    }
+    let on_shared = |r: &u32| {
+        let p = index.of_row[*r as usize];
+        p != u32::MAX && shared[p as usize]
+    };
+    // The two settings' rows are disjoint and each increasing: merge them.
+    let (mut ra, mut rb) = (
+        o.table[ia]
+            .rows
+            .iter()
+            .copied()
+            .filter(on_shared)
+            .peekable(),
+        o.table[ib]
+            .rows
+            .iter()
+            .copied()
+            .filter(on_shared)
+            .peekable(),
+    );
+    let mut rows = Vec::new();
+    loop {
+        let next = match (ra.peek(), rb.peek()) {
+            (Some(x), Some(y)) if x <= y => ra.next(),
+            (Some(_), Some(_)) => rb.next(),
+            (Some(_), None) => ra.next(),
+            (None, Some(_)) => rb.next(),
+            (None, None) => break,
+        };
+        rows.extend(next);
+    }
+    Some((rows, n_shared))
 }
 
 /// The window's two tables.
@@ -284,10 +402,16 @@ fn compute(samples: &Samples, inputs: &Inputs, metric: &str) -> Result<Outputs, 
         )
         .map_err(|e| e.to_string())
     });
+    let prompts = match prompt {
+        // Without it a click on a paired row selects nothing; the tables still show.
+        Some(p) => PromptIndex::new(samples, metric, p, &table).ok(),
+        None => None,
+    };
     Ok(Outputs {
         table,
         curves,
         paired,
+        prompts,
     })
 }
 
@@ -814,10 +938,21 @@ fn paired_section(
         .weak()
         .small(),
     );
-    paired_table(ui, state, p, out);
+    ui.label(
+        RichText::new("Click a row to select A's and B's samples on their shared prompts.")
+            .weak()
+            .small(),
+    );
+    paired_table(ui, state, o, p, out);
 }
 
-fn paired_table(ui: &mut egui::Ui, state: &AnalysisState, p: &Paired, out: &mut Vec<AppCommand>) {
+fn paired_table(
+    ui: &mut egui::Ui,
+    state: &AnalysisState,
+    o: &Outputs,
+    p: &Paired,
+    out: &mut Vec<AppCommand>,
+) {
     let order = state.order(AnalysisTable::Paired);
     let order: Vec<usize> = if order.len() == p.rows.len() {
         order.to_vec()
@@ -835,6 +970,7 @@ fn paired_table(ui: &mut egui::Ui, state: &AnalysisState, p: &Paired, out: &mut 
         Some(v) => format!("{v:.1e}"),
     };
     let mut clicked_header = None;
+    let mut clicked_row = None;
     egui::ScrollArea::horizontal()
         .id_salt("analysis-paired-scroll")
         .show(ui, |ui| {
@@ -843,6 +979,7 @@ fn paired_table(ui: &mut egui::Ui, state: &AnalysisState, p: &Paired, out: &mut 
                 .striped(true)
                 .resizable(true)
                 .max_scroll_height(240.0)
+                .sense(egui::Sense::click())
                 .columns(TableColumn::auto().at_least(60.0).clip(true), 2)
                 .columns(TableColumn::auto().at_least(36.0), stats.len())
                 .header(22.0, |mut header| {
@@ -855,7 +992,8 @@ fn paired_table(ui: &mut egui::Ui, state: &AnalysisState, p: &Paired, out: &mut 
                 })
                 .body(|body| {
                     body.rows(18.0, order.len(), |mut row| {
-                        let r = &p.rows[order[row.index()]];
+                        let k = order[row.index()];
+                        let r = &p.rows[k];
                         let cells = [
                             r.a.join(", "),
                             r.b.join(", "),
@@ -877,14 +1015,30 @@ fn paired_table(ui: &mut egui::Ui, state: &AnalysisState, p: &Paired, out: &mut 
                         ];
                         for c in cells {
                             row.col(|ui| {
-                                ui.add(egui::Label::new(c).truncate());
+                                ui.add(egui::Label::new(c).truncate().selectable(false));
                             });
+                        }
+                        // The table senses clicks: a click anywhere on the row.
+                        if row.response().clicked() {
+                            clicked_row = Some(k);
                         }
                     });
                 });
         });
     if let Some(c) = clicked_header {
         out.push(AppCommand::SortAnalysis(AnalysisTable::Paired, c));
+    }
+    if let Some(k) = clicked_row
+        && let Some(r) = p.rows.get(k)
+        && let Some((rows, shared)) = pair_rows(o, &r.a, &r.b)
+    {
+        let by = &state.inputs.by;
+        let label = format!(
+            "{} and {} on {shared} shared prompts",
+            setting_name(by, &r.a),
+            setting_name(by, &r.b)
+        );
+        out.push(AppCommand::Highlight(label, rows));
     }
 }
 

@@ -3,8 +3,11 @@
 //! (share of A − share of B, `render::difference`, rendered on the map's worker like the
 //! points) or only A's, only B's or both groups' points; the Regions window adds each
 //! region's counts and shares of A and B, their ratio and a test of the shift
-//! (`analysis::region_shift`). Its state, its side-panel section and its background work
-//! (the split columns' values, each row's group) live here.
+//! (`analysis::region_shift`). **Side by side** splits the map into two panes sharing one
+//! view, A's points on the left and B's on the right (each pane's render is a request of its
+//! own on the map's worker, [`pane_classes`] hiding the other rows). Its state, its
+//! side-panel section and its background work (the split columns' values, each row's group)
+//! live here.
 
 use std::sync::Arc;
 
@@ -12,6 +15,7 @@ use eframe::egui::{self, RichText};
 
 use super::background::{INLINE_ROWS, Task};
 use super::{AppCommand, AppState, AtlasApp};
+use crate::render::PointClass;
 use crate::render::colors::Legend;
 use crate::render::difference::{DiffParams, GROUP_A, GROUP_B, row_groups};
 use crate::render::difference::{SplitColumn, split_columns};
@@ -42,6 +46,8 @@ pub struct CompareInputs {
     pub show: CompareShow,
     /// The difference's smoothing (Gaussian σ in points).
     pub sigma_px: f32,
+    /// Two panes, A's points and B's, sharing one view (in place of `show`).
+    pub side_by_side: bool,
 }
 
 impl Default for CompareInputs {
@@ -53,6 +59,7 @@ impl Default for CompareInputs {
             b: None,
             show: CompareShow::Difference,
             sigma_px: DiffParams::default().sigma_px,
+            side_by_side: false,
         }
     }
 }
@@ -69,6 +76,28 @@ pub struct Groups {
     pub n_b: usize,
     /// Bumped for every new `Groups` (the renderer's and the regions' cache key).
     pub version: u64,
+}
+
+/// What the map needs to draw A's and B's points in two panes side by side.
+#[derive(Clone)]
+pub struct Panes {
+    pub groups: Arc<Groups>,
+    /// Each pane's title: "A · column = value · N rows", then B's.
+    pub titles: [String; 2],
+}
+
+/// The classes of one pane: `base` with every row outside `group` hidden.
+pub fn pane_classes(base: &[PointClass], of_row: &[u8], group: u8) -> Vec<PointClass> {
+    base.iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if of_row.get(i) == Some(&group) {
+                c
+            } else {
+                PointClass::Hidden
+            }
+        })
+        .collect()
 }
 
 /// What the map needs to draw the difference.
@@ -100,6 +129,7 @@ impl CompareState {
             on: self.inputs.on,
             sigma_px: self.inputs.sigma_px,
             show: self.inputs.show,
+            side_by_side: self.inputs.side_by_side,
             ..CompareInputs::default()
         };
         *self = CompareState {
@@ -133,7 +163,7 @@ impl CompareState {
     /// What the map draws as the difference, when it shows it (σ in points: the map
     /// scales it to pixels).
     pub fn difference(&self) -> Option<DiffSpec> {
-        if self.inputs.show != CompareShow::Difference {
+        if self.inputs.show != CompareShow::Difference || self.inputs.side_by_side {
             return None;
         }
         let g = self.current()?.clone();
@@ -156,6 +186,9 @@ impl CompareState {
     /// The groups whose points are shown (the rest hidden), when the map shows points of
     /// the pair: which groups are visible.
     pub fn visible(&self) -> Option<(Arc<Groups>, [bool; 3])> {
+        if self.inputs.side_by_side {
+            return None;
+        }
         let g = self.current()?.clone();
         let show = match self.inputs.show {
             CompareShow::Difference => return None,
@@ -164,6 +197,26 @@ impl CompareState {
             CompareShow::Both => [false, true, true],
         };
         Some((g, show))
+    }
+
+    /// The two panes, when the map shows the pair side by side.
+    pub fn panes(&self) -> Option<Panes> {
+        if !self.inputs.side_by_side {
+            return None;
+        }
+        let g = self.current()?.clone();
+        let (column, a, b) = &g.key;
+        let title = |name: &str, value: &str, n: usize| {
+            format!(
+                "{name} · {column} = {} · {} rows",
+                truncate_chars(value, 40),
+                crate::util::format::thousands(n)
+            )
+        };
+        Some(Panes {
+            titles: [title("A", a, g.n_a), title("B", b, g.n_b)],
+            groups: g,
+        })
     }
 
     /// Whether its background work is running (tests wait for it).
@@ -365,7 +418,12 @@ fn body(ui: &mut egui::Ui, c: &CompareState, out: &mut Vec<AppCommand>) {
                 ui.colored_label(ui.visuals().warn_fg_color, "A = B: pick two values");
             }
         });
-        ui.horizontal_wrapped(|ui| {
+        ui.checkbox(&mut inputs.side_by_side, "Side by side")
+            .on_hover_text(
+                "Two panes sharing one view: A's points on the left, B's on the right, in the \
+             current colouring (each group's density in density mode)",
+            );
+        ui.add_enabled_ui(!inputs.side_by_side, |ui| ui.horizontal_wrapped(|ui| {
             ui.label("show");
             for (show, label, tip) in [
                 (
@@ -379,8 +437,8 @@ fn body(ui: &mut egui::Ui, c: &CompareState, out: &mut Vec<AppCommand>) {
             ] {
                 ui.radio_value(&mut inputs.show, show, label).on_hover_text(tip);
             }
-        });
-        if inputs.show == CompareShow::Difference {
+        }));
+        if inputs.show == CompareShow::Difference && !inputs.side_by_side {
             ui.add(
                 egui::Slider::new(&mut inputs.sigma_px, 2.0..=40.0)
                     .text("smoothing")
@@ -390,9 +448,14 @@ fn body(ui: &mut egui::Ui, c: &CompareState, out: &mut Vec<AppCommand>) {
         }
         match c.current() {
             Some(g) => {
+                let note = if inputs.side_by_side {
+                    ""
+                } else {
+                    "; each group's density is divided by its size"
+                };
                 ui.label(
                     RichText::new(format!(
-                        "A {} rows · B {} rows; each group's density is divided by its size",
+                        "A {} rows · B {} rows{note}",
                         crate::util::format::thousands(g.n_a),
                         crate::util::format::thousands(g.n_b)
                     ))

@@ -1,5 +1,6 @@
 //! Exports: the current view as a PNG (with its region labels and legend; the compare
-//! view's density difference with its colour bar when it shows one) and the selected rows as
+//! view's density difference with its colour bar when it shows one, its two panes side by
+//! side in one picture when it shows A and B side by side) and the selected rows as
 //! JSONL / CSV / Parquet. Both are written on a worker thread; the status bar shows where they went.
 
 use std::path::{Path, PathBuf};
@@ -89,6 +90,11 @@ impl AtlasApp {
                 crate::util::format::thousands(d.groups.n_b)
             );
         }
+        if let Some(panes) = s.compare.panes() {
+            return Some(side_by_side_png(
+                panes, coords, colors, classes, legend, view, style, ppp, marks, zoom,
+            ));
+        }
         Some(Box::new(move |path: &Path| {
             let pic = render::image::Picture {
                 coords: &coords,
@@ -126,4 +132,64 @@ impl AtlasApp {
             None => {}
         }
     }
+}
+
+/// The side-by-side compare view as one PNG: A's pane (its points only, titled in its
+/// caption) left of B's (with the legend), a 4-pixel gap between them, each at the pane's
+/// size and the shared view.
+#[allow(clippy::too_many_arguments)]
+fn side_by_side_png(
+    panes: super::compare::Panes,
+    coords: std::sync::Arc<Vec<[f32; 2]>>,
+    colors: std::sync::Arc<Vec<render::Rgba>>,
+    classes: std::sync::Arc<Vec<render::PointClass>>,
+    legend: render::colors::Legend,
+    view: render::Viewport,
+    style: render::Style,
+    ppp: f32,
+    marks: Option<std::sync::Arc<super::region_labels::ShownRegions>>,
+    zoom: f32,
+) -> PngJob {
+    use render::difference::{GROUP_A, GROUP_B};
+    Box::new(move |path: &Path| {
+        let none = render::colors::Legend::None;
+        let mut sides = Vec::with_capacity(2);
+        for (k, group) in [GROUP_A, GROUP_B].into_iter().enumerate() {
+            let shown = super::compare::pane_classes(&classes, &panes.groups.of_row, group);
+            let pic = render::image::Picture {
+                coords: &coords,
+                colors: &colors,
+                classes: Some(&shown),
+                legend: if k == 1 { &legend } else { &none },
+                caption: Some(panes.titles[k].clone()),
+                view,
+                style,
+                scale: ppp,
+                labels: marks.as_ref().map(|r| (r.marks.as_slice(), zoom)),
+            };
+            sides.push(render::image::render(&pic).map_err(|e| e.to_string())?);
+        }
+        let gap = (4.0 * ppp).round() as u32;
+        let (width, height) = (view.width * 2 + gap, view.height);
+        let mut pixels = vec![[60, 60, 60, 255]; (width * height) as usize];
+        for (k, side) in sides.iter().enumerate() {
+            let x0 = k as u32 * (view.width + gap);
+            for y in 0..height {
+                let from = (y * side.width) as usize;
+                let to = (y * width + x0) as usize;
+                pixels[to..to + side.width as usize]
+                    .copy_from_slice(&side.pixels[from..from + side.width as usize]);
+            }
+        }
+        let canvas = render::image::Canvas {
+            width,
+            height,
+            pixels,
+            scale: ppp,
+        };
+        canvas
+            .write_png(path)
+            .map(|_| format!("saved the two panes side by side to {}", path.display()))
+            .map_err(|e| e.to_string())
+    })
 }

@@ -516,6 +516,7 @@ pub fn central(ui: &mut egui::Ui, state: &mut AppState) -> Vec<AppCommand> {
             pass: state.overlays.filters.pass(),
             labels: regions.as_ref().map(|r| r.marks.as_slice()),
             difference: state.compare.difference(),
+            panes: state.compare.panes(),
         };
         // The map widget keeps its own memory (pan, zoom, the region being drawn, its
         // texture) in `view` and `canvas`; everything else it asks for by command.

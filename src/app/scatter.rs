@@ -11,6 +11,7 @@ use super::background::{INLINE_ROWS, Task};
 use super::map_labels;
 use crate::dataset::Samples;
 use crate::render::colors::{self, Legend};
+use crate::render::difference::{GROUP_A, GROUP_B};
 use crate::render::{self, Rgba};
 use crate::spatial::GridIndex;
 
@@ -155,14 +156,17 @@ impl MapView {
     }
 }
 
-/// What the renderer drew: the view, the style, the data version, and for the compare
-/// view's density difference the groups' version and the kernel's σ in pixels.
+/// What the renderer drew: the view, the style, the data version, for the compare view's
+/// density difference the groups' version and the kernel's σ in pixels, and for a
+/// side-by-side pane the groups' version and its group.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RenderKey {
     pub view: render::Viewport,
     pub style: render::Style,
     pub version: u64,
     pub difference: Option<(u64, f32)>,
+    /// A side-by-side pane: the groups' version and the group it shows.
+    pub pane: Option<(u64, u8)>,
 }
 
 /// The map texture and the render that will replace it.
@@ -174,6 +178,9 @@ pub struct MapCanvas {
     /// worker died stays marked here, so the same render is not restarted every frame.
     running: Option<RenderKey>,
     task: Task<(RenderKey, egui::ColorImage)>,
+    /// The right (B) pane's texture and render when the compare view is side by side (this
+    /// one draws the left, A): its own request on the worker, at the pane's size.
+    pub right: Option<Box<MapCanvas>>,
 }
 
 impl MapCanvas {
@@ -221,11 +228,17 @@ impl MapCanvas {
             self.take_finished(ctx);
             return;
         }
+        // A side-by-side pane: only its group's rows (O(rows), on the worker with the render).
+        let pane = want
+            .pane
+            .and_then(|(_, g)| data.panes.as_ref().map(|p| (p.groups.clone(), g)));
         self.task.start(ctx, inline, move || {
+            let pane_classes =
+                pane.map(|(groups, g)| super::compare::pane_classes(&classes, &groups.of_row, g));
             let pixels = render::rasterize(
                 &coords,
                 &colors,
-                Some(&classes),
+                Some(pane_classes.as_deref().unwrap_or(&classes)),
                 &want.view,
                 &want.style,
                 !inline,
@@ -236,9 +249,9 @@ impl MapCanvas {
         self.take_finished(ctx);
     }
 
-    /// Whether a render is on its way (tests wait for it).
+    /// Whether a render is on its way, of either pane (tests wait for it).
     pub fn busy(&self) -> bool {
-        self.task.busy()
+        self.task.busy() || self.right.as_ref().is_some_and(|r| r.busy())
     }
 }
 
@@ -274,6 +287,8 @@ pub struct MapData<'a> {
     pub labels: Option<&'a [crate::render::labels::RegionMark]>,
     /// The compare view's density difference, drawn instead of the points (with its legend).
     pub difference: Option<super::compare::DiffSpec>,
+    /// The compare view side by side: A's points in a left pane, B's in a right one.
+    pub panes: Option<super::compare::Panes>,
 }
 
 /// What happened on the map this frame.
@@ -286,28 +301,111 @@ pub struct MapOutput {
     pub region: Option<(Vec<[f32; 2]>, SelectOp, &'static str)>,
 }
 
+/// One pane of the map: the whole map, or A's or B's side of the side-by-side view.
+struct Pane<'a> {
+    rect: Rect,
+    response: egui::Response,
+    /// The group whose points it shows and its title (side by side only).
+    group: Option<(u8, &'a str)>,
+}
+
 pub fn show_map(
     ui: &mut egui::Ui,
     view: &mut MapView,
     canvas: &mut MapCanvas,
     data: &MapData<'_>,
 ) -> MapOutput {
-    let rect = ui.available_rect_before_wrap();
-    let response = ui.allocate_rect(rect, Sense::click_and_drag());
-    view.rect = rect;
-    let painter = ui.painter_at(rect);
+    let full = ui.available_rect_before_wrap();
+    // Side by side: two panes of the same size, A's left and B's right, sharing `view`
+    // (one centre and zoom: each pane shows the same layout box around its own centre).
+    let rects: Vec<(Rect, Option<(u8, &str)>)> = match &data.panes {
+        None => vec![(full, None)],
+        Some(p) => {
+            let gap = 4.0;
+            let mid = full.center().x;
+            vec![
+                (
+                    Rect::from_min_max(full.min, pos2(mid - gap / 2.0, full.max.y)),
+                    Some((GROUP_A, p.titles[0].as_str())),
+                ),
+                (
+                    Rect::from_min_max(pos2(mid + gap / 2.0, full.min.y), full.max),
+                    Some((GROUP_B, p.titles[1].as_str())),
+                ),
+            ]
+        }
+    };
     let background = ui.visuals().extreme_bg_color;
-    painter.rect_filled(rect, 0.0, background);
-    let coords: &[[f32; 2]] = data.coords;
+    let panes: Vec<Pane<'_>> = rects
+        .into_iter()
+        .map(|(rect, group)| Pane {
+            rect,
+            response: ui.allocate_rect(rect, Sense::click_and_drag()),
+            group,
+        })
+        .collect();
+    for pane in &panes {
+        ui.painter_at(pane.rect)
+            .rect_filled(pane.rect, 0.0, background);
+    }
     let mut out = MapOutput::default();
 
-    // Drag: pan, or draw a box / lasso (the Box and Lasso tools, or Shift / Ctrl with Pan).
+    // Pan, zoom and region drawing in whichever pane has the pointer, before any is drawn:
+    // both panes draw this frame's view.
     let modifiers = ui.input(|i| i.modifiers);
     let region_tool = match view.tool {
         Tool::Pan if modifiers.shift || modifiers.command || modifiers.ctrl => Some(Tool::Box),
         Tool::Pan => None,
         t => Some(t),
     };
+    for pane in &panes {
+        view.rect = pane.rect;
+        if let Some(region) = interact(ui, view, &pane.response, region_tool, modifiers) {
+            out.region = Some(region);
+        }
+    }
+    if panes.iter().any(|p| p.response.double_clicked()) {
+        view.auto_fit = true;
+    }
+    if view.auto_fit {
+        view.rect = panes[0].rect;
+        view.fit(data.bounds);
+    }
+
+    let last = panes.len() - 1;
+    for (k, pane) in panes.iter().enumerate() {
+        view.rect = pane.rect;
+        let layer = if k == 0 {
+            &mut *canvas
+        } else {
+            canvas.right.get_or_insert_with(Box::default).as_mut()
+        };
+        let hovered = draw_pane(ui, view, layer, data, pane, region_tool, k == last);
+        if hovered.is_some() {
+            out.hovered = hovered;
+        }
+        if pane.response.clicked() {
+            out.clicked = Some(hovered);
+        }
+    }
+    if data.panes.is_none() {
+        // Back to one map: the right pane's texture is let go.
+        canvas.right = None;
+    }
+    out
+}
+
+/// Drag (pan, or draw a box / lasso: the Box and Lasso tools, or Shift / Ctrl with Pan),
+/// scroll / pinch zoom around the pointer, on `view` as the pane `view.rect` shows it. A
+/// finished box or lasso is returned.
+fn interact(
+    ui: &egui::Ui,
+    view: &mut MapView,
+    response: &egui::Response,
+    region_tool: Option<Tool>,
+    modifiers: egui::Modifiers,
+) -> Option<(Vec<[f32; 2]>, SelectOp, &'static str)> {
+    let mut region = None;
     let primary = response.dragged_by(egui::PointerButton::Primary);
     if response.drag_started_by(egui::PointerButton::Primary) {
         view.drawing.clear();
@@ -358,7 +456,7 @@ pub fn show_map(
         };
         if polygon.len() >= 3 {
             let label = if is_box { "box" } else { "lasso" };
-            out.region = Some((polygon, SelectOp::from_modifiers(modifiers), label));
+            region = Some((polygon, SelectOp::from_modifiers(modifiers), label));
         }
     }
     if response.hovered() {
@@ -369,7 +467,7 @@ pub fn show_map(
         {
             let anchor = view.to_layout(pointer);
             view.px_per_unit = (view.px_per_unit * factor).clamp(1e-4, 1e7);
-            let c = rect.center();
+            let c = view.rect.center();
             view.center = [
                 anchor[0] - (pointer.x - c.x) / view.px_per_unit,
                 anchor[1] + (pointer.y - c.y) / view.px_per_unit,
@@ -377,12 +475,31 @@ pub fn show_map(
             view.auto_fit = false;
         }
     }
-    if response.double_clicked() {
-        view.auto_fit = true;
-    }
-    if view.auto_fit {
-        view.fit(data.bounds);
-    }
+    region
+}
+
+/// Draw one pane (`view.rect` is its rectangle): its texture, region labels, the selected
+/// and hovered points, the region being drawn, its title, and the legend when `legend`.
+/// Returns the hovered point.
+fn draw_pane(
+    ui: &mut egui::Ui,
+    view: &mut MapView,
+    canvas: &mut MapCanvas,
+    data: &MapData<'_>,
+    pane: &Pane<'_>,
+    region_tool: Option<Tool>,
+    legend: bool,
+) -> Option<usize> {
+    let rect = pane.rect;
+    let response = &pane.response;
+    let painter = ui.painter_at(rect);
+    let background = ui.visuals().extreme_bg_color;
+    let coords: &[[f32; 2]] = data.coords;
+    // In a side-by-side pane only its group's rows are drawn and picked.
+    let in_pane = |r: usize| match (pane.group, &data.panes) {
+        (Some((g, _)), Some(p)) => p.groups.of_row.get(r) == Some(&g),
+        _ => true,
+    };
 
     // The points: the last texture placed where its view puts it in the current one, and a
     // new render requested when the view, style or data changed.
@@ -395,6 +512,10 @@ pub fn show_map(
             .difference
             .as_ref()
             .map(|d| (d.groups.version, d.params.sigma_px * ppp)),
+        pane: pane
+            .group
+            .zip(data.panes.as_ref())
+            .map(|((g, _), p)| (p.groups.version, g)),
     };
     canvas.update(ui.ctx(), want, data);
     if let (Some(tex), Some(key)) = (&canvas.texture, canvas.drawn) {
@@ -425,19 +546,23 @@ pub fn show_map(
                     .get(r)
                     .is_none_or(|&c| c != render::PointClass::Hidden)
                     && data.pass.is_none_or(|p| p[r])
+                    && in_pane(r)
             })
         }
         _ => None,
     };
 
+    let legend_shown = data.difference.as_ref().map_or(data.legend, |d| &d.legend);
+    let no_legend = Legend::None;
+    let legend_here = if legend { legend_shown } else { &no_legend };
     if let Some(marks) = data.labels {
         let avoid = hovered.map(|i| view.to_screen(coords[i]));
-        let legend = data.difference.as_ref().map_or(data.legend, |d| &d.legend);
-        super::region_labels::draw(&painter, view, data.bounds, marks, legend, avoid);
+        super::region_labels::draw(&painter, view, data.bounds, marks, legend_here, avoid);
     }
     let outline = ui.visuals().strong_text_color();
     if let Some(i) = data.selected
         && let Some(p) = coords.get(i)
+        && in_pane(i)
     {
         let s = view.to_screen(*p);
         let color = data.colors.get(i).copied().unwrap_or(colors::DEFAULT_POINT);
@@ -449,7 +574,7 @@ pub fn show_map(
         painter.circle_stroke(s, radius + 3.0, Stroke::new(1.5, outline));
         map_labels::show_tooltip(ui.ctx(), data.samples, i, s, rect);
     }
-    // The region being drawn.
+    // The region being drawn (screen positions: only the pane it is drawn in shows it).
     let accent = ui.visuals().selection.stroke.color;
     match (region_tool, view.drawing.as_slice()) {
         (Some(Tool::Box), [a, b]) => {
@@ -464,12 +589,26 @@ pub fn show_map(
         }
         _ => {}
     }
-    let legend = data.difference.as_ref().map_or(data.legend, |d| &d.legend);
-    map_labels::draw_legend(ui, &painter, rect, legend, &mut view.legend_expanded);
-
-    out.hovered = hovered;
-    out.clicked = response.clicked().then_some(hovered);
-    out
+    if let Some((_, title)) = pane.group {
+        // In the pane's top-left corner (the legend has the right pane's top-right one).
+        let font = egui::FontId::proportional(14.0);
+        let color = ui.visuals().strong_text_color();
+        let size = painter
+            .layout_no_wrap(title.to_string(), font.clone(), color)
+            .size();
+        let at = Rect::from_min_size(rect.min + vec2(8.0, 6.0), size);
+        painter.rect_filled(
+            at.expand(3.0),
+            3.0,
+            ui.visuals().window_fill().gamma_multiply(0.85),
+        );
+        let text = egui::RichText::new(title).font(font).color(color);
+        ui.put(at, egui::Label::new(text).selectable(false).extend());
+    }
+    if legend {
+        map_labels::draw_legend(ui, &painter, rect, legend_shown, &mut view.legend_expanded);
+    }
+    hovered
 }
 
 pub use super::map_labels::format_value;

@@ -1672,3 +1672,210 @@ fn a_placement_can_be_cancelled_and_the_map_stays() {
     assert!(Arc::ptr_eq(s.map.coords.as_ref().unwrap(), &before));
     assert!(s.map.layout_done);
 }
+
+#[test]
+fn side_by_side_shows_a_and_b_in_two_panes_sharing_one_view() {
+    use egui::accesskit::Role;
+    use sample_atlas::render::difference::{GROUP_A, GROUP_B};
+    let mut h = harness(sweep_app());
+    h.get_by_label("Compare").click();
+    wait_for_compare(&mut h);
+    h.get_by_role_and_label(Role::ComboBox, "split by").click();
+    h.run_steps(2);
+    h.get_by_label("temperature").click();
+    wait_for_compare(&mut h);
+    for (combo, value) in [("A (red)", "1.5 (576)"), ("B (blue)", "0.5 (576)")] {
+        h.get_by_role_and_label(Role::ComboBox, combo).click();
+        h.run_steps(2);
+        h.get_by_label(value).click();
+        wait_for_compare(&mut h);
+    }
+    let single = h.state().state.view.rect;
+    h.get_by_role_and_label(Role::CheckBox, "Side by side")
+        .click();
+    wait_for_compare(&mut h);
+
+    // Two panes, each titled with its group and its count: A's left of B's.
+    let a = h.get_by_label("A · temperature = 1.5 · 576 rows").rect();
+    let b = h.get_by_label("B · temperature = 0.5 · 576 rows").rect();
+    assert!(a.right() < b.left(), "A's pane left of B's");
+    let s = &h.state().state;
+    let groups = s.compare.current().expect("the pair's groups").clone();
+    let pane = s.view.rect;
+    assert!(
+        (pane.width() * 2.0 - single.width()).abs() < 10.0,
+        "a pane is half the map: {} of {}",
+        pane.width(),
+        single.width()
+    );
+    // Each pane is its own render, of its group, at the pane's size; no difference.
+    let left = s.paint.canvas.drawn.expect("the left pane's render");
+    let right = s.paint.canvas.right.as_ref().and_then(|r| r.drawn);
+    let right = right.expect("the right pane's render");
+    assert_eq!(left.pane, Some((groups.version, GROUP_A)));
+    assert_eq!(right.pane, Some((groups.version, GROUP_B)));
+    assert!(left.difference.is_none() && right.difference.is_none());
+    assert_eq!(left.view.width as f32, pane.width().round());
+
+    // Hover in the left pane finds A's rows only, at the same layout spot as in the right
+    // pane (the left pane is the right one moved left by its width and the 4-point gap).
+    let temps = temperatures(h.state());
+    let coords = h.state().state.map.coords.clone().unwrap();
+    let row = (0..coords.len()).find(|&i| temps[i] == 1.5).unwrap();
+    let in_right = h.state().state.view.to_screen(coords[row]);
+    let in_left = in_right - egui::vec2(pane.width() + 4.0, 0.0);
+    h.hover_at(in_left);
+    h.run_steps(2);
+    let hovered = h
+        .state()
+        .state
+        .focus
+        .hovered
+        .expect("an A point under the pointer");
+    assert_eq!(groups.of_row[hovered], GROUP_A);
+    h.hover_at(in_right);
+    h.run_steps(2);
+    if let Some(r) = h.state().state.focus.hovered {
+        assert_eq!(
+            groups.of_row[r], GROUP_B,
+            "the right pane picks only B's rows"
+        );
+    }
+
+    // Zoom over the right pane: the one view zooms, and both panes render it.
+    let before = h.state().state.view.px_per_unit;
+    h.hover_at(pane.center());
+    h.event(egui::Event::Zoom(2.0));
+    h.run_steps(1);
+    wait_for_compare(&mut h);
+    let s = &h.state().state;
+    assert!((s.view.px_per_unit / before - 2.0).abs() < 1e-3);
+    let ppp = h.ctx.pixels_per_point();
+    let left = s.paint.canvas.drawn.unwrap().view;
+    let right = s.paint.canvas.right.as_ref().unwrap().drawn.unwrap().view;
+    assert!((left.px_per_unit - s.view.px_per_unit * ppp).abs() < 1e-3);
+    assert_eq!(left, right, "both panes show the same view");
+
+    // Save PNG: both panes side by side in one picture.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sbs.png");
+    let job = h.state().png_job(1.0).expect("a map to save");
+    assert!(job(&path).unwrap().contains("side by side"));
+    let (w, hgt, _) = crate::compare_png::read_png(&path);
+    assert_eq!((w, hgt), (left.width * 2 + 4, left.height));
+
+    // Off again: one map, no titles, no second pane.
+    h.get_by_role_and_label(Role::CheckBox, "Side by side")
+        .click();
+    wait_for_compare(&mut h);
+    assert!(
+        h.query_by_label("A · temperature = 1.5 · 576 rows")
+            .is_none()
+    );
+    let s = &h.state().state;
+    assert!(s.paint.canvas.right.is_none());
+    assert_eq!(s.paint.canvas.drawn.unwrap().pane, None);
+    assert!((s.view.rect.width() - single.width()).abs() < 1.0);
+}
+
+/// Rows of `samples/sweep.jsonl` of model `a` or `b` on the prompts both have an
+/// `is_correct` value on, read from the file itself (line order = row order).
+fn sweep_pair_rows(a: &str, b: &str) -> (Vec<u32>, usize) {
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(sample("sweep.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let answered = |model: &str| -> std::collections::BTreeSet<String> {
+        lines
+            .iter()
+            .filter(|l| l["model"] == model && !l["is_correct"].is_null())
+            .map(|l| l["prompt"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let shared: std::collections::BTreeSet<String> =
+        answered(a).intersection(&answered(b)).cloned().collect();
+    let rows = (0..lines.len() as u32)
+        .filter(|&i| {
+            let l = &lines[i as usize];
+            (l["model"] == a || l["model"] == b) && shared.contains(l["prompt"].as_str().unwrap())
+        })
+        .collect();
+    (rows, shared.len())
+}
+
+#[test]
+fn a_paired_row_click_selects_both_settings_samples_on_their_shared_prompts() {
+    use egui::accesskit::Role;
+    let mut h = harness(sweep_app());
+    h.get_by_label("Analysis").click();
+    wait_for_analysis(&mut h);
+    untick(&mut h, &["temperature", "top_p"]);
+    // is_correct: only the math, factual and code prompts have a value.
+    h.get_by_role_and_label(Role::ComboBox, "metric").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "is_correct").click();
+    wait_for_analysis(&mut h);
+    let pairs = h.state().state.overlays.analysis.pairs_in_order();
+    assert_eq!(pairs.len(), 3);
+    assert_eq!(
+        (pairs[0].a.join(","), pairs[0].b.join(",")),
+        ("base-8b".into(), "chat-8b".into())
+    );
+    let shared = pairs[0].shared;
+
+    // A click on the first row's "shared" cell.
+    let (want, n_shared) = sweep_pair_rows("base-8b", "chat-8b");
+    assert_eq!(n_shared, shared);
+    assert!(
+        n_shared > 0 && n_shared < 24,
+        "some prompts are not shared: {n_shared}"
+    );
+    let table_top = h.get_by_label("Paired on shared prompts").rect().top();
+    let cell = h
+        .get_all_by_label(&shared.to_string())
+        .map(|n| n.rect())
+        .filter(|r| r.top() > table_top)
+        .min_by(|a, b| a.top().total_cmp(&b.top()))
+        .unwrap();
+    click_at(&mut h, cell.center());
+    let sel = h
+        .state()
+        .state
+        .focus
+        .selection
+        .as_ref()
+        .expect("a selection");
+    assert_eq!(*sel.rows, want);
+    assert_eq!(
+        sel.label,
+        format!("model = base-8b and model = chat-8b on {n_shared} shared prompts")
+    );
+
+    // The third row's "shared" cell: chat-8b against tiny-1b.
+    let pairs = h.state().state.overlays.analysis.pairs_in_order();
+    assert_eq!(
+        (pairs[2].a.join(","), pairs[2].b.join(",")),
+        ("chat-8b".into(), "tiny-1b".into())
+    );
+    let (want, n_shared) = sweep_pair_rows("chat-8b", "tiny-1b");
+    assert_eq!(
+        pairs.iter().map(|p| p.shared).collect::<Vec<_>>(),
+        [n_shared; 3]
+    );
+    let mut cells: Vec<egui::Rect> = h
+        .get_all_by_label(&n_shared.to_string())
+        .map(|n| n.rect())
+        .filter(|r| r.top() > table_top)
+        .collect();
+    cells.sort_by(|x, y| x.top().total_cmp(&y.top()));
+    click_at(&mut h, cells[2].center());
+    let sel = h
+        .state()
+        .state
+        .focus
+        .selection
+        .as_ref()
+        .expect("a selection");
+    assert_eq!(*sel.rows, want);
+}
