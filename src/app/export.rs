@@ -77,8 +77,11 @@ impl AtlasApp {
             .filter(|_| s.view.region_labels)
             .cloned();
         let zoom = super::region_labels::zoom_from_fit(&s.view, s.map.bounds);
-        let mut caption =
-            render::image::caption(&samples.display_name(), samples.len(), p.color_by.as_deref());
+        let mut caption = render::image::caption(
+            &samples.display_name(),
+            samples.len(),
+            p.color_by.as_deref(),
+        );
         // The compare view's density difference, as the map shows it (σ in pixels).
         let difference = s.compare.difference();
         if let Some(d) = &difference {

@@ -9,6 +9,10 @@ use rand::{Rng, SeedableRng};
 use super::Metric;
 use super::simd::dot;
 
+/// A node still to make: its points and where to record it (None = the root, else the
+/// parent's number and side).
+type Pending = (Vec<u32>, Option<(usize, usize)>);
+
 /// Leaf (top bit set, the rest the leaf's number) or internal node.
 const LEAF: u32 = 1 << 31;
 
@@ -47,9 +51,7 @@ impl RouteTree {
             leaf_points: Vec::with_capacity(n),
             root: 0,
         };
-        // (points, where to record the node made of them: None = the root, else (parent, side)).
-        let mut stack: Vec<(Vec<u32>, Option<(usize, usize)>)> =
-            vec![((0..n as u32).collect(), None)];
+        let mut stack: Vec<Pending> = vec![((0..n as u32).collect(), None)];
         let mut normal = vec![0f32; dims];
         while let Some((points, slot)) = stack.pop() {
             let id = if points.len() <= leaf_size.max(1) {

@@ -618,7 +618,13 @@ fn several_files_are_mapped_as_one_and_conflicts_name_both() {
     )
     .unwrap();
     assert_eq!(both.display_name(), "a.jsonl + 1 more file");
-    let one = load(&a, &LoadOptions::default(), &NoProgress, &CancelToken::new()).unwrap();
+    let one = load(
+        &a,
+        &LoadOptions::default(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .unwrap();
     assert_eq!(one.display_name(), "a.jsonl");
     let folder = load(
         &formats("jsonl_parts"),
@@ -627,7 +633,11 @@ fn several_files_are_mapped_as_one_and_conflicts_name_both() {
         &CancelToken::new(),
     )
     .unwrap();
-    assert_eq!(folder.display_name(), "jsonl_parts", "a folder keeps its own name");
+    assert_eq!(
+        folder.display_name(),
+        "jsonl_parts",
+        "a folder keeps its own name"
+    );
     let c = write_temp(
         &dir,
         "c.jsonl",
@@ -1099,7 +1109,7 @@ fn stand_in(rel: &str, dir: &std::path::Path) -> std::path::PathBuf {
                 "params": (["6b", "175b"][(i % 4) / 2]),
                 "method": (["finetuning", "verification"][i % 2]),
                 "solution": format!("{} - {} = <<{}-{}={}>>{}", i + 3, i % 3, i + 3, i % 3, i + 3 - i % 3, i + 3 - i % 3),
-                "is_correct": i % 3 != 0,
+                "is_correct": !i.is_multiple_of(3),
                 "ground_truth": format!("The answer is {}", i + 3 - i % 3),
             }),
             _ => serde_json::json!({
