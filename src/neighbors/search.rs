@@ -563,7 +563,7 @@ mod tests {
     /// Recall ≥ 0.95 of the search's 10 neighbours of `queries` (300 rows) among `reference`
     /// (3,000) against brute force, for both metrics, and exact distances.
     fn check_recall(reference: &[f32], queries: &[f32], dims: usize) {
-        let rows = Rows::new(&reference, dims).unwrap();
+        let rows = Rows::new(reference, dims).unwrap();
         for metric in [Metric::Euclidean, Metric::Cosine] {
             let graph = nndescent::nn_descent(
                 rows,
@@ -575,13 +575,13 @@ mod tests {
             )
             .unwrap();
             let index = SearchIndex::new(rows, &graph, metric, 7).unwrap();
-            let q = Rows::new(&queries, dims).unwrap();
+            let q = Rows::new(queries, dims).unwrap();
             let found = index
                 .query(q, 10, &NoProgress, &CancelToken::new())
                 .unwrap();
             // The truth: every reference point's distance to each query, sorted.
-            let q_rows = Rows::new(&queries, dims).unwrap();
-            let r_rows = Rows::new(&reference, dims).unwrap();
+            let q_rows = Rows::new(queries, dims).unwrap();
+            let r_rows = Rows::new(reference, dims).unwrap();
             let dist = |a: &[f32], b: &[f32]| match metric {
                 Metric::Euclidean => sq_dist(a, b) as f64,
                 Metric::Cosine => {
