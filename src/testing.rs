@@ -25,3 +25,19 @@ pub fn blobs(n: usize, dims: usize, clusters: usize, seed: u64) -> (Vec<f32>, Ve
     crate::util::linalg::l2_normalize_rows(&mut data, dims);
     (data, labels)
 }
+
+/// A sample set loaded from JSON lines `body` (written to a temporary `run.jsonl`, default
+/// options); the directory is returned so that it outlives the samples.
+pub fn samples_from_jsonl(body: &str) -> (tempfile::TempDir, crate::dataset::Samples) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.jsonl");
+    std::fs::write(&path, body).unwrap();
+    let s = crate::dataset::load(
+        &path,
+        &crate::dataset::LoadOptions::default(),
+        &crate::progress::NoProgress,
+        &crate::progress::CancelToken::new(),
+    )
+    .unwrap();
+    (dir, s)
+}

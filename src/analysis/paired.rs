@@ -325,8 +325,6 @@ mod tests {
 
     /// Samples from JSON lines (a `text` column is added).
     fn samples_of(lines: &[serde_json::Value]) -> (tempfile::TempDir, Samples) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("run.jsonl");
         let body: String = lines
             .iter()
             .map(|l| {
@@ -335,15 +333,7 @@ mod tests {
                 format!("{l}\n")
             })
             .collect();
-        std::fs::write(&path, body).unwrap();
-        let s = load(
-            &path,
-            &LoadOptions::default(),
-            &NoProgress,
-            &CancelToken::new(),
-        )
-        .unwrap();
-        (dir, s)
+        crate::testing::samples_from_jsonl(&body)
     }
 
     fn row(model: &str, prompt: &str, score: Option<f64>) -> serde_json::Value {

@@ -1135,18 +1135,8 @@ mod tests {
     use crate::progress::{CancelToken, NoProgress};
 
     fn samples_of(lines: &[serde_json::Value]) -> (tempfile::TempDir, Samples) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("run.jsonl");
         let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
-        std::fs::write(&path, body).unwrap();
-        let s = load(
-            &path,
-            &LoadOptions::default(),
-            &NoProgress,
-            &CancelToken::new(),
-        )
-        .unwrap();
-        (dir, s)
+        crate::testing::samples_from_jsonl(&body)
     }
 
     #[test]
