@@ -320,8 +320,6 @@ pub fn paired_table(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::{LoadOptions, load};
-    use crate::progress::{CancelToken, NoProgress};
 
     /// Samples from JSON lines (a `text` column is added).
     fn samples_of(lines: &[serde_json::Value]) -> (tempfile::TempDir, Samples) {

@@ -1131,8 +1131,6 @@ fn plot(ui: &mut egui::Ui, curves: &[Curve]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::{LoadOptions, load};
-    use crate::progress::{CancelToken, NoProgress};
 
     fn samples_of(lines: &[serde_json::Value]) -> (tempfile::TempDir, Samples) {
         let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
